@@ -1,0 +1,110 @@
+-- lsdb import: moving one import's staged rows into the store. Each section runs as one
+-- statement inside the import's transaction; `?` are bound parameters.
+
+-- name: stage
+CREATE OR REPLACE TEMP TABLE stage_tasks (
+    seq BIGINT, given_id BIGINT, data VARCHAR, meta VARCHAR, extra VARCHAR, source VARCHAR
+);
+CREATE OR REPLACE TEMP TABLE stage_completions (
+    task_seq BIGINT, seq BIGINT, given_id BIGINT, result VARCHAR, fields VARCHAR,
+    was_cancelled BOOLEAN, lead_time DOUBLE, created_at VARCHAR
+);
+CREATE OR REPLACE TEMP TABLE stage_predictions (
+    task_seq BIGINT, seq BIGINT, given_id BIGINT, result VARCHAR, fields VARCHAR,
+    model_version VARCHAR, score DOUBLE
+);
+
+-- name: hash
+CREATE OR REPLACE TEMP TABLE stage_hashed AS
+SELECT seq, md5(data) AS data_hash FROM stage_tasks;
+
+-- name: duplicates
+CREATE OR REPLACE TEMP TABLE stage_duplicates AS
+SELECT seq FROM (
+    SELECT seq, data_hash,
+           row_number() OVER (PARTITION BY data_hash ORDER BY seq) AS nth
+    FROM stage_hashed
+) AS h
+WHERE nth > 1 OR data_hash IN (SELECT data_hash FROM tasks);
+
+-- name: drop_duplicates
+DELETE FROM stage_tasks WHERE seq IN (SELECT seq FROM stage_duplicates);
+DELETE FROM stage_completions WHERE task_seq IN (SELECT seq FROM stage_duplicates);
+DELETE FROM stage_predictions WHERE task_seq IN (SELECT seq FROM stage_duplicates);
+
+-- name: id_taken
+SELECT s.given_id, s.source FROM stage_tasks AS s JOIN tasks AS t ON t.id = s.given_id
+ORDER BY s.seq LIMIT 1;
+
+-- name: id_twice
+SELECT given_id, list(source ORDER BY seq) FROM stage_tasks
+WHERE given_id IS NOT NULL GROUP BY given_id HAVING count(*) > 1
+ORDER BY min(seq) LIMIT 1;
+
+-- name: assign_task_ids
+CREATE OR REPLACE TEMP TABLE stage_task_ids AS
+WITH base AS (
+    SELECT greatest(
+        (SELECT coalesce(max(id), 0) FROM tasks),
+        (SELECT coalesce(max(given_id), 0) FROM stage_tasks)
+    ) AS top
+)
+SELECT seq,
+       coalesce(given_id,
+                (SELECT top FROM base) + row_number() OVER (PARTITION BY given_id IS NULL ORDER BY seq)
+       ) AS id
+FROM stage_tasks;
+
+-- name: insert_tasks
+INSERT INTO tasks (id, data, meta, extra, import_id, source, data_hash)
+SELECT i.id, s.data::JSON, s.meta::JSON, s.extra::JSON, ?, s.source, h.data_hash
+FROM stage_tasks AS s
+JOIN stage_task_ids AS i USING (seq)
+JOIN stage_hashed AS h USING (seq)
+ORDER BY s.seq;
+
+-- name: insert_completions
+INSERT INTO completions (id, task_id, result, was_cancelled, lead_time, created_at, fields, import_id)
+WITH staged AS (
+    SELECT c.*, t.id AS task_id,
+           c.given_id IS NOT NULL
+           AND c.given_id NOT IN (SELECT id FROM completions)
+           AND row_number() OVER (PARTITION BY c.given_id ORDER BY c.seq) = 1 AS is_kept
+    FROM stage_completions AS c JOIN stage_task_ids AS t ON t.seq = c.task_seq
+), base AS (
+    SELECT greatest(
+        (SELECT coalesce(max(id), 0) FROM completions),
+        (SELECT coalesce(max(given_id), 0) FROM stage_completions)
+    ) AS top
+)
+SELECT CASE WHEN is_kept THEN given_id
+            ELSE (SELECT top FROM base) + row_number() OVER (PARTITION BY is_kept ORDER BY seq) END,
+       task_id, result::JSON, was_cancelled, lead_time, created_at, fields::JSON, ?
+FROM staged ORDER BY seq;
+
+-- name: insert_predictions
+INSERT INTO predictions (id, task_id, model_version, score, result, fields, import_id)
+WITH staged AS (
+    SELECT p.*, t.id AS task_id,
+           p.given_id IS NOT NULL
+           AND p.given_id NOT IN (SELECT id FROM predictions)
+           AND row_number() OVER (PARTITION BY p.given_id ORDER BY p.seq) = 1 AS is_kept
+    FROM stage_predictions AS p JOIN stage_task_ids AS t ON t.seq = p.task_seq
+), base AS (
+    SELECT greatest(
+        (SELECT coalesce(max(id), 0) FROM predictions),
+        (SELECT coalesce(max(given_id), 0) FROM stage_predictions)
+    ) AS top
+)
+SELECT CASE WHEN is_kept THEN given_id
+            ELSE (SELECT top FROM base) + row_number() OVER (PARTITION BY is_kept ORDER BY seq) END,
+       task_id, model_version, score, result::JSON, fields::JSON, ?
+FROM staged ORDER BY seq;
+
+-- name: cleanup
+DROP TABLE IF EXISTS stage_tasks;
+DROP TABLE IF EXISTS stage_completions;
+DROP TABLE IF EXISTS stage_predictions;
+DROP TABLE IF EXISTS stage_hashed;
+DROP TABLE IF EXISTS stage_duplicates;
+DROP TABLE IF EXISTS stage_task_ids;

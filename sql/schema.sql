@@ -1,0 +1,88 @@
+-- lsdb store schema: the tables of a project. Applied in one transaction when a store is
+-- created or migrated; every statement is safe to run twice.
+
+CREATE TABLE IF NOT EXISTS lsdb_meta (
+    key VARCHAR PRIMARY KEY,
+    value VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS imports (
+    id BIGINT PRIMARY KEY,
+    source VARCHAR NOT NULL,
+    format VARCHAR NOT NULL,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP NOT NULL,
+    tasks BIGINT NOT NULL,
+    completions BIGINT NOT NULL,
+    predictions BIGINT NOT NULL,
+    duplicates BIGINT NOT NULL,
+    rejected BIGINT NOT NULL,
+    skipped BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS tasks (
+    id BIGINT PRIMARY KEY,
+    data JSON NOT NULL,
+    meta JSON,
+    extra JSON,
+    import_id BIGINT,
+    source VARCHAR,
+    data_hash VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS completions (
+    id BIGINT PRIMARY KEY,
+    task_id BIGINT NOT NULL,
+    result JSON NOT NULL,
+    was_cancelled BOOLEAN NOT NULL DEFAULT false,
+    lead_time DOUBLE,
+    created_at VARCHAR,
+    fields JSON NOT NULL,
+    import_id BIGINT
+);
+
+CREATE TABLE IF NOT EXISTS predictions (
+    id BIGINT PRIMARY KEY,
+    task_id BIGINT NOT NULL,
+    model_version VARCHAR,
+    score DOUBLE,
+    result JSON NOT NULL,
+    fields JSON NOT NULL,
+    import_id BIGINT
+);
+
+CREATE TABLE IF NOT EXISTS import_rejects (
+    import_id BIGINT NOT NULL,
+    source VARCHAR NOT NULL,
+    line BIGINT,
+    reason VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS label_config (
+    id INTEGER PRIMARY KEY,
+    xml VARCHAR NOT NULL,
+    source VARCHAR,
+    updated_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS config_objects (
+    ord INTEGER NOT NULL,
+    name VARCHAR,
+    tag VARCHAR NOT NULL,
+    key VARCHAR NOT NULL,
+    attr VARCHAR NOT NULL,
+    value_type VARCHAR,
+    encoding VARCHAR,
+    time_column VARCHAR,
+    channels VARCHAR[] NOT NULL,
+    line BIGINT
+);
+
+CREATE TABLE IF NOT EXISTS config_controls (
+    ord INTEGER NOT NULL,
+    name VARCHAR NOT NULL,
+    tag VARCHAR NOT NULL,
+    to_name VARCHAR[] NOT NULL,
+    labels VARCHAR[] NOT NULL,
+    is_dynamic BOOLEAN NOT NULL
+);

@@ -1,0 +1,308 @@
+//! Every command-line type: the `lsdb` command, its subcommands and their flags (clap derive).
+//! The `///` comments are the help text users read.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::import::Format;
+use crate::output::OutputFormat;
+
+/// An embedded, SQL-backed store for Label Studio tasks, completions and predictions.
+#[derive(Debug, Parser)]
+#[command(name = "lsdb", version, about, long_about = None, after_help = "\
+Examples:
+  lsdb init my-project --template image_bbox
+  lsdb -p my-project import tasks.json
+  lsdb -p my-project import photos/ --format image-dir
+  lsdb -p my-project sql \"SELECT count(*) FROM tasks\"
+  lsdb -p my-project shell")]
+pub struct Cli {
+    /// The project folder; its store is DIR/lsdb.duckdb
+    #[arg(short, long, global = true, env = "LSDB_PROJECT", default_value = ".", value_name = "DIR")]
+    pub project: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Init(InitArgs),
+    Start(StartArgs),
+    Import(ImportArgs),
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    Templates(TemplatesArgs),
+    Validate(ValidateArgs),
+    Sample(SampleArgs),
+    Export(ExportArgs),
+    Sql(SqlArgs),
+    Shell(ShellArgs),
+    Stats(StatsArgs),
+}
+
+/// Flags that choose the label config.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConfigChoice {
+    /// A label config XML file
+    #[arg(short = 'l', long, value_name = "FILE", conflicts_with = "template")]
+    pub label_config: Option<PathBuf>,
+    /// A built-in label config (see `lsdb templates`)
+    #[arg(long, value_name = "NAME")]
+    pub template: Option<String>,
+}
+
+/// Flags that shape an import.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ImportFlags {
+    /// The data key for one-value formats (text lines, URLs, media files)
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// The host in URLs made for local files
+    #[arg(long, value_name = "URL", default_value = "http://localhost:8080")]
+    pub host_url: String,
+    /// Import the good records; keep the bad ones in import_rejects
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Leave out tasks whose data is already in the store
+    #[arg(long)]
+    pub skip_duplicates: bool,
+    /// Fail the import when new tasks add rows to validation_errors
+    #[arg(long)]
+    pub strict: bool,
+    /// Allow serving the imported local files (recorded in the project)
+    #[arg(long)]
+    pub allow_serving_local_files: bool,
+}
+
+/// Create a project, optionally importing at once (as `label-studio init`).
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  lsdb init my_project --input-path my_tasks.json --input-format json
+  lsdb init --input-path=my_tasks.json
+  lsdb init my-project --input-path=my_tasks.txt --input-format=text --label-config=config.xml
+  lsdb init my-project --input-path=dir/with/images --input-format=image-dir --label-config=config.xml --allow-serving-local-files
+  lsdb init my-project --template image_bbox")]
+pub struct InitArgs {
+    /// The project folder to create (default: -p, or the current folder)
+    pub dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigChoice,
+    /// A file or folder to import into the new project
+    #[arg(long, value_name = "PATH")]
+    pub input_path: Option<PathBuf>,
+    /// The format of --input-path (guessed from the path when left out)
+    #[arg(long, value_name = "FORMAT")]
+    pub input_format: Option<Format>,
+    /// Replace an existing project
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub import: ImportFlags,
+}
+
+/// Open a project in the SQL shell; with --init, create and fill it first.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  lsdb start my-project
+  lsdb start my-project --init --input-path=path/to/my/images --input-format=image-dir --allow-serving-local-files --template image_bbox
+  lsdb start my-project --init --input-path=path/to/my/audios --input-format=audio-dir --allow-serving-local-files --template audio_transcribe")]
+pub struct StartArgs {
+    /// The project folder (default: -p, or the current folder)
+    pub dir: Option<PathBuf>,
+    /// Create the project first (replacing nothing: fails if it exists, unless --force)
+    #[arg(long)]
+    pub init: bool,
+    /// With --init: replace an existing project
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub config: ConfigChoice,
+    /// A file or folder to import
+    #[arg(long, value_name = "PATH")]
+    pub input_path: Option<PathBuf>,
+    /// The format of --input-path (guessed from the path when left out)
+    #[arg(long, value_name = "FORMAT")]
+    pub input_format: Option<Format>,
+    #[command(flatten)]
+    pub import: ImportFlags,
+    #[command(flatten)]
+    pub shell: ShellArgs,
+}
+
+/// Import task files, folders or media files into the project.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  lsdb import tasks.json                      a JSON list of tasks (or one task)
+  lsdb import tasks.jsonl
+  lsdb import dir/with/json/files --format json-dir
+  lsdb import texts.csv                       one task a row, keys from the header
+  lsdb import my_tasks.txt --format text --key text
+  lsdb import images.txt                      a list of URLs
+  lsdb import photos/ --format image-dir --host-url http://localhost:8080
+  lsdb import a.jpg b.wav                     one task a file
+  lsdb import tasks.json --skip-invalid --skip-duplicates")]
+pub struct ImportArgs {
+    /// Files or folders to import (- reads JSON from standard input)
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// The input format (guessed from each path when left out)
+    #[arg(short, long, alias = "input-format", value_name = "FORMAT")]
+    pub format: Option<Format>,
+    /// Set this label config first (same as `lsdb config set FILE`)
+    #[arg(short = 'l', long, value_name = "FILE")]
+    pub label_config: Option<PathBuf>,
+    #[command(flatten)]
+    pub import: ImportFlags,
+}
+
+/// Read or replace the label config.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the label config XML
+    Show,
+    /// Replace the label config with FILE; the views follow at once
+    Set {
+        /// The label config XML file
+        file: PathBuf,
+    },
+    /// Replace the label config with a built-in template
+    Template {
+        /// The template's name (see `lsdb templates`)
+        name: String,
+    },
+}
+
+/// List the built-in label config templates, or print one.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  lsdb templates\n  lsdb templates image_bbox > config.xml")]
+pub struct TemplatesArgs {
+    /// The template to print
+    pub name: Option<String>,
+}
+
+/// Report the rows of validation_errors; exit 1 when there are any.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  lsdb validate\n  lsdb validate --format json --limit 100")]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Print at most N rows (the summary counts them all)
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub limit: u64,
+}
+
+/// Print the labeling queue of a sampling strategy: task ids in order, with their scores.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  lsdb sample --strategy prediction-score-min --limit 20
+  lsdb sample --strategy uniform --seed 7 --limit 100 --format csv
+  lsdb sample --strategy uncertainty --model-version v2")]
+pub struct SampleArgs {
+    #[command(flatten)]
+    pub sample: SampleFlags,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Flags that pick a sample of tasks.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SampleFlags {
+    /// sequential, uniform, prediction-score-min, prediction-score-max, uncertainty, margin,
+    /// entropy or disagreement
+    #[arg(long, value_name = "STRATEGY", default_value = "sequential")]
+    pub strategy: String,
+    /// At most N tasks
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+    /// The seed of `uniform`
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+    /// Use only this model version's predictions
+    #[arg(long, value_name = "V")]
+    pub model_version: Option<String>,
+}
+
+/// Export tasks with their completions and predictions.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  lsdb export -o tasks.json
+  lsdb export --format json-min -o labels.json
+  lsdb export --sample prediction-score-min --limit 100 -o queue.json
+  lsdb export --where \"data->>'lang' = 'en'\" --format jsonl
+  lsdb export --format parquet -o out/")]
+pub struct ExportArgs {
+    /// Where to write (- for standard output; a folder for parquet)
+    #[arg(short, long, value_name = "FILE", default_value = "-")]
+    pub output: PathBuf,
+    /// json, json-min, jsonl, csv or parquet
+    #[arg(short, long, value_name = "FORMAT", default_value = "json")]
+    pub format: String,
+    /// Export the queue of this sampling strategy, in its order
+    #[arg(long, value_name = "STRATEGY")]
+    pub sample: Option<String>,
+    /// At most N tasks
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+    /// The seed of `uniform`
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+    /// Use only this model version's predictions for sampling
+    #[arg(long, value_name = "V")]
+    pub model_version: Option<String>,
+    /// A SQL condition on the tasks table (e.g. "id > 100")
+    #[arg(long = "where", value_name = "SQL")]
+    pub condition: Option<String>,
+}
+
+/// Run SQL once and print the result.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  lsdb sql \"SELECT count(*) FROM tasks\"
+  lsdb sql --format json \"SELECT id, data FROM tasks LIMIT 5\"
+  echo \"SELECT * FROM validation_errors\" | lsdb sql -")]
+pub struct SqlArgs {
+    /// The SQL to run (- reads it from standard input)
+    pub query: String,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The interactive SQL shell (reads statements from standard input when it is not a terminal).
+#[derive(Debug, Args, Clone)]
+#[command(after_help = "\
+Examples:
+  lsdb shell
+  lsdb shell < queries.sql
+  echo \"select count(*) from tasks;\" | lsdb shell --format csv")]
+pub struct ShellArgs {
+    /// The starting output mode
+    #[arg(long = "format", value_name = "FORMAT", default_value = "table")]
+    pub mode: OutputFormat,
+}
+
+/// Counts: tasks, completions, predictions, invalid rows, imports.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  lsdb stats\n  lsdb stats --format json")]
+pub struct StatsArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// How rows are printed.
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// table, csv, json or jsonl
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub format: OutputFormat,
+    /// Leave out the header row (table and csv)
+    #[arg(long)]
+    pub no_headers: bool,
+}

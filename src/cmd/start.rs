@@ -1,0 +1,38 @@
+//! `lsdb start`: open a project in the shell; with `--init`, create and fill it first.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+
+use crate::cli::StartArgs;
+use crate::project::{create_project, summary_lines};
+use crate::repl::run_shell;
+use crate::store::{STORE_FILE, Store};
+
+pub fn run(project: &Path, args: StartArgs) -> Result<()> {
+    let dir = args.dir.as_deref().unwrap_or(project);
+    let store = if args.init {
+        let input = args.input_path.map(|p| (p, args.input_format));
+        let (store, summary) = create_project(dir, args.force, &args.config, input, &args.import)?;
+        println!("created project {}", dir.display());
+        if let Some(summary) = summary {
+            for line in summary_lines(&summary) {
+                println!("{line}");
+            }
+        }
+        store
+    } else {
+        if !dir.join(STORE_FILE).exists() {
+            bail!(
+                "no lsdb project at {}; create it with `lsdb start {} --init` (add --input-path to import at once)",
+                dir.display(),
+                dir.display()
+            );
+        }
+        if args.input_path.is_some() || args.config.label_config.is_some() || args.config.template.is_some() {
+            bail!("--input-path, --label-config and --template need --init; or use `lsdb import` on an existing project");
+        }
+        Store::open(dir, false)?
+    };
+    run_shell(&store, args.shell.mode)
+}

@@ -1,0 +1,271 @@
+//! Export: choosing the tasks (all, `--where`, or a sampling queue), then writing them a page
+//! at a time, so memory does not grow with the number of tasks. `json`/`jsonl` give Label
+//! Studio's task format back (it imports unchanged); `json-min`/`csv` one flat record per task
+//! from its latest completion; `parquet` the three tables as files.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use duckdb::{Connection, params};
+use serde_json::{Map, Value};
+
+use crate::sample::{QUEUE_SQL, SampleRequest, check_strategy};
+use crate::sqltext::{check_condition, quote_literal};
+
+const PAGE_SQL: &str = include_str!("../sql/export.sql");
+const PAGE_SIZE: i64 = 5_000;
+
+/// The export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Json,
+    JsonMin,
+    Jsonl,
+    Csv,
+    Parquet,
+}
+
+impl ExportFormat {
+    /// Parse a format name.
+    pub fn parse(name: &str) -> Result<ExportFormat> {
+        Ok(match name {
+            "json" => ExportFormat::Json,
+            "json-min" => ExportFormat::JsonMin,
+            "jsonl" => ExportFormat::Jsonl,
+            "csv" => ExportFormat::Csv,
+            "parquet" => ExportFormat::Parquet,
+            other => bail!("unknown export format {other:?}; choose json, json-min, jsonl, csv or parquet"),
+        })
+    }
+}
+
+/// Which tasks to export, in which order.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// A sampling queue; `None` exports in id order.
+    pub sample: Option<SampleRequest>,
+    pub limit: Option<u64>,
+    /// A SQL condition on `tasks`.
+    pub condition: Option<String>,
+}
+
+/// Fill the temp table `export_ids(pos, task_id)`; returns how many tasks it holds.
+pub fn select_tasks(conn: &Connection, selection: &Selection) -> Result<u64> {
+    let filter = match &selection.condition {
+        Some(condition) => {
+            check_condition(condition)?;
+            format!("task_id IN (SELECT id FROM tasks WHERE ({condition}))")
+        }
+        None => "true".to_string(),
+    };
+    let limit = selection.limit.map_or(i64::MAX, |l| l.min(i64::MAX as u64) as i64);
+    let created = match &selection.sample {
+        Some(req) => {
+            check_strategy(&req.strategy)?;
+            let sql = format!(
+                "CREATE OR REPLACE TEMP TABLE export_ids AS \
+                 SELECT row_number() OVER (ORDER BY position) AS pos, task_id FROM \
+                 (SELECT position, task_id FROM ({QUEUE_SQL}) WHERE {filter} ORDER BY position LIMIT ?)"
+            );
+            conn.execute(&sql, params![req.strategy, req.seed as i64, req.model_version, limit])
+        }
+        None => {
+            let sql = format!(
+                "CREATE OR REPLACE TEMP TABLE export_ids AS \
+                 SELECT row_number() OVER (ORDER BY task_id) AS pos, task_id FROM \
+                 (SELECT id AS task_id FROM tasks WHERE {filter} ORDER BY id LIMIT ?)"
+            );
+            conn.execute(&sql, params![limit])
+        }
+    };
+    created.map_err(|e| {
+        let text = crate::query::sql_error(e);
+        match &selection.condition {
+            Some(c) => anyhow::anyhow!("--where {c:?} is not a valid condition on tasks: {text}"),
+            None => text,
+        }
+    })?;
+    let n: i64 = conn.query_row("SELECT count(*) FROM export_ids", [], |r| r.get(0))?;
+    Ok(n as u64)
+}
+
+/// One exported task as stored: JSON texts straight from the store.
+struct TaskRow {
+    id: i64,
+    data: String,
+    meta: Option<String>,
+    extra: Option<String>,
+    completions: String,
+    predictions: String,
+}
+
+impl TaskRow {
+    /// The task in Label Studio's JSON format, built from the stored JSON texts.
+    fn to_label_studio(&self) -> String {
+        let mut out = format!("{{\"id\":{},\"data\":{}", self.id, self.data);
+        if let Some(meta) = &self.meta {
+            out.push_str(",\"meta\":");
+            out.push_str(meta);
+        }
+        out.push_str(",\"completions\":");
+        out.push_str(&self.completions);
+        out.push_str(",\"predictions\":");
+        out.push_str(&self.predictions);
+        if let Some(extra) = self.extra.as_deref().filter(|e| e.len() > 2) {
+            out.push(',');
+            out.push_str(&extra[1..extra.len() - 1]);
+        }
+        out.push('}');
+        out
+    }
+}
+
+/// Call `visit` for each selected task, a page at a time, in export order.
+fn for_each_task(conn: &Connection, total: u64, mut visit: impl FnMut(&TaskRow) -> Result<()>) -> Result<()> {
+    let mut stmt = conn.prepare(PAGE_SQL)?;
+    let mut from = 0i64;
+    while from < total as i64 {
+        let to = from + PAGE_SIZE;
+        let mut rows = stmt.query(params![from, to, from, to, from, to])?;
+        while let Some(r) = rows.next()? {
+            let row = TaskRow {
+                id: r.get(0)?,
+                data: r.get(1)?,
+                meta: r.get(2)?,
+                extra: r.get(3)?,
+                completions: r.get(4)?,
+                predictions: r.get(5)?,
+            };
+            visit(&row)?;
+        }
+        from = to;
+    }
+    Ok(())
+}
+
+/// Write the selected tasks (see `select_tasks`) to `out`; returns how many.
+pub fn write_export(conn: &Connection, format: ExportFormat, total: u64, out: &mut dyn Write) -> Result<u64> {
+    let mut n = 0u64;
+    match format {
+        ExportFormat::Json => {
+            out.write_all(b"[")?;
+            for_each_task(conn, total, |task| {
+                out.write_all(if n == 0 { b"\n" } else { b",\n" })?;
+                out.write_all(task.to_label_studio().as_bytes())?;
+                n += 1;
+                Ok(())
+            })?;
+            out.write_all(if n == 0 { b"]\n" } else { b"\n]\n" })?;
+        }
+        ExportFormat::Jsonl => {
+            for_each_task(conn, total, |task| {
+                out.write_all(task.to_label_studio().as_bytes())?;
+                out.write_all(b"\n")?;
+                n += 1;
+                Ok(())
+            })?;
+        }
+        ExportFormat::JsonMin => {
+            out.write_all(b"[")?;
+            for_each_task(conn, total, |task| {
+                out.write_all(if n == 0 { b"\n" } else { b",\n" })?;
+                serde_json::to_writer(&mut *out, &min_record(task)?)?;
+                n += 1;
+                Ok(())
+            })?;
+            out.write_all(if n == 0 { b"]\n" } else { b"\n]\n" })?;
+        }
+        ExportFormat::Csv => {
+            // First pass: the columns; second pass: the rows.
+            let mut columns: Vec<String> = Vec::new();
+            for_each_task(conn, total, |task| {
+                for key in min_record(task)?.keys() {
+                    if !columns.contains(key) {
+                        columns.push(key.clone());
+                    }
+                }
+                Ok(())
+            })?;
+            let mut w = csv::Writer::from_writer(&mut *out);
+            w.write_record(&columns)?;
+            for_each_task(conn, total, |task| {
+                let record = min_record(task)?;
+                w.write_record(columns.iter().map(|c| match record.get(c) {
+                    None | Some(Value::Null) => String::new(),
+                    Some(Value::String(s)) => s.clone(),
+                    Some(other) => other.to_string(),
+                }))?;
+                n += 1;
+                Ok(())
+            })?;
+            w.flush()?;
+        }
+        ExportFormat::Parquet => bail!("parquet export writes a folder; use write_parquet"),
+    }
+    Ok(n)
+}
+
+/// Label Studio's JSON-min record: `id`, the data fields, and each control's value from the
+/// latest completion that was not cancelled.
+fn min_record(task: &TaskRow) -> Result<Map<String, Value>> {
+    let mut record = Map::new();
+    record.insert("id".into(), task.id.into());
+    if let Value::Object(data) = serde_json::from_str(&task.data)? {
+        record.extend(data);
+    }
+    let completions: Vec<Value> = serde_json::from_str(&task.completions)?;
+    let latest = completions
+        .iter()
+        .filter(|c| c.get("was_cancelled").and_then(Value::as_bool) != Some(true))
+        .next_back();
+    let Some(completion) = latest else { return Ok(record) };
+    record.insert("annotation_id".into(), completion.get("id").cloned().unwrap_or(Value::Null));
+    for key in ["created_at", "updated_at", "lead_time"] {
+        if let Some(v) = completion.get(key) {
+            record.insert(key.into(), v.clone());
+        }
+    }
+    let mut by_control: Vec<(String, Vec<Value>, String)> = Vec::new();
+    for item in completion.get("result").and_then(Value::as_array).into_iter().flatten() {
+        let (Some(name), Some(value)) = (item.get("from_name").and_then(Value::as_str), item.get("value")) else {
+            continue;
+        };
+        let kind = item.get("type").and_then(Value::as_str).unwrap_or_default().to_string();
+        match by_control.iter_mut().find(|(n, _, _)| n == name) {
+            Some((_, values, _)) => values.push(value.clone()),
+            None => by_control.push((name.to_string(), vec![value.clone()], kind)),
+        }
+    }
+    for (name, values, kind) in by_control {
+        let single_choice = (kind == "choices" && values.len() == 1)
+            .then(|| values[0].get("choices").and_then(Value::as_array).filter(|c| c.len() == 1).map(|c| c[0].clone()))
+            .flatten();
+        let value = match single_choice {
+            Some(choice) => choice,
+            None if values.len() == 1 && kind == "textarea" => {
+                values[0].get("text").cloned().unwrap_or(Value::Null)
+            }
+            None => Value::Array(values),
+        };
+        record.insert(name, value);
+    }
+    Ok(record)
+}
+
+/// Write `tasks.parquet`, `completions.parquet` and `predictions.parquet` of the selected
+/// tasks into the folder `dir`.
+pub fn write_parquet(conn: &Connection, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating folder {}", dir.display()))?;
+    let copies = [
+        ("tasks", "SELECT t.* FROM tasks AS t JOIN export_ids AS e ON e.task_id = t.id ORDER BY e.pos"),
+        ("completions", "SELECT * FROM completions WHERE task_id IN (SELECT task_id FROM export_ids) ORDER BY id"),
+        ("predictions", "SELECT * FROM predictions WHERE task_id IN (SELECT task_id FROM export_ids) ORDER BY id"),
+    ];
+    for (name, query) in copies {
+        let file = dir.join(format!("{name}.parquet"));
+        let sql = format!("COPY ({query}) TO {} (FORMAT parquet)", quote_literal(&file.to_string_lossy()));
+        conn.execute_batch(&sql).with_context(|| format!("writing {}", file.display()))?;
+    }
+    Ok(())
+}

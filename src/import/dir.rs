@@ -1,0 +1,100 @@
+//! Folders and media files: walking a folder (sorted, recursive, never leaving it), the URL
+//! Label Studio makes for a local file, and one task per media file.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::sink::Sink;
+use super::task::Task;
+
+/// The files under `root`, sorted by path. Entries that cannot be read, symlinks that point
+/// outside `root` and symlinked folders are reported on stderr, counted as skipped and left out.
+pub fn walk_files(root: &Path, sink: &mut Sink<'_>) -> Result<Vec<PathBuf>> {
+    let canonical_root = root
+        .canonicalize()
+        .with_context(|| format!("reading folder {}", root.display()))?;
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name() {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                let place = err.path().map(|p| p.display().to_string()).unwrap_or_default();
+                eprintln!("lsdb: warning: skipping {place}: {err}");
+                sink.skip(1);
+                continue;
+            }
+        };
+        let path = entry.path();
+        if entry.path_is_symlink() {
+            match path.canonicalize() {
+                Ok(target) if target.starts_with(&canonical_root) && target.is_file() => {}
+                Ok(target) if target.is_dir() => {
+                    eprintln!("lsdb: warning: skipping {}: symlinked folders are not followed", path.display());
+                    sink.skip(1);
+                    continue;
+                }
+                Ok(_) => {
+                    eprintln!("lsdb: warning: skipping {}: it links outside {}", path.display(), root.display());
+                    sink.skip(1);
+                    continue;
+                }
+                Err(err) => {
+                    eprintln!("lsdb: warning: skipping {}: {err}", path.display());
+                    sink.skip(1);
+                    continue;
+                }
+            }
+        } else if !entry.file_type().is_file() {
+            continue;
+        }
+        files.push(path.to_path_buf());
+    }
+    Ok(files)
+}
+
+/// The URL Label Studio serves a local file under:
+/// `<host>/data/<basename, percent-encoded>?d=<absolute folder, form-encoded>`.
+pub fn local_file_url(host_url: &str, path: &Path) -> Result<String> {
+    let absolute = std::path::absolute(path)
+        .with_context(|| format!("finding the absolute path of {}", path.display()))?;
+    let name = absolute.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let folder = absolute.parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(format!(
+        "{}/data/{}?d={}",
+        host_url.trim_end_matches('/'),
+        percent_encode(&name, false),
+        percent_encode(&folder, true)
+    ))
+}
+
+/// Percent-encode all but unreserved characters; with `is_form`, a space becomes `+`.
+pub fn percent_encode(text: &str, is_form: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for &b in text.as_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
+            b' ' if is_form => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// One task for one media file, its URL under `key`, its path as the source.
+pub fn push_media_file(path: &Path, key: &str, host_url: &str, sink: &mut Sink<'_>) -> Result<()> {
+    let url = local_file_url(host_url, path)?;
+    sink.push(Task::single_value(key, &url, path.display().to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_label_studio_shaped() -> Result<()> {
+        let url = local_file_url("http://localhost:8080/", Path::new("/data/my images/cat 1.JPG"))?;
+        assert_eq!(url, "http://localhost:8080/data/cat%201.JPG?d=%2Fdata%2Fmy+images");
+        Ok(())
+    }
+}

@@ -1,0 +1,269 @@
+//! Input formats: their names, guessing one from a path, and choosing the data key for
+//! formats that carry one value per task (text, URL lists, media files).
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+
+use crate::labelconfig::LabelConfig;
+
+/// The input formats of Label Studio's import guide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A JSON list of tasks, or one task object.
+    Json,
+    /// One JSON task a line.
+    Jsonl,
+    /// Every .json file under a folder.
+    JsonDir,
+    /// Comma- (or semicolon-) separated values with a header row.
+    Csv,
+    /// Tab-separated values with a header row.
+    Tsv,
+    /// One task a line.
+    Text,
+    /// A list of URLs, one a line (images.txt, audios.txt, time-series.txt).
+    UrlList,
+    /// Every .txt file under a folder, one task a line.
+    TextDir,
+    /// Every image under a folder, one task a file.
+    ImageDir,
+    /// Every audio file under a folder, one task a file.
+    AudioDir,
+    /// Every .csv/.tsv file under a folder, one time-series task a file.
+    TimeseriesDir,
+    /// Single image, audio or video files, one task each.
+    Media,
+}
+
+impl Format {
+    /// The name users type (`--format image-dir`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Jsonl => "jsonl",
+            Format::JsonDir => "json-dir",
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::Text => "text",
+            Format::UrlList => "url-list",
+            Format::TextDir => "text-dir",
+            Format::ImageDir => "image-dir",
+            Format::AudioDir => "audio-dir",
+            Format::TimeseriesDir => "timeseries-dir",
+            Format::Media => "media",
+        }
+    }
+
+    /// True for formats that read a folder.
+    pub fn is_dir(self) -> bool {
+        matches!(
+            self,
+            Format::JsonDir
+                | Format::TextDir
+                | Format::ImageDir
+                | Format::AudioDir
+                | Format::TimeseriesDir
+        )
+    }
+}
+
+/// What a single value is, which decides the object tag that takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaKind {
+    Image,
+    Audio,
+    Video,
+    TimeSeries,
+    Text,
+}
+
+impl MediaKind {
+    /// The object tags that take this kind of value.
+    pub fn tags(self) -> &'static [&'static str] {
+        match self {
+            MediaKind::Image => &["Image"],
+            MediaKind::Audio => &["Audio", "AudioPlus"],
+            MediaKind::Video => &["Video"],
+            MediaKind::TimeSeries => &["TimeSeries"],
+            MediaKind::Text => &["Text", "HyperText"],
+        }
+    }
+
+    /// The data key used when there is no label config.
+    pub fn default_key(self) -> &'static str {
+        match self {
+            MediaKind::Image => "image",
+            MediaKind::Audio => "audio",
+            MediaKind::Video => "video",
+            MediaKind::TimeSeries => "timeseries",
+            MediaKind::Text => "text",
+        }
+    }
+}
+
+pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "tif", "tiff", "bmp", "gif", "webp"];
+pub const AUDIO_EXTENSIONS: &[&str] = &["wav", "aiff", "mp3", "au", "flac", "ogg", "m4a"];
+pub const VIDEO_EXTENSIONS: &[&str] = &["mp4", "webm", "mov", "avi", "mkv"];
+pub const SERIES_EXTENSIONS: &[&str] = &["csv", "tsv"];
+
+/// The lower-cased extension of a file name or URL path (query string ignored).
+pub fn extension(name: &str) -> Option<String> {
+    let name = name.split(['?', '#']).next().unwrap_or(name);
+    let file = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let (_, ext) = file.rsplit_once('.')?;
+    Some(ext.to_ascii_lowercase())
+}
+
+/// The media kind a file name or URL has by its extension.
+pub fn media_kind(name: &str) -> Option<MediaKind> {
+    let ext = extension(name)?;
+    let ext = ext.as_str();
+    if IMAGE_EXTENSIONS.contains(&ext) {
+        Some(MediaKind::Image)
+    } else if AUDIO_EXTENSIONS.contains(&ext) {
+        Some(MediaKind::Audio)
+    } else if VIDEO_EXTENSIONS.contains(&ext) {
+        Some(MediaKind::Video)
+    } else if SERIES_EXTENSIONS.contains(&ext) {
+        Some(MediaKind::TimeSeries)
+    } else {
+        None
+    }
+}
+
+/// Guess the format of one input path.
+pub fn guess_format(path: &Path) -> Result<Format> {
+    let shown = path.display();
+    if path.is_dir() {
+        return guess_dir_format(path);
+    }
+    let name = path.to_string_lossy();
+    let Some(ext) = extension(&name) else {
+        bail!("can't tell the format of {shown}: it has no extension; pass --format (json, jsonl, csv, tsv, text, ...)");
+    };
+    Ok(match ext.as_str() {
+        "json" => Format::Json,
+        "jsonl" | "ndjson" => Format::Jsonl,
+        "csv" => Format::Csv,
+        "tsv" => Format::Tsv,
+        "txt" | "text" => Format::Text,
+        _ if media_kind(&name).is_some() => Format::Media,
+        _ => bail!(
+            "can't tell the format of {shown} from its extension .{ext}; pass --format \
+             (json, jsonl, csv, tsv, text, ...)"
+        ),
+    })
+}
+
+/// A folder's format: what most of its files are.
+fn guess_dir_format(path: &Path) -> Result<Format> {
+    let mut counts = [0usize; 5]; // json, image, audio, series, text
+    for entry in walkdir::WalkDir::new(path).follow_links(false).into_iter().flatten().take(100_000) {
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy();
+        let slot = match (extension(&name).as_deref(), media_kind(&name)) {
+            (Some("json"), _) => 0,
+            (_, Some(MediaKind::Image)) => 1,
+            (_, Some(MediaKind::Audio)) => 2,
+            (_, Some(MediaKind::TimeSeries)) => 3,
+            (Some("txt" | "text"), _) => 4,
+            _ => continue,
+        };
+        counts[slot] += 1;
+    }
+    let formats = [
+        Format::JsonDir,
+        Format::ImageDir,
+        Format::AudioDir,
+        Format::TimeseriesDir,
+        Format::TextDir,
+    ];
+    let best = (0..5).filter(|&i| counts[i] > 0).max_by_key(|&i| (counts[i], 5 - i));
+    match best {
+        Some(i) => Ok(formats[i]),
+        None => bail!(
+            "can't tell the format of folder {}: it holds no .json, image, audio, .csv or .txt \
+             files; pass --format",
+            path.display()
+        ),
+    }
+}
+
+/// Choose the data key for one-value tasks of `kind`: `--key`, else the config's one tag
+/// that fits, else its first object tag (with a note), else the default name.
+pub fn choose_key(
+    kind: MediaKind,
+    key: Option<&str>,
+    config: Option<&LabelConfig>,
+    notes: &mut Vec<String>,
+) -> Result<String> {
+    if let Some(key) = key {
+        return Ok(key.to_string());
+    }
+    let Some(config) = config.filter(|c| !c.objects.is_empty()) else {
+        return Ok(kind.default_key().to_string());
+    };
+    let mut fitting: Vec<_> = config.objects_of(kind.tags()).collect();
+    fitting.dedup_by(|a, b| a.key == b.key);
+    let mut keys: Vec<&str> = fitting.iter().map(|o| o.key.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    match keys.len() {
+        1 => Ok(keys[0].to_string()),
+        0 => {
+            let first = &config.objects[0];
+            notes.push(format!(
+                "note: the label config has no {} tag; putting each value in ${} of <{}>",
+                kind.tags().join("/"),
+                first.key,
+                first.tag
+            ));
+            Ok(first.key.clone())
+        }
+        _ => {
+            let names: Vec<String> = fitting
+                .iter()
+                .map(|o| format!("<{} name=\"{}\"> (${})", o.tag, o.name.as_deref().unwrap_or(""), o.key))
+                .collect();
+            bail!(
+                "the label config has several tags that could take these values: {}; choose \
+                 one with --key {}",
+                names.join(", "),
+                fitting[0].key
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extensions_ignore_case_and_queries() {
+        assert_eq!(extension("a/B.JPG"), Some("jpg".into()));
+        assert_eq!(extension("https://x.y/a.wav?sig=1.2"), Some("wav".into()));
+        assert_eq!(media_kind("x.TIFF"), Some(MediaKind::Image));
+        assert_eq!(media_kind("notes"), None);
+    }
+
+    #[test]
+    fn key_choice_follows_the_config() -> Result<()> {
+        let config = crate::labelconfig::parse_label_config(
+            r#"<View><Text name="a" value="$t1"/><Text name="b" value="$t2"/><Image name="i" value="$img"/></View>"#,
+            "c.xml",
+        )?;
+        let mut notes = Vec::new();
+        assert_eq!(choose_key(MediaKind::Image, None, Some(&config), &mut notes)?, "img");
+        assert_eq!(choose_key(MediaKind::Text, Some("t2"), Some(&config), &mut notes)?, "t2");
+        let err = choose_key(MediaKind::Text, None, Some(&config), &mut notes).unwrap_err();
+        assert!(err.to_string().contains("choose one with --key t1"), "{err}");
+        assert_eq!(choose_key(MediaKind::Audio, None, Some(&config), &mut notes)?, "t1");
+        assert_eq!(notes.len(), 1);
+        assert_eq!(choose_key(MediaKind::Audio, None, None, &mut notes)?, "audio");
+        Ok(())
+    }
+}

@@ -1,0 +1,88 @@
+//! Readers for Label Studio's Basic format: `json` (a list of tasks, or one task object)
+//! and `jsonl` (one task a line). Both parse one task at a time.
+
+use std::io::BufRead;
+
+use anyhow::Result;
+
+use super::scan::{Element, ElementScanner};
+use super::sink::Sink;
+use super::task::task_from_value;
+use crate::error::InputError;
+
+/// Read a `.json` task file.
+pub fn read_json(reader: impl BufRead, path: &str, sink: &mut Sink<'_>) -> Result<()> {
+    let mut scanner = ElementScanner::new(reader, path);
+    let mut element = Element::default();
+    while scanner.next_element(&mut element)? {
+        let (what, source) = match element.index {
+            Some(i) => (format!("task {i}"), format!("{path}[{i}]")),
+            None => ("the task".to_string(), path.to_string()),
+        };
+        match parse_record(&element.bytes, element.line, element.col, path)
+            .and_then(|value| {
+                task_from_value(value, &what, source)
+                    .map_err(|msg| InputError::at(path, element.line, element.col, msg))
+            }) {
+            Ok(task) => sink.push(task)?,
+            Err(err) => sink.reject(err)?,
+        }
+    }
+    Ok(())
+}
+
+/// Read a `.jsonl` file: one task object a line, blank lines skipped.
+pub fn read_jsonl(mut reader: impl BufRead, path: &str, sink: &mut Sink<'_>) -> Result<()> {
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| InputError::file(path, format!("reading failed: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        number += 1;
+        let mut bytes = line.as_slice();
+        if number == 1 {
+            bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        }
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            sink.skip(1);
+            continue;
+        }
+        let what = format!("the task on line {number}");
+        let record = parse_record(bytes, number, 1, path).and_then(|value| {
+            task_from_value(value, &what, format!("{path}:{number}"))
+                .map_err(|msg| InputError::at(path, number, 1, msg))
+        });
+        match record {
+            Ok(task) => sink.push(task)?,
+            Err(err) => sink.reject(err)?,
+        }
+    }
+    if number == 0 {
+        return Err(InputError::file(path, "the file is empty; a .jsonl file holds one task object a line").into());
+    }
+    Ok(())
+}
+
+/// Parse one task's bytes, with errors placed in the file (the record starts at line:col).
+fn parse_record(bytes: &[u8], line: u64, col: u64, path: &str) -> Result<serde_json::Value, InputError> {
+    serde_json::from_slice(bytes).map_err(|err| {
+        let (l, c) = if err.line() <= 1 {
+            (line, col + err.column().saturating_sub(1) as u64)
+        } else {
+            (line + err.line() as u64 - 1, err.column() as u64)
+        };
+        let msg = err.to_string();
+        let msg = msg.split(" at line ").next().unwrap_or(&msg);
+        let hint = if msg.contains("invalid unicode") || msg.contains("UTF-8") {
+            "; save the file as UTF-8"
+        } else {
+            ""
+        };
+        InputError::at(path, l, c, format!("invalid JSON: {msg}{hint}"))
+    })
+}

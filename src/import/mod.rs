@@ -1,0 +1,340 @@
+//! Importing: input paths → a reader per format → the `Sink` (appenders on staging tables)
+//! → one SQL pass (`sql/import.sql`) that checks ids, finds duplicates and moves the rows
+//! into `tasks`, `completions` and `predictions`. All in one transaction: an import loads
+//! everything or nothing.
+
+mod csv;
+mod dir;
+pub mod format;
+mod json;
+mod scan;
+mod series;
+mod sink;
+mod task;
+mod text;
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use anyhow::{Context, Result, bail};
+use duckdb::{Connection, OptionalExt, params};
+
+pub use format::{Format, MediaKind};
+pub use sink::Counts;
+
+use crate::error::InputError;
+use crate::labelconfig::LabelConfig;
+use crate::store::Store;
+use crate::store::config::load_config;
+
+const IMPORT_SQL: &str = include_str!("../../sql/import.sql");
+
+/// What to import and how.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    pub paths: Vec<PathBuf>,
+    pub format: Option<Format>,
+    pub key: Option<String>,
+    pub host_url: String,
+    pub is_skipping_invalid: bool,
+    pub is_skipping_duplicates: bool,
+    pub is_strict: bool,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default)]
+pub struct ImportSummary {
+    pub import_id: i64,
+    pub counts: Counts,
+    /// Tasks whose data was already in the store (or earlier in this input).
+    pub duplicates: u64,
+    pub seconds: f64,
+    pub notes: Vec<String>,
+    /// Rows of `validation_errors` for the new tasks.
+    pub invalid_rows: u64,
+}
+
+/// Shared state for readers: the config, the chosen keys and notes for the user.
+pub struct ReadContext<'a> {
+    pub config: Option<&'a LabelConfig>,
+    pub key: Option<String>,
+    pub host_url: String,
+    pub notes: Vec<String>,
+    chosen: Vec<(MediaKind, String)>,
+}
+
+impl ReadContext<'_> {
+    /// The data key for one-value tasks of this kind (chosen once per kind).
+    pub fn key_for(&mut self, kind: MediaKind) -> Result<String> {
+        if let Some((_, key)) = self.chosen.iter().find(|(k, _)| *k == kind) {
+            return Ok(key.clone());
+        }
+        let key = format::choose_key(kind, self.key.as_deref(), self.config, &mut self.notes)?;
+        self.chosen.push((kind, key.clone()));
+        Ok(key)
+    }
+}
+
+/// Import `opts.paths` into the store, all or nothing.
+pub fn run_import(store: &Store, opts: &ImportOptions) -> Result<ImportSummary> {
+    let started = Instant::now();
+    let started_at = epoch_seconds();
+    let inputs = resolve_inputs(opts)?;
+    let conn = store.conn();
+    let config = load_config(conn)?;
+    let mut ctx = ReadContext {
+        config: config.as_ref(),
+        key: opts.key.clone(),
+        host_url: opts.host_url.clone(),
+        notes: Vec::new(),
+        chosen: Vec::new(),
+    };
+    conn.execute_batch("BEGIN TRANSACTION")?;
+    let outcome = import_in_transaction(conn, opts, &inputs, &mut ctx, started_at);
+    match outcome {
+        Ok(mut summary) => {
+            conn.execute_batch(section("cleanup")).context("cleaning up the staging tables")?;
+            conn.execute_batch("COMMIT").context("committing the import")?;
+            summary.seconds = started.elapsed().as_secs_f64();
+            summary.notes = ctx.notes;
+            Ok(summary)
+        }
+        Err(err) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            for note in &ctx.notes {
+                eprintln!("lsdb: {note}");
+            }
+            Err(err)
+        }
+    }
+}
+
+fn import_in_transaction(
+    conn: &Connection,
+    opts: &ImportOptions,
+    inputs: &[(PathBuf, Format)],
+    ctx: &mut ReadContext<'_>,
+    started_at: f64,
+) -> Result<ImportSummary> {
+    conn.execute_batch(section("stage"))?;
+    let import_id: i64 =
+        conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM imports", [], |r| r.get(0))?;
+    let mut sink = sink::Sink::new(conn, import_id, opts.is_skipping_invalid)?;
+    for (path, format) in inputs {
+        read_input(path, *format, ctx, &mut sink)?;
+    }
+    let mut counts = sink.finish()?;
+    conn.execute_batch(section("hash"))?;
+    conn.execute_batch(section("duplicates"))?;
+    let duplicates: i64 = conn.query_row("SELECT count(*) FROM stage_duplicates", [], |r| r.get(0))?;
+    if opts.is_skipping_duplicates && duplicates > 0 {
+        conn.execute_batch(section("drop_duplicates"))?;
+        counts.tasks -= duplicates as u64;
+        counts.completions = count(conn, "stage_completions")?;
+        counts.predictions = count(conn, "stage_predictions")?;
+    }
+    check_ids(conn)?;
+    conn.execute_batch(section("assign_task_ids"))?;
+    conn.execute(section("insert_tasks"), params![import_id])?;
+    conn.execute(section("insert_completions"), params![import_id])?;
+    conn.execute(section("insert_predictions"), params![import_id])?;
+    let source: Vec<String> = inputs.iter().map(|(p, _)| p.display().to_string()).collect();
+    let mut formats: Vec<&str> = inputs.iter().map(|(_, f)| f.name()).collect();
+    formats.dedup();
+    conn.execute(
+        "INSERT INTO imports VALUES (?, ?, ?, to_timestamp(?)::TIMESTAMP, \
+         to_timestamp(?)::TIMESTAMP, ?, ?, ?, ?, ?, ?)",
+        params![
+            import_id,
+            source.join(", "),
+            formats.join(", "),
+            started_at,
+            epoch_seconds(),
+            counts.tasks as i64,
+            counts.completions as i64,
+            counts.predictions as i64,
+            duplicates,
+            counts.rejected as i64,
+            counts.skipped as i64
+        ],
+    )?;
+    let invalid_rows: i64 = conn.query_row(
+        "SELECT count(*) FROM validation_errors WHERE task_id IN \
+         (SELECT id FROM tasks WHERE import_id = ?)",
+        params![import_id],
+        |r| r.get(0),
+    )?;
+    if opts.is_strict && invalid_rows > 0 {
+        bail!(
+            "--strict: the new tasks give {invalid_rows} rows in validation_errors; nothing was \
+             imported. Run the import without --strict, then `lsdb validate` to see them"
+        );
+    }
+    Ok(ImportSummary {
+        import_id,
+        counts,
+        duplicates: duplicates as u64,
+        invalid_rows: invalid_rows as u64,
+        ..ImportSummary::default()
+    })
+}
+
+fn count(conn: &Connection, table: &str) -> Result<u64> {
+    let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+    Ok(n as u64)
+}
+
+/// A given task id must be free in the store and appear once in the input.
+fn check_ids(conn: &Connection) -> Result<()> {
+    let taken: Option<(i64, String)> =
+        conn.query_row(section("id_taken"), [], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+    if let Some((id, source)) = taken {
+        bail!(
+            "{source}: task id {id} is already in the store; remove \"id\" to get a new one, or \
+             pass --skip-duplicates when it is the same task"
+        );
+    }
+    let twice: Option<(i64, String)> = conn
+        .query_row(section("id_twice"), [], |r| {
+            Ok((r.get(0)?, r.get::<_, String>(1)?))
+        })
+        .optional()?;
+    if let Some((id, sources)) = twice {
+        bail!("task id {id} appears more than once in the input: {sources}; task ids must be unique");
+    }
+    Ok(())
+}
+
+/// One section of `sql/import.sql`, by its `-- name:` line.
+fn section(name: &str) -> &'static str {
+    let marker = format!("-- name: {name}\n");
+    let start = IMPORT_SQL.find(&marker).map(|i| i + marker.len()).expect("section exists in sql/import.sql");
+    let rest = &IMPORT_SQL[start..];
+    let end = rest.find("-- name:").unwrap_or(rest.len());
+    &rest[..end]
+}
+
+fn epoch_seconds() -> f64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Check each path and settle its format.
+fn resolve_inputs(opts: &ImportOptions) -> Result<Vec<(PathBuf, Format)>> {
+    if opts.paths.is_empty() {
+        bail!("nothing to import; give a file or folder, e.g. `lsdb import tasks.json`");
+    }
+    let mut inputs = Vec::new();
+    for path in &opts.paths {
+        let shown = path.display();
+        if path.as_os_str() == "-" {
+            inputs.push((path.clone(), opts.format.unwrap_or(Format::Json)));
+            continue;
+        }
+        let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => InputError::file(shown.to_string(), "no such file or folder"),
+            _ => InputError::file(shown.to_string(), format!("can't read: {e}")),
+        })?;
+        let format = match opts.format {
+            Some(f) => f,
+            None => format::guess_format(path)?,
+        };
+        if meta.is_dir() && !format.is_dir() {
+            let hint = match format {
+                Format::Json => " (use --format json-dir for a folder of JSON files)",
+                Format::Text => " (use --format text-dir for a folder of text files)",
+                Format::Csv | Format::Tsv => " (use --format timeseries-dir for a folder of time-series files)",
+                _ => "",
+            };
+            return Err(InputError::file(
+                shown.to_string(),
+                format!("is a folder, but --format {} reads a file{hint}", format.name()),
+            )
+            .into());
+        }
+        if !meta.is_dir() && format.is_dir() {
+            return Err(InputError::file(
+                shown.to_string(),
+                format!("is a file, but --format {} reads a folder; give the folder that holds it", format.name()),
+            )
+            .into());
+        }
+        inputs.push((path.clone(), format));
+    }
+    Ok(inputs)
+}
+
+fn open(path: &Path) -> Result<Box<dyn BufRead>> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(BufReader::with_capacity(1 << 18, std::io::stdin())));
+    }
+    let file = File::open(path)
+        .map_err(|e| InputError::file(path.display().to_string(), format!("can't open: {e}")))?;
+    Ok(Box::new(BufReader::with_capacity(1 << 18, file)))
+}
+
+fn read_input(path: &Path, format: Format, ctx: &mut ReadContext<'_>, sink: &mut sink::Sink<'_>) -> Result<()> {
+    let shown = path.display().to_string();
+    let series = ctx.config.and_then(LabelConfig::single_time_series);
+    match format {
+        Format::Json => json::read_json(open(path)?, &shown, sink),
+        Format::Jsonl => json::read_jsonl(open(path)?, &shown, sink),
+        Format::Csv | Format::Tsv if series.is_some() => {
+            let key = ctx.key_for(MediaKind::TimeSeries)?;
+            series::push_series_file(path, series, &key, &ctx.host_url, sink)
+        }
+        Format::Csv => csv::read_csv(open(path)?, &shown, None, sink),
+        Format::Tsv => csv::read_csv(open(path)?, &shown, Some(b'\t'), sink),
+        Format::Text | Format::UrlList => text::read_text(open(path)?, &shown, ctx, sink),
+        Format::Media => {
+            let kind = format::media_kind(&shown).ok_or_else(|| {
+                InputError::file(&shown, "is not an image, audio or video file by its extension; pass --format")
+            })?;
+            if kind == MediaKind::TimeSeries {
+                let key = ctx.key_for(kind)?;
+                return series::push_series_file(path, series, &key, &ctx.host_url, sink);
+            }
+            let key = ctx.key_for(kind)?;
+            dir::push_media_file(path, &key, &ctx.host_url, sink)
+        }
+        Format::JsonDir | Format::TextDir | Format::ImageDir | Format::AudioDir | Format::TimeseriesDir => {
+            let files = dir::walk_files(path, sink)?;
+            let mut matched = 0u64;
+            for file in files {
+                let name = file.display().to_string();
+                let ext = format::extension(&name).unwrap_or_default();
+                let kind = format::media_kind(&name);
+                let is_match = match format {
+                    Format::JsonDir => ext == "json",
+                    Format::TextDir => ext == "txt" || ext == "text",
+                    Format::ImageDir => kind == Some(MediaKind::Image),
+                    Format::AudioDir => kind == Some(MediaKind::Audio),
+                    _ => kind == Some(MediaKind::TimeSeries),
+                };
+                if !is_match {
+                    sink.skip(1);
+                    continue;
+                }
+                matched += 1;
+                match format {
+                    Format::JsonDir => json::read_json(open(&file)?, &name, sink)?,
+                    Format::TextDir => text::read_text(open(&file)?, &name, ctx, sink)?,
+                    Format::TimeseriesDir => {
+                        let key = ctx.key_for(MediaKind::TimeSeries)?;
+                        series::push_series_file(&file, series, &key, &ctx.host_url, sink)?
+                    }
+                    _ => {
+                        let kind = kind.expect("matched files have a media kind");
+                        let key = ctx.key_for(kind)?;
+                        dir::push_media_file(&file, &key, &ctx.host_url, sink)?
+                    }
+                }
+            }
+            if matched == 0 {
+                ctx.notes.push(format!("note: {shown} holds no files that --format {} reads", format.name()));
+            }
+            Ok(())
+        }
+    }
+}

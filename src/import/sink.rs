@@ -1,0 +1,138 @@
+//! Where readers put what they read: DuckDB appenders on the import's staging tables, the
+//! `--skip-invalid` policy for bad records, counts and the progress bar.
+
+use anyhow::{Context, Result};
+use duckdb::{Appender, Connection, params};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::task::Task;
+use crate::error::InputError;
+
+/// What one import read.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Counts {
+    pub tasks: u64,
+    pub completions: u64,
+    pub predictions: u64,
+    pub rejected: u64,
+    /// Blank lines and files of other kinds that were passed over.
+    pub skipped: u64,
+}
+
+/// Receives tasks from readers and appends them to the staging tables in bulk.
+pub struct Sink<'c> {
+    tasks: Appender<'c>,
+    completions: Appender<'c>,
+    predictions: Appender<'c>,
+    rejects: Appender<'c>,
+    import_id: i64,
+    is_skipping_invalid: bool,
+    annotation_seq: i64,
+    pub counts: Counts,
+    progress: ProgressBar,
+}
+
+impl<'c> Sink<'c> {
+    /// Appenders on the staging tables (which the caller has created).
+    pub fn new(conn: &'c Connection, import_id: i64, is_skipping_invalid: bool) -> Result<Self> {
+        let temp = |table: &str| conn.appender_to_catalog_and_db(table, "temp", "main");
+        let progress = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {pos} tasks read ({per_sec}) {msg}")
+                    .expect("the progress template is valid"),
+            );
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        Ok(Sink {
+            tasks: temp("stage_tasks")?,
+            completions: temp("stage_completions")?,
+            predictions: temp("stage_predictions")?,
+            rejects: conn.appender("import_rejects")?,
+            import_id,
+            is_skipping_invalid,
+            annotation_seq: 0,
+            counts: Counts::default(),
+            progress,
+        })
+    }
+
+    /// Append one task with its completions and predictions.
+    pub fn push(&mut self, task: Task) -> Result<()> {
+        self.counts.tasks += 1;
+        let seq = self.counts.tasks as i64;
+        self.tasks.append_row(params![
+            seq,
+            task.given_id,
+            task.data,
+            task.meta,
+            task.extra,
+            task.source
+        ])?;
+        for c in task.completions {
+            self.annotation_seq += 1;
+            self.counts.completions += 1;
+            self.completions.append_row(params![
+                seq,
+                self.annotation_seq,
+                c.given_id,
+                c.result,
+                c.fields,
+                c.was_cancelled,
+                c.lead_time,
+                c.created_at
+            ])?;
+        }
+        for p in task.predictions {
+            self.annotation_seq += 1;
+            self.counts.predictions += 1;
+            self.predictions.append_row(params![
+                seq,
+                self.annotation_seq,
+                p.given_id,
+                p.result,
+                p.fields,
+                p.model_version,
+                p.score
+            ])?;
+        }
+        if seq % 4096 == 0 {
+            self.progress.set_position(seq as u64);
+        }
+        Ok(())
+    }
+
+    /// A record that could not be read: fatal, or kept in `import_rejects` with
+    /// `--skip-invalid`.
+    pub fn reject(&mut self, err: InputError) -> Result<()> {
+        if !self.is_skipping_invalid {
+            return Err(err.into());
+        }
+        self.counts.rejected += 1;
+        self.rejects.append_row(params![
+            self.import_id,
+            err.path,
+            err.line.map(|l| l as i64),
+            err.msg
+        ])?;
+        Ok(())
+    }
+
+    /// Count something passed over (a blank line, a file of another kind).
+    pub fn skip(&mut self, n: u64) {
+        self.counts.skipped += n;
+    }
+
+    /// Flush every appender so the staged rows are visible to SQL.
+    pub fn finish(mut self) -> Result<Counts> {
+        self.progress.finish_and_clear();
+        for appender in
+            [&mut self.tasks, &mut self.completions, &mut self.predictions, &mut self.rejects]
+        {
+            appender.flush().context("writing staged rows")?;
+        }
+        Ok(self.counts)
+    }
+}

@@ -1,0 +1,163 @@
+//! The shell's dot commands. Each calls the module that the matching subcommand uses.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+
+use super::Shell;
+use super::complete::DOT_COMMANDS;
+use crate::export::{ExportFormat, Selection, select_tasks, write_export, write_parquet};
+use crate::import::{Format, ImportOptions, run_import};
+use crate::output::{OutputFormat, render};
+use crate::project::summary_lines;
+use crate::query::run_query;
+use crate::report::{STATS_SQL, VALIDATION_ROWS_SQL, VALIDATION_SUMMARY_SQL};
+use crate::sample::{SampleRequest, sample};
+
+/// Run one dot command line.
+pub fn run_dot(shell: &mut Shell<'_>, line: &str) -> Result<()> {
+    let mut words = line.split_whitespace();
+    let command = words.next().unwrap_or_default();
+    let args: Vec<&str> = words.collect();
+    match command {
+        ".help" => shell.out(|out| {
+            for (usage, about) in DOT_COMMANDS {
+                writeln!(out, "{usage:<36} {about}")?;
+            }
+            writeln!(out, "SQL statements end with ';'. Tables: tasks, completions, predictions, imports; views: validation_errors, results, prediction_ranks.")?;
+            Ok(())
+        }),
+        ".tables" => {
+            let sql = "SELECT table_name AS name, lower(table_type) AS kind FROM information_schema.tables \
+                       WHERE table_schema = 'main' ORDER BY kind, name";
+            print_query(shell, sql)
+        }
+        ".schema" => {
+            let rows = match args.first() {
+                Some(name) => {
+                    let mut stmt = shell.store.conn().prepare(
+                        "SELECT sql FROM duckdb_tables() WHERE table_name = ? \
+                         UNION ALL SELECT sql FROM duckdb_views() WHERE view_name = ? AND NOT internal",
+                    )?;
+                    stmt.query_map([*name, *name], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?
+                }
+                None => {
+                    let mut stmt = shell.store.conn().prepare(
+                        "SELECT sql FROM duckdb_tables() WHERE schema_name = 'main' \
+                         UNION ALL SELECT sql FROM duckdb_views() WHERE NOT internal AND schema_name = 'main'",
+                    )?;
+                    stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?
+                }
+            };
+            if rows.is_empty() {
+                bail!("no table or view called {}; see .tables", args.first().unwrap_or(&""));
+            }
+            shell.out(|out| {
+                for sql in &rows {
+                    writeln!(out, "{sql}")?;
+                }
+                Ok(())
+            })
+        }
+        ".mode" => {
+            let name = args.first().context("usage: .mode table|csv|json|jsonl|line")?;
+            shell.mode = OutputFormat::parse(name)
+                .with_context(|| format!("unknown mode {name}; choose table, csv, json, jsonl or line"))?;
+            Ok(())
+        }
+        ".output" | ".once" => {
+            shell.output = match args.first() {
+                Some(path) => Some(std::fs::File::create(path).with_context(|| format!("creating {path}"))?),
+                None => None,
+            };
+            Ok(())
+        }
+        ".import" => {
+            let path = args.first().context("usage: .import PATH [FORMAT]")?;
+            let format = args
+                .get(1)
+                .map(|f| <Format as clap::ValueEnum>::from_str(f, true).map_err(|e| anyhow::anyhow!("unknown format {f}: {e}")))
+                .transpose()?;
+            let opts = ImportOptions {
+                paths: vec![PathBuf::from(path)],
+                format,
+                host_url: "http://localhost:8080".into(),
+                ..ImportOptions::default()
+            };
+            let summary = run_import(shell.store, &opts)?;
+            shell.out(|out| {
+                for line in summary_lines(&summary) {
+                    writeln!(out, "{line}")?;
+                }
+                Ok(())
+            })
+        }
+        ".export" => {
+            let path = args.first().context("usage: .export FILE [FORMAT]")?;
+            let format = ExportFormat::parse(args.get(1).copied().unwrap_or("json"))?;
+            let total = select_tasks(shell.store.conn(), &Selection::default())?;
+            if format == ExportFormat::Parquet {
+                write_parquet(shell.store.conn(), path.as_ref())?;
+            } else {
+                let file = std::fs::File::create(path).with_context(|| format!("creating {path}"))?;
+                let mut out = std::io::BufWriter::new(file);
+                write_export(shell.store.conn(), format, total, &mut out)?;
+                out.flush()?;
+            }
+            eprintln!("exported {total} tasks to {path}");
+            Ok(())
+        }
+        ".sample" => {
+            let strategy = args.first().context("usage: .sample STRATEGY [N]")?;
+            let limit = args.get(1).map(|n| n.parse::<u64>().context("N must be a number")).transpose()?;
+            let req = SampleRequest { strategy: strategy.to_string(), limit: limit.or(Some(10)), ..SampleRequest::default() };
+            let result = sample(shell.store.conn(), &req)?;
+            let (mode, style) = (shell.mode, shell.style());
+            shell.out(|out| render(&result, mode, style, out))
+        }
+        ".validate" => {
+            print_query(shell, VALIDATION_SUMMARY_SQL)?;
+            print_query(shell, VALIDATION_ROWS_SQL)
+        }
+        ".stats" => print_query(shell, STATS_SQL),
+        ".timer" => {
+            shell.is_timing = match args.first().copied() {
+                Some("on") => true,
+                Some("off") => false,
+                _ => bail!("usage: .timer on|off"),
+            };
+            Ok(())
+        }
+        ".maxrows" => {
+            let n = args.first().context("usage: .maxrows N")?;
+            shell.max_rows = n.parse().with_context(|| format!("{n} is not a number of rows"))?;
+            Ok(())
+        }
+        ".read" => {
+            let path = args.first().context("usage: .read FILE")?;
+            let file = std::fs::File::open(path).with_context(|| format!("opening {path}"))?;
+            shell.run_script(std::io::BufReader::new(file))
+        }
+        ".quit" | ".exit" => {
+            shell.is_quitting = true;
+            Ok(())
+        }
+        other => {
+            let close = DOT_COMMANDS
+                .iter()
+                .map(|(usage, _)| usage.split(' ').next().unwrap_or(usage))
+                .find(|name| name.len() > 2 && other.len() > 2 && (name.starts_with(&other[..3]) || other.starts_with(name)));
+            match close {
+                Some(name) => bail!("unknown command {other}; did you mean {name}? (.help lists them)"),
+                None => bail!("unknown command {other}; .help lists the commands"),
+            }
+        }
+    }
+}
+
+fn print_query(shell: &mut Shell<'_>, sql: &str) -> Result<()> {
+    let result = run_query(shell.store.conn(), sql, Some(shell.max_rows))?;
+    let (mode, style) = (shell.mode, shell.style());
+    shell.out(|out| render(&result, mode, style, out))
+}

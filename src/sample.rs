@@ -1,0 +1,64 @@
+//! Active-learning sampling: the labeling queue of a strategy, computed by the
+//! `labeling_queue` macro in `sql/views.sql`. This module names the strategies, checks the
+//! request and builds the ordered query that `sample` and `export --sample` run.
+
+use anyhow::{Result, bail};
+use duckdb::{Connection, params};
+
+use crate::query::QueryResult;
+
+/// The strategies, in the order `--help` lists them.
+pub const STRATEGIES: &[&str] = &[
+    "sequential",
+    "uniform",
+    "prediction-score-min",
+    "prediction-score-max",
+    "uncertainty",
+    "margin",
+    "entropy",
+    "disagreement",
+];
+
+/// What to sample.
+#[derive(Debug, Clone, Default)]
+pub struct SampleRequest {
+    pub strategy: String,
+    pub limit: Option<u64>,
+    pub seed: u64,
+    pub model_version: Option<String>,
+}
+
+/// The queue with each task's position, taking three parameters: strategy, seed, model
+/// version. Callers order by `position`.
+pub const QUEUE_SQL: &str = "SELECT row_number() OVER (ORDER BY is_unplaced, sort_key, task_id) \
+    AS position, task_id, score FROM labeling_queue(?, ?, ?)";
+
+/// Check the strategy name.
+pub fn check_strategy(strategy: &str) -> Result<()> {
+    if !STRATEGIES.contains(&strategy) {
+        bail!("unknown sampling strategy {strategy:?}; choose one of {}", STRATEGIES.join(", "));
+    }
+    Ok(())
+}
+
+/// The queue for `req`: position, task id and the score that placed the task.
+pub fn sample(conn: &Connection, req: &SampleRequest) -> Result<QueryResult> {
+    check_strategy(&req.strategy)?;
+    let sql = format!("SELECT position, task_id, score FROM ({QUEUE_SQL}) ORDER BY position LIMIT ?");
+    let limit = req.limit.map_or(i64::MAX, |l| l.min(i64::MAX as u64) as i64);
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(
+        params![req.strategy, req.seed as i64, req.model_version, limit],
+        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<f64>>(2)?)),
+    )?;
+    let mut result = QueryResult {
+        columns: vec!["position".into(), "task_id".into(), "score".into()],
+        ..QueryResult::default()
+    };
+    for row in rows {
+        let (pos, id, score) = row?;
+        let score = score.and_then(serde_json::Number::from_f64).map_or(serde_json::Value::Null, Into::into);
+        result.rows.push(vec![pos.into(), id.into(), score]);
+    }
+    Ok(result)
+}

@@ -1,0 +1,105 @@
+//! Export: Label Studio JSON that imports back unchanged, the other formats, sampling and
+//! `--where`.
+
+use serde_json::{Value, json};
+
+use crate::support::TestEnv;
+
+fn import(env: &TestEnv, project: &str, fixture: &str) {
+    let path = env.fixture(fixture);
+    env.lsdb(&["-p", project, "import", path.to_str().unwrap()]).ok();
+}
+
+#[test]
+fn json_export_imports_back_unchanged() {
+    let env = TestEnv::new();
+    env.lsdb(&["init", "a"]).ok();
+    for f in ["tasks/text_classification.json", "tasks/image_bbox_predictions.json", "tasks/every_field.json", "tasks/texts_without_data.json"] {
+        import(&env, "a", f);
+    }
+    let first = env.lsdb(&["-p", "a", "export"]).ok();
+    env.write("export.json", &first);
+    env.lsdb(&["init", "b"]).ok();
+    env.lsdb(&["-p", "b", "import", "export.json"]).ok();
+    let second = env.lsdb(&["-p", "b", "export", "--format", "json"]).ok();
+    assert_eq!(first, second);
+    // The same tasks, completions and predictions, ids included.
+    for table in ["tasks", "completions", "predictions"] {
+        let sql = format!("SELECT * EXCLUDE (import_id) FROM {table} ORDER BY id");
+        let a = env.lsdb(&["-p", "a", "sql", "--format", "json", &sql]).ok();
+        let b = env.lsdb(&["-p", "b", "sql", "--format", "json", &sql]).ok();
+        let strip = |s: &str| -> Value {
+            let mut v: Value = serde_json::from_str(s).unwrap();
+            for row in v.as_array_mut().unwrap() {
+                row.as_object_mut().unwrap().remove("source");
+            }
+            v
+        };
+        assert_eq!(strip(&a), strip(&b), "{table}");
+    }
+    // Every field of the input comes back.
+    let exported: Value = serde_json::from_str(&first).unwrap();
+    let original: Value = serde_json::from_str(&std::fs::read_to_string(env.path("tasks/every_field.json")).unwrap()).unwrap();
+    let task = exported.as_array().unwrap().iter().find(|t| t["id"] == 50).unwrap();
+    let mut want = original[0].clone();
+    assert_eq!(task, &want);
+    want = original[1].clone();
+    want["completions"] = json!([]);
+    assert_eq!(exported.as_array().unwrap().iter().find(|t| t["id"] == 51).unwrap(), &want);
+}
+
+#[test]
+fn jsonl_json_min_and_csv() {
+    let env = TestEnv::new();
+    env.lsdb(&["init", "p"]).ok();
+    import(&env, "p", "tasks/every_field.json");
+    let jsonl = env.lsdb(&["-p", "p", "export", "--format", "jsonl"]).ok();
+    assert_eq!(jsonl.lines().count(), 2);
+    let min: Value = serde_json::from_str(&env.lsdb(&["-p", "p", "export", "--format", "json-min"]).ok()).unwrap();
+    assert_eq!(
+        min[0],
+        json!({"id": 50, "text": "all fields", "n": 3, "nested": {"k": [1, 2.5, null]}, "annotation_id": 900,
+               "created_at": "2021-01-03T09:00:00Z", "lead_time": 12.5, "class": "A"})
+    );
+    assert_eq!(min[1], json!({"id": 51, "text": "ünïcödé ✓ and \"quotes\""}));
+    let csv = env.lsdb(&["-p", "p", "export", "--format", "csv"]).ok();
+    assert_eq!(
+        csv,
+        "id,text,n,nested,annotation_id,created_at,lead_time,class\n\
+         50,all fields,3,\"{\"\"k\"\":[1,2.5,null]}\",900,2021-01-03T09:00:00Z,12.5,A\n\
+         51,\"ünïcödé ✓ and \"\"quotes\"\"\",,,,,,\n"
+    );
+}
+
+#[test]
+fn sampled_and_filtered_exports() {
+    let env = TestEnv::new();
+    env.lsdb(&["init", "p"]).ok();
+    import(&env, "p", "tasks/sampling.json");
+    let out = env.lsdb(&["-p", "p", "export", "--sample", "prediction-score-min", "--limit", "3", "--format", "jsonl"]).ok();
+    let ids: Vec<i64> = out.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [7, 2, 5]);
+    let out = env.lsdb(&["-p", "p", "export", "--where", "id > 5", "--format", "jsonl"]).ok();
+    let ids: Vec<i64> = out.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [6, 7, 8]);
+    env.lsdb(&["-p", "p", "export", "--where", "id > 1; DROP TABLE tasks"])
+        .fails_with("--where takes one condition, not statements");
+    env.lsdb(&["-p", "p", "export", "--where", "no_such_column = 1"]).fails_with("is not a valid condition on tasks");
+    assert_eq!(env.count("tasks"), 8);
+}
+
+#[test]
+fn export_to_a_file_and_parquet() {
+    let env = TestEnv::new();
+    env.lsdb(&["init", "p"]).ok();
+    import(&env, "p", "tasks/every_field.json");
+    let run = env.lsdb(&["-p", "p", "export", "-o", "out.json"]);
+    run.ok();
+    assert!(run.stderr().contains("exported 2 tasks to out.json"));
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(env.path("out.json")).unwrap()).unwrap();
+    assert_eq!(written.as_array().unwrap().len(), 2);
+    env.lsdb(&["-p", "p", "export", "--format", "parquet", "-o", "pq"]).ok();
+    let sql = format!("SELECT count(*) AS n FROM read_parquet('{}')", env.path("pq/completions.parquet").display());
+    assert_eq!(env.query(&sql), json!([{"n": 2}]));
+    env.lsdb(&["-p", "p", "export", "--format", "parquet"]).fails_with("give one with -o DIR");
+}

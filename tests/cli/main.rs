@@ -1,0 +1,12 @@
+//! Integration tests: the real `lsdb` binary run in fresh folders, checked through its own
+//! `sql --format json` output.
+
+mod export;
+mod formats;
+mod import;
+mod init;
+mod sample;
+mod shell;
+mod sql;
+mod support;
+mod validate;

@@ -1,0 +1,152 @@
+//! `TestEnv`: a fresh folder per test, fixtures copied into it, and the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+pub const LSDB: &str = env!("CARGO_BIN_EXE_lsdb");
+
+/// A test's own folder; the project is `proj` inside it.
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+}
+
+/// One finished run of lsdb.
+pub struct Run {
+    pub args: Vec<String>,
+    pub output: Output,
+}
+
+impl Run {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "lsdb {:?}\nstatus: {}\nstdout:\n{}\nstderr:\n{}",
+            self.args,
+            self.output.status,
+            self.stdout(),
+            self.stderr()
+        )
+    }
+
+    /// Assert success; return stdout.
+    #[track_caller]
+    pub fn ok(&self) -> String {
+        assert!(self.output.status.success(), "expected success\n{}", self.describe());
+        self.stdout()
+    }
+
+    /// Assert the exit code; return stderr.
+    #[track_caller]
+    pub fn exit(&self, code: i32) -> String {
+        assert_eq!(self.output.status.code(), Some(code), "wrong exit code\n{}", self.describe());
+        self.stderr()
+    }
+
+    /// Assert exit 2 with an error line containing `text`.
+    #[track_caller]
+    pub fn fails_with(&self, text: &str) -> String {
+        let stderr = self.exit(2);
+        assert!(stderr.contains(text), "stderr lacks {text:?}\n{}", self.describe());
+        assert!(stderr.starts_with("lsdb: error: "), "not an lsdb error line\n{}", self.describe());
+        assert!(!stderr.contains("panicked"), "lsdb panicked\n{}", self.describe());
+        stderr
+    }
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        TestEnv { dir: tempfile::tempdir().expect("temp dir") }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Copy `fixtures/<rel>` (a file or folder) into the test folder; return its new path.
+    pub fn fixture(&self, rel: &str) -> PathBuf {
+        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel);
+        let to = self.path(rel);
+        copy(&from, &to);
+        to
+    }
+
+    /// Write a file into the test folder.
+    pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&path, content).expect("write");
+        path
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(LSDB);
+        cmd.args(args).current_dir(self.dir.path()).env_remove("LSDB_PROJECT");
+        cmd
+    }
+
+    /// Run lsdb with `args` in the test folder.
+    pub fn lsdb(&self, args: &[&str]) -> Run {
+        let output = self.command(args).stdin(Stdio::null()).output().expect("run lsdb");
+        Run { args: args.iter().map(|s| s.to_string()).collect(), output }
+    }
+
+    /// Run lsdb with `stdin` as standard input.
+    pub fn lsdb_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        use std::io::Write;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn lsdb");
+        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+        let output = child.wait_with_output().expect("wait");
+        Run { args: args.iter().map(|s| s.to_string()).collect(), output }
+    }
+
+    /// `lsdb -p proj sql --format json QUERY`, parsed.
+    #[track_caller]
+    pub fn query(&self, sql: &str) -> Value {
+        let out = self.lsdb(&["-p", "proj", "sql", "--format", "json", sql]).ok();
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("bad json {e}: {out}"))
+    }
+
+    /// Count rows: `SELECT count(*) FROM <table>`.
+    #[track_caller]
+    pub fn count(&self, table: &str) -> i64 {
+        self.query(&format!("SELECT count(*) AS n FROM {table}"))[0]["n"].as_i64().expect("count")
+    }
+
+    /// (tasks, completions, predictions) of the project.
+    #[track_caller]
+    pub fn counts(&self) -> (i64, i64, i64) {
+        (self.count("tasks"), self.count("completions"), self.count("predictions"))
+    }
+}
+
+fn copy(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for entry in std::fs::read_dir(from).expect("read fixture dir") {
+            let entry = entry.expect("entry");
+            copy(&entry.path(), &to.join(entry.file_name()));
+        }
+    } else {
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::copy(from, to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+    }
+}
