@@ -37,7 +37,7 @@ SELECT s.given_id, s.source FROM stage_tasks AS s JOIN tasks AS t ON t.id = s.gi
 ORDER BY s.seq LIMIT 1;
 
 -- name: id_twice
-SELECT given_id, list(source ORDER BY seq) FROM stage_tasks
+SELECT given_id, string_agg(source, ', ' ORDER BY seq) FROM stage_tasks
 WHERE given_id IS NOT NULL GROUP BY given_id HAVING count(*) > 1
 ORDER BY min(seq) LIMIT 1;
 

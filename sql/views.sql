@@ -12,7 +12,7 @@ CREATE OR REPLACE MACRO lsdb_key_value(data, key) AS coalesce(
     json_extract(data, lsdb_pointer(key)),
     CASE WHEN contains(key, '.') THEN json_extract(data,
         '/' || array_to_string(list_transform(string_split(key, '.'),
-            s -> replace(replace(s, '~', '~0'), '/', '~1')), '/'))
+            lambda s: replace(replace(s, '~', '~0'), '/', '~1')), '/'))
     END
 );
 
@@ -129,7 +129,7 @@ UNION ALL
 SELECT task_id, origin, origin_id, 'missing_field',
        'result ' || result_index::VARCHAR || ' has no ' || array_to_string(list_filter(
            ['from_name', 'to_name', 'type', 'value'],
-           f -> json_extract(item, lsdb_pointer(f)) IS NULL), ', ')
+           lambda f: json_extract(item, lsdb_pointer(f)) IS NULL), ', ')
 FROM checked_results
 WHERE json_type(item) <> 'OBJECT' OR from_name IS NULL OR to_name IS NULL OR type IS NULL
    OR json_extract(item, '/value') IS NULL
@@ -146,7 +146,7 @@ SELECT task_id, origin, origin_id, 'to_name_mismatch',
        control_tag || ' name="' || control_name || '"> (' || array_to_string(control_to_name, ',') || ')'
 FROM checked_results
 WHERE control_name IS NOT NULL AND to_name IS NOT NULL
-  AND NOT list_has_all(control_to_name, list_transform(string_split(to_name, ','), s -> trim(s)))
+  AND NOT list_has_all(control_to_name, list_transform(string_split(to_name, ','), lambda s: trim(s)))
 
 UNION ALL
 SELECT task_id, origin, origin_id, 'type_mismatch',

@@ -19,7 +19,14 @@ Examples:
   lsdb -p my-project shell")]
 pub struct Cli {
     /// The project folder; its store is DIR/lsdb.duckdb
-    #[arg(short, long, global = true, env = "LSDB_PROJECT", default_value = ".", value_name = "DIR")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        env = "LSDB_PROJECT",
+        default_value = ".",
+        value_name = "DIR"
+    )]
     pub project: PathBuf,
 
     #[command(subcommand)]

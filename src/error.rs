@@ -69,10 +69,13 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 
 /// True when the error comes from writing to a closed pipe (`lsdb sql ... | head`).
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    let is_pipe = |e: &std::io::Error| e.kind() == std::io::ErrorKind::BrokenPipe;
     err.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+        cause.downcast_ref::<std::io::Error>().is_some_and(is_pipe)
+            || cause.downcast_ref::<csv::Error>().is_some_and(|e| match e.kind() {
+                csv::ErrorKind::Io(io) => is_pipe(io),
+                _ => false,
+            })
     })
 }
 

@@ -35,7 +35,9 @@ impl ExportFormat {
             "jsonl" => ExportFormat::Jsonl,
             "csv" => ExportFormat::Csv,
             "parquet" => ExportFormat::Parquet,
-            other => bail!("unknown export format {other:?}; choose json, json-min, jsonl, csv or parquet"),
+            other => bail!(
+                "unknown export format {other:?}; choose json, json-min, jsonl, csv or parquet"
+            ),
         })
     }
 }
@@ -122,7 +124,11 @@ impl TaskRow {
 }
 
 /// Call `visit` for each selected task, a page at a time, in export order.
-fn for_each_task(conn: &Connection, total: u64, mut visit: impl FnMut(&TaskRow) -> Result<()>) -> Result<()> {
+fn for_each_task(
+    conn: &Connection,
+    total: u64,
+    mut visit: impl FnMut(&TaskRow) -> Result<()>,
+) -> Result<()> {
     let mut stmt = conn.prepare(PAGE_SQL)?;
     let mut from = 0i64;
     while from < total as i64 {
@@ -145,7 +151,12 @@ fn for_each_task(conn: &Connection, total: u64, mut visit: impl FnMut(&TaskRow) 
 }
 
 /// Write the selected tasks (see `select_tasks`) to `out`; returns how many.
-pub fn write_export(conn: &Connection, format: ExportFormat, total: u64, out: &mut dyn Write) -> Result<u64> {
+pub fn write_export(
+    conn: &Connection,
+    format: ExportFormat,
+    total: u64,
+    out: &mut dyn Write,
+) -> Result<u64> {
     let mut n = 0u64;
     match format {
         ExportFormat::Json => {
@@ -215,10 +226,8 @@ fn min_record(task: &TaskRow) -> Result<Map<String, Value>> {
         record.extend(data);
     }
     let completions: Vec<Value> = serde_json::from_str(&task.completions)?;
-    let latest = completions
-        .iter()
-        .filter(|c| c.get("was_cancelled").and_then(Value::as_bool) != Some(true))
-        .next_back();
+    let latest =
+        completions.iter().rfind(|c| c.get("was_cancelled").and_then(Value::as_bool) != Some(true));
     let Some(completion) = latest else { return Ok(record) };
     record.insert("annotation_id".into(), completion.get("id").cloned().unwrap_or(Value::Null));
     for key in ["created_at", "updated_at", "lead_time"] {
@@ -228,7 +237,9 @@ fn min_record(task: &TaskRow) -> Result<Map<String, Value>> {
     }
     let mut by_control: Vec<(String, Vec<Value>, String)> = Vec::new();
     for item in completion.get("result").and_then(Value::as_array).into_iter().flatten() {
-        let (Some(name), Some(value)) = (item.get("from_name").and_then(Value::as_str), item.get("value")) else {
+        let (Some(name), Some(value)) =
+            (item.get("from_name").and_then(Value::as_str), item.get("value"))
+        else {
             continue;
         };
         let kind = item.get("type").and_then(Value::as_str).unwrap_or_default().to_string();
@@ -239,7 +250,13 @@ fn min_record(task: &TaskRow) -> Result<Map<String, Value>> {
     }
     for (name, values, kind) in by_control {
         let single_choice = (kind == "choices" && values.len() == 1)
-            .then(|| values[0].get("choices").and_then(Value::as_array).filter(|c| c.len() == 1).map(|c| c[0].clone()))
+            .then(|| {
+                values[0]
+                    .get("choices")
+                    .and_then(Value::as_array)
+                    .filter(|c| c.len() == 1)
+                    .map(|c| c[0].clone())
+            })
             .flatten();
         let value = match single_choice {
             Some(choice) => choice,
@@ -258,13 +275,25 @@ fn min_record(task: &TaskRow) -> Result<Map<String, Value>> {
 pub fn write_parquet(conn: &Connection, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating folder {}", dir.display()))?;
     let copies = [
-        ("tasks", "SELECT t.* FROM tasks AS t JOIN export_ids AS e ON e.task_id = t.id ORDER BY e.pos"),
-        ("completions", "SELECT * FROM completions WHERE task_id IN (SELECT task_id FROM export_ids) ORDER BY id"),
-        ("predictions", "SELECT * FROM predictions WHERE task_id IN (SELECT task_id FROM export_ids) ORDER BY id"),
+        (
+            "tasks",
+            "SELECT t.* FROM tasks AS t JOIN export_ids AS e ON e.task_id = t.id ORDER BY e.pos",
+        ),
+        (
+            "completions",
+            "SELECT * FROM completions WHERE task_id IN (SELECT task_id FROM export_ids) ORDER BY id",
+        ),
+        (
+            "predictions",
+            "SELECT * FROM predictions WHERE task_id IN (SELECT task_id FROM export_ids) ORDER BY id",
+        ),
     ];
     for (name, query) in copies {
         let file = dir.join(format!("{name}.parquet"));
-        let sql = format!("COPY ({query}) TO {} (FORMAT parquet)", quote_literal(&file.to_string_lossy()));
+        let sql = format!(
+            "COPY ({query}) TO {} (FORMAT parquet)",
+            quote_literal(&file.to_string_lossy())
+        );
         conn.execute_batch(&sql).with_context(|| format!("writing {}", file.display()))?;
     }
     Ok(())

@@ -49,7 +49,12 @@ pub fn terminal_width() -> Option<u16> {
 }
 
 /// Write `result` in `format`.
-pub fn render(result: &QueryResult, format: OutputFormat, style: TableStyle, out: &mut dyn Write) -> Result<()> {
+pub fn render(
+    result: &QueryResult,
+    format: OutputFormat,
+    style: TableStyle,
+    out: &mut dyn Write,
+) -> Result<()> {
     match format {
         OutputFormat::Table => write_table(result, style, out),
         OutputFormat::Csv => {
@@ -132,7 +137,7 @@ pub fn cut(text: &str, max: usize) -> String {
 
 fn write_table(result: &QueryResult, style: TableStyle, out: &mut dyn Write) -> Result<()> {
     let mut table = Table::new();
-    table.load_preset(presets::UTF8_FULL_CONDENSED);
+    table.load_style(presets::UTF8_FULL_CONDENSED);
     let cell_max = match style.width {
         Some(width) => {
             table.set_content_arrangement(ContentArrangement::Dynamic).set_width(width);
@@ -176,16 +181,29 @@ mod tests {
     #[test]
     fn machine_formats() {
         let d = TableStyle::default();
-        assert_eq!(rendered(OutputFormat::Csv, d), "id,data,note\n1,\"{\"\"text\"\":\"\"a,b\"\"}\",\n");
-        assert_eq!(rendered(OutputFormat::Json, d), "[\n{\"id\":1,\"data\":{\"text\":\"a,b\"},\"note\":null}\n]\n");
-        assert_eq!(rendered(OutputFormat::Jsonl, d), "{\"id\":1,\"data\":{\"text\":\"a,b\"},\"note\":null}\n");
-        assert_eq!(rendered(OutputFormat::Line, d), "  id = 1\ndata = {\"text\":\"a,b\"}\nnote = NULL\n");
+        assert_eq!(
+            rendered(OutputFormat::Csv, d),
+            "id,data,note\n1,\"{\"\"text\"\":\"\"a,b\"\"}\",\n"
+        );
+        assert_eq!(
+            rendered(OutputFormat::Json, d),
+            "[\n{\"id\":1,\"data\":{\"text\":\"a,b\"},\"note\":null}\n]\n"
+        );
+        assert_eq!(
+            rendered(OutputFormat::Jsonl, d),
+            "{\"id\":1,\"data\":{\"text\":\"a,b\"},\"note\":null}\n"
+        );
+        assert_eq!(
+            rendered(OutputFormat::Line, d),
+            "  id = 1\ndata = {\"text\":\"a,b\"}\nnote = NULL\n"
+        );
     }
 
     #[test]
     fn tables_cut_long_values() {
         assert_eq!(cut("abcdef", 4), "abc…");
-        let text = rendered(OutputFormat::Table, TableStyle { width: Some(40), is_headerless: false });
+        let text =
+            rendered(OutputFormat::Table, TableStyle { width: Some(40), is_headerless: false });
         assert!(text.contains("NULL"), "{text}");
         assert!(text.ends_with("1 row\n"), "{text}");
         assert!(text.lines().all(|l| l.chars().count() <= 40), "{text}");

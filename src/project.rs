@@ -43,7 +43,11 @@ pub fn set_config(conn: &Connection, config: &LabelConfig, source: &str) -> Resu
 }
 
 /// Import options from the shared flags.
-pub fn import_options(paths: Vec<PathBuf>, format: Option<Format>, flags: &ImportFlags) -> ImportOptions {
+pub fn import_options(
+    paths: Vec<PathBuf>,
+    format: Option<Format>,
+    flags: &ImportFlags,
+) -> ImportOptions {
     ImportOptions {
         paths,
         format,
@@ -101,7 +105,11 @@ pub fn summary_lines(summary: &ImportSummary) -> Vec<String> {
         plural(c.predictions)
     );
     if summary.duplicates > 0 {
-        line.push_str(&format!(", {} duplicate{} of tasks already present", summary.duplicates, plural(summary.duplicates)));
+        line.push_str(&format!(
+            ", {} duplicate{} of tasks already present",
+            summary.duplicates,
+            plural(summary.duplicates)
+        ));
     }
     if c.rejected > 0 {
         line.push_str(&format!(", rejected {} (see import_rejects)", c.rejected));

@@ -4,6 +4,7 @@
 
 use anyhow::{Result, anyhow};
 use duckdb::Connection;
+use duckdb::arrow::datatypes::DataType;
 use duckdb::types::{TimeUnit, Value};
 use serde_json::Value as Json;
 
@@ -106,6 +107,19 @@ pub fn run_query(conn: &Connection, sql: &str, limit: Option<usize>) -> Result<Q
     let mut stmt = conn.prepare(sql).map_err(sql_error)?;
     let mut rows = stmt.query([]).map_err(sql_error)?;
     let columns = rows.as_ref().map(|s| s.column_names()).unwrap_or_default();
+    let types: Vec<DataType> = rows
+        .as_ref()
+        .map(|s| s.schema().fields().iter().map(|f| f.data_type().clone()).collect())
+        .unwrap_or_default();
+    // duckdb-rs cannot read some Arrow types (NULL-typed values): print those as null, or
+    // refuse the column with a hint, rather than fail deep inside the driver.
+    for (name, data_type) in columns.iter().zip(&types) {
+        if *data_type != DataType::Null && !is_readable(data_type) {
+            return Err(anyhow!(
+                "column {name:?} has a type lsdb cannot print ({data_type}); cast it, e.g. {name}::VARCHAR"
+            ));
+        }
+    }
     let mut result = QueryResult { columns, ..QueryResult::default() };
     while let Some(row) = rows.next().map_err(sql_error)? {
         if limit.is_some_and(|l| result.rows.len() >= l) {
@@ -114,6 +128,10 @@ pub fn run_query(conn: &Connection, sql: &str, limit: Option<usize>) -> Result<Q
         }
         let mut values = Vec::with_capacity(result.columns.len());
         for i in 0..result.columns.len() {
+            if types.get(i) == Some(&DataType::Null) {
+                values.push(Json::Null);
+                continue;
+            }
             let value: Value = row.get(i).map_err(sql_error)?;
             let is_json = json_columns.get(i).copied().unwrap_or(false);
             values.push(to_json(value, is_json));
@@ -121,6 +139,48 @@ pub fn run_query(conn: &Connection, sql: &str, limit: Option<usize>) -> Result<Q
         result.rows.push(values);
     }
     Ok(result)
+}
+
+/// True for the Arrow types duckdb-rs can turn into values.
+fn is_readable(data_type: &DataType) -> bool {
+    use DataType as D;
+    match data_type {
+        D::Utf8
+        | D::LargeUtf8
+        | D::Binary
+        | D::LargeBinary
+        | D::FixedSizeBinary(_)
+        | D::Boolean
+        | D::Int8
+        | D::Int16
+        | D::Int32
+        | D::Int64
+        | D::UInt8
+        | D::UInt16
+        | D::UInt32
+        | D::UInt64
+        | D::Float16
+        | D::Float32
+        | D::Float64
+        | D::Decimal32(..)
+        | D::Decimal64(..)
+        | D::Decimal128(..)
+        | D::Timestamp(..)
+        | D::Date32
+        | D::Date64
+        | D::Time32(_)
+        | D::Time64(_)
+        | D::Interval(_)
+        | D::Union(..) => true,
+        D::List(field) | D::LargeList(field) | D::FixedSizeList(field, _) | D::Map(field, _) => {
+            is_readable(field.data_type())
+        }
+        D::Struct(fields) => fields.iter().all(|f| is_readable(f.data_type())),
+        D::Dictionary(key, value) => {
+            matches!(**key, D::UInt8 | D::UInt16 | D::UInt32) && is_readable(value)
+        }
+        _ => false,
+    }
 }
 
 /// A DuckDB error on one line, without its internal prefix noise.
@@ -133,7 +193,8 @@ pub fn sql_error(err: duckdb::Error) -> anyhow::Error {
 /// Which result columns are of type JSON (by DESCRIBE; unknown for non-queries).
 fn json_columns(conn: &Connection, sql: &str) -> Vec<bool> {
     let head = sql.trim_start().to_ascii_lowercase();
-    let is_query = ["select", "with", "from", "values", "table", "("].iter().any(|k| head.starts_with(k));
+    let is_query =
+        ["select", "with", "from", "values", "table", "("].iter().any(|k| head.starts_with(k));
     if !is_query {
         return Vec::new();
     }
@@ -156,8 +217,12 @@ pub fn to_json(value: Value, is_json: bool) -> Json {
         Value::USmallInt(i) => i.into(),
         Value::UInt(i) => i.into(),
         Value::UBigInt(i) => i.into(),
-        Value::HugeInt(i) => i64::try_from(i).map_or_else(|_| Json::String(i.to_string()), Json::from),
-        Value::UHugeInt(i) => u64::try_from(i).map_or_else(|_| Json::String(i.to_string()), Json::from),
+        Value::HugeInt(i) => {
+            i64::try_from(i).map_or_else(|_| Json::String(i.to_string()), Json::from)
+        }
+        Value::UHugeInt(i) => {
+            u64::try_from(i).map_or_else(|_| Json::String(i.to_string()), Json::from)
+        }
         Value::Float(f) => float(f64::from(f)),
         Value::Double(f) => float(f),
         Value::Decimal(d) => {
@@ -166,7 +231,9 @@ pub fn to_json(value: Value, is_json: bool) -> Json {
         }
         Value::Text(s) if is_json => serde_json::from_str(&s).unwrap_or(Json::String(s)),
         Value::Text(s) | Value::Enum(s) => Json::String(s),
-        Value::Blob(b) | Value::Geometry(b) => Json::String(String::from_utf8_lossy(&b).into_owned()),
+        Value::Blob(b) | Value::Geometry(b) => {
+            Json::String(String::from_utf8_lossy(&b).into_owned())
+        }
         Value::Timestamp(unit, v) => Json::String(timestamp(unit, v)),
         Value::Date32(days) => Json::String(date(i64::from(days))),
         Value::Time64(unit, v) => {
@@ -195,6 +262,7 @@ pub fn to_json(value: Value, is_json: bool) -> Json {
                 .collect(),
         ),
         Value::Union(inner) => to_json(*inner, false),
+        other => Json::String(format!("{other:?}")),
     }
 }
 
@@ -264,9 +332,23 @@ mod tests {
     #[test]
     fn json_columns_come_back_as_json() -> Result<()> {
         let conn = Connection::open_in_memory()?;
-        let r = run_query(&conn, "SELECT '{\"a\": [1]}'::JSON AS j, '{\"a\"}' AS t, NULL AS n, [1, 2] AS l", None)?;
+        let r = run_query(
+            &conn,
+            "SELECT '{\"a\": [1]}'::JSON AS j, '{\"a\"}' AS t, NULL AS n, [1, 2] AS l",
+            None,
+        )?;
+        let err = run_query(&conn, "SELECT [NULL] AS l", None).unwrap_err();
+        assert!(err.to_string().contains("cast it, e.g. l::VARCHAR"), "{err}");
         assert_eq!(r.columns, ["j", "t", "n", "l"]);
-        assert_eq!(r.rows[0], [serde_json::json!({"a": [1]}), Json::from("{\"a\"}"), Json::Null, serde_json::json!([1, 2])]);
+        assert_eq!(
+            r.rows[0],
+            [
+                serde_json::json!({"a": [1]}),
+                Json::from("{\"a\"}"),
+                Json::Null,
+                serde_json::json!([1, 2])
+            ]
+        );
         Ok(())
     }
 }

@@ -11,8 +11,7 @@ pub const STATS_SQL: &str = "SELECT \
     (SELECT count(*) FROM imports) AS imports";
 
 /// Rows of validation_errors per code, most first (`lsdb validate`, `.validate`).
-pub const VALIDATION_SUMMARY_SQL: &str =
-    "SELECT code, count(*) AS rows, count(DISTINCT task_id) AS tasks FROM validation_errors \
+pub const VALIDATION_SUMMARY_SQL: &str = "SELECT code, count(*) AS rows, count(DISTINCT task_id) AS tasks FROM validation_errors \
      GROUP BY code ORDER BY rows DESC, code";
 
 /// The rows of validation_errors in task order.

@@ -44,20 +44,23 @@ pub fn check_strategy(strategy: &str) -> Result<()> {
 /// The queue for `req`: position, task id and the score that placed the task.
 pub fn sample(conn: &Connection, req: &SampleRequest) -> Result<QueryResult> {
     check_strategy(&req.strategy)?;
-    let sql = format!("SELECT position, task_id, score FROM ({QUEUE_SQL}) ORDER BY position LIMIT ?");
+    let sql =
+        format!("SELECT position, task_id, score FROM ({QUEUE_SQL}) ORDER BY position LIMIT ?");
     let limit = req.limit.map_or(i64::MAX, |l| l.min(i64::MAX as u64) as i64);
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(
-        params![req.strategy, req.seed as i64, req.model_version, limit],
-        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<f64>>(2)?)),
-    )?;
+    let rows = stmt
+        .query_map(params![req.strategy, req.seed as i64, req.model_version, limit], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<f64>>(2)?))
+        })?;
     let mut result = QueryResult {
         columns: vec!["position".into(), "task_id".into(), "score".into()],
         ..QueryResult::default()
     };
     for row in rows {
         let (pos, id, score) = row?;
-        let score = score.and_then(serde_json::Number::from_f64).map_or(serde_json::Value::Null, Into::into);
+        let score = score
+            .and_then(serde_json::Number::from_f64)
+            .map_or(serde_json::Value::Null, Into::into);
         result.rows.push(vec![pos.into(), id.into(), score]);
     }
     Ok(result)

@@ -1,5 +1,5 @@
 //! The only places where text from outside becomes part of SQL text: quoting a string
-//! literal or an identifier, and checking that a user's `--where` is one condition.
+//! literal (a file path for COPY), and checking that a user's `--where` is one condition.
 //! Values otherwise always go in as bound parameters.
 
 use anyhow::{Result, bail};
@@ -7,11 +7,6 @@ use anyhow::{Result, bail};
 /// `text` as a SQL string literal: `'it''s'`.
 pub fn quote_literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
-}
-
-/// `name` as a SQL identifier: `"my ""odd"" name"`.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Check that `condition` is a single SQL condition that can sit in `WHERE (...)`: no `;`,
@@ -30,10 +25,14 @@ pub fn check_condition(condition: &str) -> Result<()> {
                 ')' => {
                     depth -= 1;
                     if depth < 0 {
-                        bail!("--where: unbalanced ')' in {condition:?}; give one condition such as \"id > 10\"");
+                        bail!(
+                            "--where: unbalanced ')' in {condition:?}; give one condition such as \"id > 10\""
+                        );
                     }
                 }
-                ';' => bail!("--where takes one condition, not statements: remove the ';' from {condition:?}"),
+                ';' => bail!(
+                    "--where takes one condition, not statements: remove the ';' from {condition:?}"
+                ),
                 '-' if prev == '-' => bail!("--where: comments are not allowed in {condition:?}"),
                 '*' if prev == '/' => bail!("--where: comments are not allowed in {condition:?}"),
                 _ => {}
@@ -60,14 +59,18 @@ mod tests {
     #[test]
     fn quoting() {
         assert_eq!(quote_literal("it's"), "'it''s'");
-        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
         assert_eq!(quote_literal("a'); DROP TABLE tasks; --"), "'a''); DROP TABLE tasks; --'");
     }
 
     #[test]
     fn conditions() {
         assert!(check_condition("id > 3 AND data->>'t' = 'a;b'").is_ok());
-        assert!(check_condition("id > 3; DROP TABLE tasks").unwrap_err().to_string().contains("remove the ';'"));
+        assert!(
+            check_condition("id > 3; DROP TABLE tasks")
+                .unwrap_err()
+                .to_string()
+                .contains("remove the ';'")
+        );
         assert!(check_condition("1=1) OR (1=1").is_err());
         assert!(check_condition("id > 1 -- x").is_err());
         assert!(check_condition(" ").is_err());

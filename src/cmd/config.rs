@@ -16,12 +16,16 @@ pub fn run(project: &Path, command: ConfigCommand) -> Result<()> {
         ConfigCommand::Show => {
             match load_config(store.conn())? {
                 Some(config) => std::io::stdout().lock().write_all(config.xml.as_bytes())?,
-                None => bail!("the project has no label config; set one with `lsdb config set FILE`"),
+                None => {
+                    bail!("the project has no label config; set one with `lsdb config set FILE`")
+                }
             }
             return Ok(());
         }
         ConfigCommand::Set { file } => ConfigChoice { label_config: Some(file), template: None },
-        ConfigCommand::Template { name } => ConfigChoice { label_config: None, template: Some(name) },
+        ConfigCommand::Template { name } => {
+            ConfigChoice { label_config: None, template: Some(name) }
+        }
     };
     let (config, source) = chosen_config(&choice)?.expect("a file or template was given");
     let rows = set_config(store.conn(), &config, &source)?;

@@ -48,11 +48,14 @@ pub fn run(project: &Path, args: ExportArgs) -> Result<()> {
 /// Write through a temporary file renamed into place, so a failed export leaves no half file.
 fn write_file(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<u64>) -> Result<()> {
     let tmp = path.with_extension("lsdb-partial");
-    let file = std::fs::File::create(&tmp).with_context(|| format!("creating {}", path.display()))?;
+    let file =
+        std::fs::File::create(&tmp).with_context(|| format!("creating {}", path.display()))?;
     let mut out = std::io::BufWriter::new(file);
     let written = write(&mut out).and_then(|_| Ok(out.flush()?));
     match written {
-        Ok(()) => std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display())),
+        Ok(()) => {
+            std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+        }
         Err(err) => {
             let _ = std::fs::remove_file(&tmp);
             Err(err)

@@ -18,5 +18,10 @@ pub fn run(project: &Path, args: SampleArgs) -> Result<()> {
         model_version: args.sample.model_version,
     };
     let result = sample(store.conn(), &req)?;
-    render(&result, args.output.format, super::table_style(&args.output), &mut std::io::stdout().lock())
+    render(
+        &result,
+        args.output.format,
+        super::table_style(&args.output),
+        &mut std::io::stdout().lock(),
+    )
 }

@@ -29,8 +29,13 @@ pub fn run(project: &Path, args: StartArgs) -> Result<()> {
                 dir.display()
             );
         }
-        if args.input_path.is_some() || args.config.label_config.is_some() || args.config.template.is_some() {
-            bail!("--input-path, --label-config and --template need --init; or use `lsdb import` on an existing project");
+        if args.input_path.is_some()
+            || args.config.label_config.is_some()
+            || args.config.template.is_some()
+        {
+            bail!(
+                "--input-path, --label-config and --template need --init; or use `lsdb import` on an existing project"
+            );
         }
         Store::open(dir, false)?
     };

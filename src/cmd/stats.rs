@@ -13,5 +13,10 @@ use crate::store::Store;
 pub fn run(project: &Path, args: StatsArgs) -> Result<()> {
     let store = Store::open(project, false)?;
     let result = run_query(store.conn(), STATS_SQL, None)?;
-    render(&result, args.output.format, super::table_style(&args.output), &mut std::io::stdout().lock())
+    render(
+        &result,
+        args.output.format,
+        super::table_style(&args.output),
+        &mut std::io::stdout().lock(),
+    )
 }

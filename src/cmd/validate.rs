@@ -16,7 +16,8 @@ pub fn run(project: &Path, args: ValidateArgs) -> Result<()> {
     let style = super::table_style(&args.output);
     let mut out = std::io::stdout().lock();
     let rows = run_query(store.conn(), ROWS_SQL, Some(args.limit as usize))?;
-    let total: i64 = store.conn().query_row("SELECT count(*) FROM validation_errors", [], |r| r.get(0))?;
+    let total: i64 =
+        store.conn().query_row("SELECT count(*) FROM validation_errors", [], |r| r.get(0))?;
     if args.output.format == OutputFormat::Table {
         let summary = run_query(store.conn(), SUMMARY_SQL, None)?;
         if total > 0 {
@@ -25,7 +26,10 @@ pub fn run(project: &Path, args: ValidateArgs) -> Result<()> {
     }
     render(&rows, args.output.format, style, &mut out)?;
     if total > 0 {
-        eprintln!("{total} validation error{} (see docs/validation.md)", if total == 1 { "" } else { "s" });
+        eprintln!(
+            "{total} validation error{} (see docs/validation.md)",
+            if total == 1 { "" } else { "s" }
+        );
         return Err(ProblemsFound(format!("{total} validation errors")).into());
     }
     if args.output.format == OutputFormat::Table {

@@ -23,12 +23,12 @@ pub fn read_csv(
     if head.starts_with(b"\xEF\xBB\xBF") {
         reader.consume(3);
     }
-    let delimiter = match delimiter {
-        Some(d) => d,
-        None => sniff_delimiter(reader.fill_buf().map_err(io)?),
-    };
+    let head = reader.fill_buf().map_err(io)?;
+    let delimiter = delimiter.unwrap_or_else(|| sniff_delimiter(head));
+    // The csv crate places a record after a CRLF on the line before it; count from the next.
+    let shift = u64::from(uses_crlf(head));
     let mut csv = csv_reader(reader, delimiter);
-    let headers = csv.byte_headers().map_err(|e| csv_error(path, &e))?.clone();
+    let headers = csv.byte_headers().map_err(|e| csv_error(path, &e, shift))?.clone();
     if headers.is_empty() || headers.iter().all(<[u8]>::is_empty) {
         return Err(InputError::file(
             path,
@@ -47,13 +47,13 @@ pub fn read_csv(
             Ok(true) => {}
             Err(e) => {
                 if matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
-                    sink.reject(csv_error(path, &e))?;
+                    sink.reject(csv_error(path, &e, shift))?;
                     continue;
                 }
-                return Err(csv_error(path, &e).into());
+                return Err(csv_error(path, &e, shift).into());
             }
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| p.line() + shift);
         let mut data = Map::new();
         let mut bad = None;
         for (key, cell) in keys.iter().zip(record.iter()) {
@@ -77,7 +77,11 @@ pub fn read_csv(
 
 /// A CSV reader with lsdb's settings: a header row, rows must match it.
 pub fn csv_reader<R: Read>(reader: R, delimiter: u8) -> csv::Reader<R> {
-    csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).flexible(false).from_reader(reader)
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(reader)
 }
 
 /// `;` when the first line has more semicolons than commas (outside quotes), else `,`.
@@ -102,12 +106,17 @@ fn utf8<'a>(bytes: &'a [u8], path: &str, line: u64) -> Result<&'a str, InputErro
     })
 }
 
-/// A csv crate error as `path:line: message`.
-pub fn csv_error(path: &str, err: &csv::Error) -> InputError {
+/// True when the first line of `head` ends with CRLF.
+pub fn uses_crlf(head: &[u8]) -> bool {
+    head.iter().position(|&b| b == b'\n').is_some_and(|i| i > 0 && head[i - 1] == b'\r')
+}
+
+/// A csv crate error as `path:line: message`; `shift` corrects line numbers of CRLF files.
+pub fn csv_error(path: &str, err: &csv::Error, shift: u64) -> InputError {
     match err.kind() {
         csv::ErrorKind::UnequalLengths { pos, expected_len, len } => InputError::line(
             path,
-            pos.as_ref().map_or(0, |p| p.line()),
+            pos.as_ref().map_or(0, |p| p.line() + shift),
             format!(
                 "row has {len} fields but the header has {expected_len}; quote cells that \
                  contain the delimiter, or fix the row"
@@ -115,7 +124,7 @@ pub fn csv_error(path: &str, err: &csv::Error) -> InputError {
         ),
         csv::ErrorKind::Io(e) => InputError::file(path, format!("reading failed: {e}")),
         _ => {
-            let line = err.position().map_or(0, |p| p.line());
+            let line = err.position().map_or(0, |p| p.line() + shift);
             InputError::line(path, line, err.to_string())
         }
     }

@@ -11,9 +11,8 @@ use super::task::Task;
 /// The files under `root`, sorted by path. Entries that cannot be read, symlinks that point
 /// outside `root` and symlinked folders are reported on stderr, counted as skipped and left out.
 pub fn walk_files(root: &Path, sink: &mut Sink<'_>) -> Result<Vec<PathBuf>> {
-    let canonical_root = root
-        .canonicalize()
-        .with_context(|| format!("reading folder {}", root.display()))?;
+    let canonical_root =
+        root.canonicalize().with_context(|| format!("reading folder {}", root.display()))?;
     let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name() {
         let entry = match entry {
@@ -30,12 +29,19 @@ pub fn walk_files(root: &Path, sink: &mut Sink<'_>) -> Result<Vec<PathBuf>> {
             match path.canonicalize() {
                 Ok(target) if target.starts_with(&canonical_root) && target.is_file() => {}
                 Ok(target) if target.is_dir() => {
-                    eprintln!("lsdb: warning: skipping {}: symlinked folders are not followed", path.display());
+                    eprintln!(
+                        "lsdb: warning: skipping {}: symlinked folders are not followed",
+                        path.display()
+                    );
                     sink.skip(1);
                     continue;
                 }
                 Ok(_) => {
-                    eprintln!("lsdb: warning: skipping {}: it links outside {}", path.display(), root.display());
+                    eprintln!(
+                        "lsdb: warning: skipping {}: it links outside {}",
+                        path.display(),
+                        root.display()
+                    );
                     sink.skip(1);
                     continue;
                 }
@@ -73,7 +79,9 @@ pub fn percent_encode(text: &str, is_form: bool) -> String {
     let mut out = String::with_capacity(text.len());
     for &b in text.as_bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char)
+            }
             b' ' if is_form => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }

@@ -140,7 +140,9 @@ pub fn guess_format(path: &Path) -> Result<Format> {
     }
     let name = path.to_string_lossy();
     let Some(ext) = extension(&name) else {
-        bail!("can't tell the format of {shown}: it has no extension; pass --format (json, jsonl, csv, tsv, text, ...)");
+        bail!(
+            "can't tell the format of {shown}: it has no extension; pass --format (json, jsonl, csv, tsv, text, ...)"
+        );
     };
     Ok(match ext.as_str() {
         "json" => Format::Json,
@@ -159,7 +161,8 @@ pub fn guess_format(path: &Path) -> Result<Format> {
 /// A folder's format: what most of its files are.
 fn guess_dir_format(path: &Path) -> Result<Format> {
     let mut counts = [0usize; 5]; // json, image, audio, series, text
-    for entry in walkdir::WalkDir::new(path).follow_links(false).into_iter().flatten().take(100_000) {
+    for entry in walkdir::WalkDir::new(path).follow_links(false).into_iter().flatten().take(100_000)
+    {
         if !entry.file_type().is_file() {
             continue;
         }
@@ -226,7 +229,9 @@ pub fn choose_key(
         _ => {
             let names: Vec<String> = fitting
                 .iter()
-                .map(|o| format!("<{} name=\"{}\"> (${})", o.tag, o.name.as_deref().unwrap_or(""), o.key))
+                .map(|o| {
+                    format!("<{} name=\"{}\"> (${})", o.tag, o.name.as_deref().unwrap_or(""), o.key)
+                })
                 .collect();
             bail!(
                 "the label config has several tags that could take these values: {}; choose \

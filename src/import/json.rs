@@ -19,11 +19,10 @@ pub fn read_json(reader: impl BufRead, path: &str, sink: &mut Sink<'_>) -> Resul
             Some(i) => (format!("task {i}"), format!("{path}[{i}]")),
             None => ("the task".to_string(), path.to_string()),
         };
-        match parse_record(&element.bytes, element.line, element.col, path)
-            .and_then(|value| {
-                task_from_value(value, &what, source)
-                    .map_err(|msg| InputError::at(path, element.line, element.col, msg))
-            }) {
+        match parse_record(&element.bytes, element.line, element.col, path).and_then(|value| {
+            task_from_value(value, &what, source)
+                .map_err(|msg| InputError::at(path, element.line, element.col, msg))
+        }) {
             Ok(task) => sink.push(task)?,
             Err(err) => sink.reject(err)?,
         }
@@ -63,13 +62,22 @@ pub fn read_jsonl(mut reader: impl BufRead, path: &str, sink: &mut Sink<'_>) -> 
         }
     }
     if number == 0 {
-        return Err(InputError::file(path, "the file is empty; a .jsonl file holds one task object a line").into());
+        return Err(InputError::file(
+            path,
+            "the file is empty; a .jsonl file holds one task object a line",
+        )
+        .into());
     }
     Ok(())
 }
 
 /// Parse one task's bytes, with errors placed in the file (the record starts at line:col).
-fn parse_record(bytes: &[u8], line: u64, col: u64, path: &str) -> Result<serde_json::Value, InputError> {
+fn parse_record(
+    bytes: &[u8],
+    line: u64,
+    col: u64,
+    path: &str,
+) -> Result<serde_json::Value, InputError> {
     serde_json::from_slice(bytes).map_err(|err| {
         let (l, c) = if err.line() <= 1 {
             (line, col + err.column().saturating_sub(1) as u64)

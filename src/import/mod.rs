@@ -128,7 +128,8 @@ fn import_in_transaction(
     let mut counts = sink.finish()?;
     conn.execute_batch(section("hash"))?;
     conn.execute_batch(section("duplicates"))?;
-    let duplicates: i64 = conn.query_row("SELECT count(*) FROM stage_duplicates", [], |r| r.get(0))?;
+    let duplicates: i64 =
+        conn.query_row("SELECT count(*) FROM stage_duplicates", [], |r| r.get(0))?;
     if opts.is_skipping_duplicates && duplicates > 0 {
         conn.execute_batch(section("drop_duplicates"))?;
         counts.tasks -= duplicates as u64;
@@ -197,12 +198,12 @@ fn check_ids(conn: &Connection) -> Result<()> {
         );
     }
     let twice: Option<(i64, String)> = conn
-        .query_row(section("id_twice"), [], |r| {
-            Ok((r.get(0)?, r.get::<_, String>(1)?))
-        })
+        .query_row(section("id_twice"), [], |r| Ok((r.get(0)?, r.get::<_, String>(1)?)))
         .optional()?;
     if let Some((id, sources)) = twice {
-        bail!("task id {id} appears more than once in the input: {sources}; task ids must be unique");
+        bail!(
+            "task id {id} appears more than once in the input: {sources}; task ids must be unique"
+        );
     }
     Ok(())
 }
@@ -210,7 +211,10 @@ fn check_ids(conn: &Connection) -> Result<()> {
 /// One section of `sql/import.sql`, by its `-- name:` line.
 fn section(name: &str) -> &'static str {
     let marker = format!("-- name: {name}\n");
-    let start = IMPORT_SQL.find(&marker).map(|i| i + marker.len()).expect("section exists in sql/import.sql");
+    let start = IMPORT_SQL
+        .find(&marker)
+        .map(|i| i + marker.len())
+        .expect("section exists in sql/import.sql");
     let rest = &IMPORT_SQL[start..];
     let end = rest.find("-- name:").unwrap_or(rest.len());
     &rest[..end]
@@ -233,7 +237,9 @@ fn resolve_inputs(opts: &ImportOptions) -> Result<Vec<(PathBuf, Format)>> {
             continue;
         }
         let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => InputError::file(shown.to_string(), "no such file or folder"),
+            std::io::ErrorKind::NotFound => {
+                InputError::file(shown.to_string(), "no such file or folder")
+            }
             _ => InputError::file(shown.to_string(), format!("can't read: {e}")),
         })?;
         let format = match opts.format {
@@ -244,7 +250,9 @@ fn resolve_inputs(opts: &ImportOptions) -> Result<Vec<(PathBuf, Format)>> {
             let hint = match format {
                 Format::Json => " (use --format json-dir for a folder of JSON files)",
                 Format::Text => " (use --format text-dir for a folder of text files)",
-                Format::Csv | Format::Tsv => " (use --format timeseries-dir for a folder of time-series files)",
+                Format::Csv | Format::Tsv => {
+                    " (use --format timeseries-dir for a folder of time-series files)"
+                }
                 _ => "",
             };
             return Err(InputError::file(
@@ -256,7 +264,10 @@ fn resolve_inputs(opts: &ImportOptions) -> Result<Vec<(PathBuf, Format)>> {
         if !meta.is_dir() && format.is_dir() {
             return Err(InputError::file(
                 shown.to_string(),
-                format!("is a file, but --format {} reads a folder; give the folder that holds it", format.name()),
+                format!(
+                    "is a file, but --format {} reads a folder; give the folder that holds it",
+                    format.name()
+                ),
             )
             .into());
         }
@@ -274,7 +285,12 @@ fn open(path: &Path) -> Result<Box<dyn BufRead>> {
     Ok(Box::new(BufReader::with_capacity(1 << 18, file)))
 }
 
-fn read_input(path: &Path, format: Format, ctx: &mut ReadContext<'_>, sink: &mut sink::Sink<'_>) -> Result<()> {
+fn read_input(
+    path: &Path,
+    format: Format,
+    ctx: &mut ReadContext<'_>,
+    sink: &mut sink::Sink<'_>,
+) -> Result<()> {
     let shown = path.display().to_string();
     let series = ctx.config.and_then(LabelConfig::single_time_series);
     match format {
@@ -289,7 +305,10 @@ fn read_input(path: &Path, format: Format, ctx: &mut ReadContext<'_>, sink: &mut
         Format::Text | Format::UrlList => text::read_text(open(path)?, &shown, ctx, sink),
         Format::Media => {
             let kind = format::media_kind(&shown).ok_or_else(|| {
-                InputError::file(&shown, "is not an image, audio or video file by its extension; pass --format")
+                InputError::file(
+                    &shown,
+                    "is not an image, audio or video file by its extension; pass --format",
+                )
             })?;
             if kind == MediaKind::TimeSeries {
                 let key = ctx.key_for(kind)?;
@@ -298,7 +317,11 @@ fn read_input(path: &Path, format: Format, ctx: &mut ReadContext<'_>, sink: &mut
             let key = ctx.key_for(kind)?;
             dir::push_media_file(path, &key, &ctx.host_url, sink)
         }
-        Format::JsonDir | Format::TextDir | Format::ImageDir | Format::AudioDir | Format::TimeseriesDir => {
+        Format::JsonDir
+        | Format::TextDir
+        | Format::ImageDir
+        | Format::AudioDir
+        | Format::TimeseriesDir => {
             let files = dir::walk_files(path, sink)?;
             let mut matched = 0u64;
             for file in files {
@@ -332,7 +355,10 @@ fn read_input(path: &Path, format: Format, ctx: &mut ReadContext<'_>, sink: &mut
                 }
             }
             if matched == 0 {
-                ctx.notes.push(format!("note: {shown} holds no files that --format {} reads", format.name()));
+                ctx.notes.push(format!(
+                    "note: {shown} holds no files that --format {} reads",
+                    format.name()
+                ));
             }
             Ok(())
         }

@@ -79,8 +79,11 @@ impl<R: BufRead> ElementScanner<R> {
     fn skip_whitespace(&mut self) -> Result<Option<u8>, InputError> {
         if self.is_at_start {
             self.is_at_start = false;
-            let buf = self.reader.fill_buf().map_err(|e| self.io(e))?;
-            if buf.starts_with(b"\xEF\xBB\xBF") {
+            let has_bom = match self.reader.fill_buf() {
+                Ok(buf) => buf.starts_with(b"\xEF\xBB\xBF"),
+                Err(e) => return Err(self.io(e)),
+            };
+            if has_bom {
                 self.reader.consume(3);
             }
         }
@@ -98,27 +101,25 @@ impl<R: BufRead> ElementScanner<R> {
         loop {
             match self.state {
                 State::Done => return Ok(false),
-                State::Start => {
-                    match self.skip_whitespace()? {
-                        None => {
-                            return Err(self.error(
-                                "the file is empty; a task file holds a JSON list of tasks \
+                State::Start => match self.skip_whitespace()? {
+                    None => {
+                        return Err(self.error(
+                            "the file is empty; a task file holds a JSON list of tasks \
                                  ([{\"data\": {...}}, ...]) or one task object",
-                            ));
-                        }
-                        Some(b'[') => {
-                            self.advance(b'[');
-                            self.state = State::InList { count: 0 };
-                        }
-                        Some(b'{') => self.state = State::Single,
-                        Some(b) => {
-                            return Err(self.error(format!(
-                                "expected a JSON list of tasks or a task object, found {}",
-                                describe_start(b)
-                            )));
-                        }
+                        ));
                     }
-                }
+                    Some(b'[') => {
+                        self.advance(b'[');
+                        self.state = State::InList { count: 0 };
+                    }
+                    Some(b'{') => self.state = State::Single,
+                    Some(b) => {
+                        return Err(self.error(format!(
+                            "expected a JSON list of tasks or a task object, found {}",
+                            describe_start(b)
+                        )));
+                    }
+                },
                 State::Single => {
                     self.capture(out, None)?;
                     if let Some(b) = self.skip_whitespace()? {
@@ -285,7 +286,10 @@ pub fn describe_start(b: u8) -> String {
 mod tests {
     use super::*;
 
-    fn elements(text: &str) -> Result<Vec<(String, u64, u64, Option<u64>)>, InputError> {
+    /// (text, line, column, index) of each element.
+    type Found = Vec<(String, u64, u64, Option<u64>)>;
+
+    fn elements(text: &str) -> Result<Found, InputError> {
         let mut scanner = ElementScanner::new(text.as_bytes(), "t.json");
         let mut out = Element::default();
         let mut all = Vec::new();
@@ -297,7 +301,8 @@ mod tests {
 
     #[test]
     fn splits_a_list() {
-        let got = elements("\u{feff}[\n {\"a\": \"]},\"},\n  [1, {\"b\": 2}], \"x\\\"\" , 3]\n").unwrap();
+        let got =
+            elements("\u{feff}[\n {\"a\": \"]},\"},\n  [1, {\"b\": 2}], \"x\\\"\" , 3]\n").unwrap();
         assert_eq!(got.len(), 4);
         assert_eq!(got[0], ("{\"a\": \"]},\"}".into(), 2, 2, Some(0)));
         assert_eq!(got[1], ("[1, {\"b\": 2}]".into(), 3, 3, Some(1)));
@@ -321,7 +326,10 @@ mod tests {
         let err = elements("[{\"a\": 1},\n {\"b\": ").unwrap_err();
         assert!(err.msg.contains("starts at line 2, column 2"), "{err}");
         let err = elements("\"hello\"").unwrap_err();
-        assert_eq!(err.to_string(), "t.json:1:1: expected a JSON list of tasks or a task object, found a string");
+        assert_eq!(
+            err.to_string(),
+            "t.json:1:1: expected a JSON list of tasks or a task object, found a string"
+        );
         let err = elements("").unwrap_err();
         assert!(err.msg.starts_with("the file is empty"));
         let err = elements("[{}, ]").unwrap_err();

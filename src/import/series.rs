@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::{Map, Value};
 
-use super::csv::{csv_error, csv_reader, sniff_delimiter};
+use super::csv::{csv_error, csv_reader, sniff_delimiter, uses_crlf};
 use super::dir::local_file_url;
 use super::sink::Sink;
 use super::task::Task;
@@ -28,15 +28,17 @@ pub fn push_series_file(
         let url = local_file_url(host_url, path)?;
         return sink.push(Task::single_value(key, &url, shown));
     }
-    let file = std::fs::File::open(path).map_err(|e| InputError::file(&shown, format!("can't open: {e}")))?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| InputError::file(&shown, format!("can't open: {e}")))?;
     let mut reader = std::io::BufReader::new(file);
     let head = reader.fill_buf().map_err(|e| InputError::file(&shown, e.to_string()))?;
     let is_tsv = super::format::extension(&shown).as_deref() == Some("tsv");
     let delimiter = if is_tsv { b'\t' } else { sniff_delimiter(head) };
+    let shift = u64::from(uses_crlf(head));
     let mut csv = csv_reader(reader, delimiter);
     let headers: Vec<String> = csv
         .headers()
-        .map_err(|e| csv_error(&shown, &e))?
+        .map_err(|e| csv_error(&shown, &e, shift))?
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').to_string())
         .collect();
@@ -45,7 +47,7 @@ pub fn push_series_file(
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                sink.reject(csv_error(&shown, &e))?;
+                sink.reject(csv_error(&shown, &e, shift))?;
                 return Ok(());
             }
         };
@@ -69,9 +71,16 @@ fn cell_value(cell: &str) -> Value {
         .ok()
         .filter(|f| f.is_finite())
         .and_then(serde_json::Number::from_f64)
-        .map_or_else(|| Value::String(cell.to_string()), |n| {
-            if let Ok(i) = cell.trim().parse::<i64>() { Value::from(i) } else { Value::Number(n) }
-        })
+        .map_or_else(
+            || Value::String(cell.to_string()),
+            |n| {
+                if let Ok(i) = cell.trim().parse::<i64>() {
+                    Value::from(i)
+                } else {
+                    Value::Number(n)
+                }
+            },
+        )
 }
 
 #[cfg(test)]

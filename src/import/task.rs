@@ -78,7 +78,10 @@ pub fn task_from_value(value: Value, what: &str, source: String) -> Result<Task,
     let given_id = match object.shift_remove("id") {
         None | Some(Value::Null) => None,
         Some(id) => Some(id.as_i64().ok_or_else(|| {
-            format!("\"id\" of {what} is {}; task ids are integers (or leave it out)", describe(&id))
+            format!(
+                "\"id\" of {what} is {}; task ids are integers (or leave it out)",
+                describe(&id)
+            )
         })?),
     };
     let mut completions = Vec::new();
@@ -93,15 +96,7 @@ pub fn task_from_value(value: Value, what: &str, source: String) -> Result<Task,
     };
     let meta = object.shift_remove("meta").map(|m| m.to_string());
     let extra = (!object.is_empty()).then(|| Value::Object(object).to_string());
-    Ok(Task {
-        given_id,
-        data: data.to_string(),
-        meta,
-        extra,
-        source,
-        completions,
-        predictions,
-    })
+    Ok(Task { given_id, data: data.to_string(), meta, extra, source, completions, predictions })
 }
 
 fn describe(value: &Value) -> String {
@@ -112,7 +107,12 @@ fn describe(value: &Value) -> String {
     }
 }
 
-fn annotations(list: Value, key: &str, what: &str, is_prediction: bool) -> Result<Vec<Annotation>, String> {
+fn annotations(
+    list: Value,
+    key: &str,
+    what: &str,
+    is_prediction: bool,
+) -> Result<Vec<Annotation>, String> {
     let Value::Array(items) = list else {
         return Err(format!(
             "\"{key}\" of {what} is {}; it must be a list of {{\"result\": [...]}} objects",
@@ -205,7 +205,10 @@ mod tests {
         let err = |v: Value| task_from_value(v, "task 2", "s".into()).unwrap_err();
         assert!(err(json!("x")).starts_with("task 2 is a string, not an object"));
         assert!(err(json!({"data": [1]})).starts_with("\"data\" of task 2 is a list"));
-        assert!(err(json!({"data": {}, "predictions": {}})).starts_with("\"predictions\" of task 2 is an object"));
+        assert!(
+            err(json!({"data": {}, "predictions": {}}))
+                .starts_with("\"predictions\" of task 2 is an object")
+        );
         assert_eq!(
             err(json!({"data": {}, "predictions": [{"result": [], "score": "high"}]})),
             "\"score\" of prediction 0 of task 2 is the string \"high\"; a score is a number such as 0.95"

@@ -39,7 +39,7 @@ pub fn parse_label_config(xml: &str, path: &str) -> Result<LabelConfig, InputErr
             }
             Event::Eof => break,
             Event::Text(t) => {
-                if stack.is_empty() && !t.iter().all(u8::is_ascii_whitespace) {
+                if stack.is_empty() && !t.as_ref().trim().is_empty() {
                     return Err(fail(start, "text outside the root tag".into()));
                 }
                 continue;
@@ -53,7 +53,7 @@ pub fn parse_label_config(xml: &str, path: &str) -> Result<LabelConfig, InputErr
             seen_root = true;
         }
         let line = line_col(xml.as_bytes(), start as usize).0;
-        let tag = String::from_utf8_lossy(element.name().as_ref()).into_owned();
+        let tag = element.name().as_ref().to_string();
         let attrs = attributes(&element).map_err(|msg| fail(start, msg))?;
         let get = |name: &str| attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
 
@@ -142,7 +142,7 @@ fn attributes(element: &BytesStart<'_>) -> Result<Vec<(String, String)>, String>
     let mut out = Vec::new();
     for attr in element.attributes() {
         let attr = attr.map_err(|e| e.to_string())?;
-        let key = String::from_utf8_lossy(attr.key.as_ref()).into_owned();
+        let key = attr.key.as_ref().to_string();
         let value = attr.normalized_value(XmlVersion::Implicit1_0).map_err(|e| e.to_string())?;
         out.push((key, value.into_owned()));
     }

@@ -26,12 +26,59 @@ pub const DOT_COMMANDS: &[(&str, &str)] = &[
 ];
 
 const KEYWORDS: &[&str] = &[
-    "SELECT", "FROM", "WHERE", "GROUP BY", "ORDER BY", "HAVING", "LIMIT", "OFFSET", "JOIN",
-    "LEFT JOIN", "ON", "USING", "AS", "AND", "OR", "NOT", "IN", "IS", "NULL", "DISTINCT",
-    "COUNT", "WITH", "UNION ALL", "CASE", "WHEN", "THEN", "ELSE", "END", "CREATE", "VIEW",
-    "TABLE", "INSERT INTO", "VALUES", "UPDATE", "SET", "DELETE", "DESCRIBE", "SUMMARIZE",
-    "EXPLAIN", "ASC", "DESC", "BETWEEN", "LIKE", "ILIKE", "CAST", "unnest", "json_extract",
-    "json_extract_string", "list", "avg", "sum", "min", "max",
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "GROUP BY",
+    "ORDER BY",
+    "HAVING",
+    "LIMIT",
+    "OFFSET",
+    "JOIN",
+    "LEFT JOIN",
+    "ON",
+    "USING",
+    "AS",
+    "AND",
+    "OR",
+    "NOT",
+    "IN",
+    "IS",
+    "NULL",
+    "DISTINCT",
+    "COUNT",
+    "WITH",
+    "UNION ALL",
+    "CASE",
+    "WHEN",
+    "THEN",
+    "ELSE",
+    "END",
+    "CREATE",
+    "VIEW",
+    "TABLE",
+    "INSERT INTO",
+    "VALUES",
+    "UPDATE",
+    "SET",
+    "DELETE",
+    "DESCRIBE",
+    "SUMMARIZE",
+    "EXPLAIN",
+    "ASC",
+    "DESC",
+    "BETWEEN",
+    "LIKE",
+    "ILIKE",
+    "CAST",
+    "unnest",
+    "json_extract",
+    "json_extract_string",
+    "list",
+    "avg",
+    "sum",
+    "min",
+    "max",
 ];
 
 /// The shell's rustyline helper.
@@ -50,7 +97,12 @@ impl ShellHelper {
 impl Completer for ShellHelper {
     type Candidate = Pair;
 
-    fn complete(&self, line: &str, pos: usize, ctx: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let before = &line[..pos];
         let trimmed = before.trim_start();
         if trimmed.starts_with('.') {
@@ -83,9 +135,16 @@ impl Completer for ShellHelper {
         let is_upper = word.chars().next().is_some_and(char::is_uppercase);
         let mut pairs: Vec<Pair> = Vec::new();
         for name in self.names.iter().map(String::as_str).chain(KEYWORDS.iter().copied()) {
-            if name.to_ascii_lowercase().starts_with(&lower) && !pairs.iter().any(|p| p.display == name) {
-                let is_keyword = KEYWORDS.contains(&name) && name.chars().all(|c| !c.is_lowercase());
-                let replacement = if is_keyword && !is_upper { name.to_ascii_lowercase() } else { name.to_string() };
+            if name.to_ascii_lowercase().starts_with(&lower)
+                && !pairs.iter().any(|p| p.display == name)
+            {
+                let is_keyword =
+                    KEYWORDS.contains(&name) && name.chars().all(|c| !c.is_lowercase());
+                let replacement = if is_keyword && !is_upper {
+                    name.to_ascii_lowercase()
+                } else {
+                    name.to_string()
+                };
                 pairs.push(Pair { display: name.to_string(), replacement });
             }
         }

@@ -67,7 +67,8 @@ impl<'s> Shell<'s> {
     }
 
     fn style(&self) -> TableStyle {
-        let width = if self.is_interactive && self.output.is_none() { terminal_width() } else { None };
+        let width =
+            if self.is_interactive && self.output.is_none() { terminal_width() } else { None };
         TableStyle { width, is_headerless: false }
     }
 
@@ -79,7 +80,8 @@ impl<'s> Shell<'s> {
     /// Run one statement and print its rows.
     pub fn run_statement(&mut self, sql: &str) {
         let started = Instant::now();
-        let limit = matches!(self.mode, OutputFormat::Table | OutputFormat::Line).then_some(self.max_rows);
+        let limit =
+            matches!(self.mode, OutputFormat::Table | OutputFormat::Line).then_some(self.max_rows);
         let result = run_query(self.store.conn(), sql, limit);
         match result {
             Ok(result) => {
@@ -151,7 +153,8 @@ impl<'s> Shell<'s> {
 
     /// The interactive loop on a terminal.
     pub fn run_interactive(&mut self) -> Result<()> {
-        let config = Config::builder().completion_type(CompletionType::List).auto_add_history(false).build();
+        let config =
+            Config::builder().completion_type(CompletionType::List).auto_add_history(false).build();
         let mut editor: Editor<ShellHelper, DefaultHistory> = Editor::with_config(config)?;
         editor.set_helper(Some(ShellHelper::new(self.names())));
         let history = self.store.project().join(".lsdb_history");
@@ -161,10 +164,17 @@ impl<'s> Shell<'s> {
             .ok()
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "lsdb".into());
-        println!("lsdb shell on {}: end statements with ';', .help for commands, Ctrl-D to leave", self.store.project().display());
+        println!(
+            "lsdb shell on {}: end statements with ';', .help for commands, Ctrl-D to leave",
+            self.store.project().display()
+        );
         let mut pending = String::new();
         loop {
-            let prompt = if pending.is_empty() { format!("{name}> ") } else { format!("{}> ", " ".repeat(name.len().saturating_sub(3)) + "...") };
+            let prompt = if pending.is_empty() {
+                format!("{name}> ")
+            } else {
+                format!("{}> ", " ".repeat(name.len().saturating_sub(3)) + "...")
+            };
             match editor.readline(&prompt) {
                 Ok(line) => {
                     if pending.is_empty() && line.trim_start().starts_with('.') {

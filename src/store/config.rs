@@ -9,7 +9,9 @@ use crate::labelconfig::{LabelConfig, parse_label_config};
 /// Replace the project's label config (XML and parsed tags). Runs inside the caller's
 /// transaction when there is one.
 pub fn save_config(conn: &Connection, config: &LabelConfig, source: &str) -> Result<()> {
-    conn.execute_batch("DELETE FROM label_config; DELETE FROM config_objects; DELETE FROM config_controls;")?;
+    conn.execute_batch(
+        "DELETE FROM label_config; DELETE FROM config_objects; DELETE FROM config_controls;",
+    )?;
     conn.execute(
         "INSERT INTO label_config VALUES (1, ?, ?, now()::TIMESTAMP)",
         params![config.xml, source],
@@ -63,8 +65,8 @@ pub fn load_config(conn: &Connection) -> Result<Option<LabelConfig>> {
 
 /// Read and parse a label config file.
 pub fn read_config_file(path: &std::path::Path) -> Result<LabelConfig> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("reading label config {}", path.display()))?;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("reading label config {}", path.display()))?;
     let xml = String::from_utf8(bytes).map_err(|e| {
         let (line, col) = crate::error::line_col(e.as_bytes(), e.utf8_error().valid_up_to());
         crate::error::InputError::at(

@@ -55,8 +55,7 @@ impl Store {
             // Open first, so a store that another process holds is reported as busy, not
             // deleted under it.
             drop(Connection::open(&path).map_err(|err| open_error(&path, err))?);
-            std::fs::remove_file(&path)
-                .with_context(|| format!("removing {}", path.display()))?;
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
             let wal = project.join(format!("{STORE_FILE}.wal"));
             if wal.exists() {
                 std::fs::remove_file(&wal)

@@ -73,7 +73,9 @@ pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
 
 /// A stable 64-bit hash (FNV-1a), so the stored views hash means the same in every build.
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    bytes
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
 }
 
 #[cfg(test)]
@@ -90,9 +92,18 @@ mod tests {
             .prepare("SELECT table_name FROM information_schema.tables ORDER BY 1")?
             .query_map([], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
-        for want in ["tasks", "completions", "predictions", "imports", "import_rejects",
-            "label_config", "config_objects", "config_controls", "validation_errors", "results"]
-        {
+        for want in [
+            "tasks",
+            "completions",
+            "predictions",
+            "imports",
+            "import_rejects",
+            "label_config",
+            "config_objects",
+            "config_controls",
+            "validation_errors",
+            "results",
+        ] {
             assert!(names.iter().any(|n| n == want), "{want} missing from {names:?}");
         }
         Ok(())

@@ -14,7 +14,12 @@ fn import(env: &TestEnv, project: &str, fixture: &str) {
 fn json_export_imports_back_unchanged() {
     let env = TestEnv::new();
     env.lsdb(&["init", "a"]).ok();
-    for f in ["tasks/text_classification.json", "tasks/image_bbox_predictions.json", "tasks/every_field.json", "tasks/texts_without_data.json"] {
+    for f in [
+        "tasks/text_classification.json",
+        "tasks/image_bbox_predictions.json",
+        "tasks/every_field.json",
+        "tasks/texts_without_data.json",
+    ] {
         import(&env, "a", f);
     }
     let first = env.lsdb(&["-p", "a", "export"]).ok();
@@ -39,12 +44,15 @@ fn json_export_imports_back_unchanged() {
     }
     // Every field of the input comes back.
     let exported: Value = serde_json::from_str(&first).unwrap();
-    let original: Value = serde_json::from_str(&std::fs::read_to_string(env.path("tasks/every_field.json")).unwrap()).unwrap();
+    let original: Value =
+        serde_json::from_str(&std::fs::read_to_string(env.path("tasks/every_field.json")).unwrap())
+            .unwrap();
     let task = exported.as_array().unwrap().iter().find(|t| t["id"] == 50).unwrap();
     let mut want = original[0].clone();
     assert_eq!(task, &want);
     want = original[1].clone();
     want["completions"] = json!([]);
+    want["predictions"][0]["id"] = json!(701); // assigned after the highest prediction id, 700
     assert_eq!(exported.as_array().unwrap().iter().find(|t| t["id"] == 51).unwrap(), &want);
 }
 
@@ -55,7 +63,9 @@ fn jsonl_json_min_and_csv() {
     import(&env, "p", "tasks/every_field.json");
     let jsonl = env.lsdb(&["-p", "p", "export", "--format", "jsonl"]).ok();
     assert_eq!(jsonl.lines().count(), 2);
-    let min: Value = serde_json::from_str(&env.lsdb(&["-p", "p", "export", "--format", "json-min"]).ok()).unwrap();
+    let min: Value =
+        serde_json::from_str(&env.lsdb(&["-p", "p", "export", "--format", "json-min"]).ok())
+            .unwrap();
     assert_eq!(
         min[0],
         json!({"id": 50, "text": "all fields", "n": 3, "nested": {"k": [1, 2.5, null]}, "annotation_id": 900,
@@ -76,16 +86,35 @@ fn sampled_and_filtered_exports() {
     let env = TestEnv::new();
     env.lsdb(&["init", "p"]).ok();
     import(&env, "p", "tasks/sampling.json");
-    let out = env.lsdb(&["-p", "p", "export", "--sample", "prediction-score-min", "--limit", "3", "--format", "jsonl"]).ok();
-    let ids: Vec<i64> = out.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_i64().unwrap()).collect();
+    let out = env
+        .lsdb(&[
+            "-p",
+            "p",
+            "export",
+            "--sample",
+            "prediction-score-min",
+            "--limit",
+            "3",
+            "--format",
+            "jsonl",
+        ])
+        .ok();
+    let ids: Vec<i64> = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids, [7, 2, 5]);
     let out = env.lsdb(&["-p", "p", "export", "--where", "id > 5", "--format", "jsonl"]).ok();
-    let ids: Vec<i64> = out.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids, [6, 7, 8]);
     env.lsdb(&["-p", "p", "export", "--where", "id > 1; DROP TABLE tasks"])
         .fails_with("--where takes one condition, not statements");
-    env.lsdb(&["-p", "p", "export", "--where", "no_such_column = 1"]).fails_with("is not a valid condition on tasks");
-    assert_eq!(env.count("tasks"), 8);
+    env.lsdb(&["-p", "p", "export", "--where", "no_such_column = 1"])
+        .fails_with("is not a valid condition on tasks");
+    assert_eq!(env.query_in("p", "SELECT count(*) AS n FROM tasks"), json!([{"n": 8}]));
 }
 
 #[test]
@@ -96,10 +125,14 @@ fn export_to_a_file_and_parquet() {
     let run = env.lsdb(&["-p", "p", "export", "-o", "out.json"]);
     run.ok();
     assert!(run.stderr().contains("exported 2 tasks to out.json"));
-    let written: Value = serde_json::from_str(&std::fs::read_to_string(env.path("out.json")).unwrap()).unwrap();
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(env.path("out.json")).unwrap()).unwrap();
     assert_eq!(written.as_array().unwrap().len(), 2);
     env.lsdb(&["-p", "p", "export", "--format", "parquet", "-o", "pq"]).ok();
-    let sql = format!("SELECT count(*) AS n FROM read_parquet('{}')", env.path("pq/completions.parquet").display());
-    assert_eq!(env.query(&sql), json!([{"n": 2}]));
+    let sql = format!(
+        "SELECT count(*) AS n FROM read_parquet('{}')",
+        env.path("pq/completions.parquet").display()
+    );
+    assert_eq!(env.query_in("p", &sql), json!([{"n": 2}]));
     env.lsdb(&["-p", "p", "export", "--format", "parquet"]).fails_with("give one with -o DIR");
 }

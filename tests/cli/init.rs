@@ -10,7 +10,8 @@ fn init_creates_a_store_and_refuses_to_overwrite() {
     let out = env.lsdb(&["init", "proj"]).ok();
     assert!(out.contains("created project proj"), "{out}");
     assert!(env.path("proj/lsdb.duckdb").is_file());
-    env.lsdb(&["init", "proj"]).fails_with("project already exists at proj; pass --force to replace it");
+    env.lsdb(&["init", "proj"])
+        .fails_with("project already exists at proj; pass --force to replace it");
     env.lsdb(&["-p", "proj", "import", "-"]).exit(2);
     env.lsdb(&["init", "proj", "--force"]).ok();
 }
@@ -18,7 +19,8 @@ fn init_creates_a_store_and_refuses_to_overwrite() {
 #[test]
 fn commands_on_a_missing_project_say_how_to_create_it() {
     let env = TestEnv::new();
-    env.lsdb(&["-p", "nothing", "stats"]).fails_with("no lsdb project at nothing; create one with `lsdb init nothing`");
+    env.lsdb(&["-p", "nothing", "stats"])
+        .fails_with("no lsdb project at nothing; create one with `lsdb init nothing`");
     assert!(!env.path("nothing").exists());
 }
 
@@ -51,18 +53,31 @@ fn a_malformed_config_creates_nothing() {
 fn a_newer_store_is_refused() {
     let env = TestEnv::new();
     env.lsdb(&["init", "proj"]).ok();
-    env.lsdb(&["-p", "proj", "sql", "UPDATE lsdb_meta SET value = '999' WHERE key = 'schema_version'"]).ok();
-    env.lsdb(&["-p", "proj", "stats"]).fails_with("was written by a newer lsdb (schema version 999");
+    env.lsdb(&[
+        "-p",
+        "proj",
+        "sql",
+        "UPDATE lsdb_meta SET value = '999' WHERE key = 'schema_version'",
+    ])
+    .ok();
+    env.lsdb(&["-p", "proj", "stats"])
+        .fails_with("was written by a newer lsdb (schema version 999");
 }
 
 // The seed: `label-studio init my_project --input-path my_tasks.json --input-format json`
 #[test]
 fn seed_init_with_input_path_and_format() {
     let env = TestEnv::new();
-    std::fs::copy(env.fixture("tasks/text_classification.json"), env.path("my_tasks.json")).unwrap();
-    let out = env.lsdb(&["init", "my_project", "--input-path", "my_tasks.json", "--input-format", "json"]).ok();
+    std::fs::copy(env.fixture("tasks/text_classification.json"), env.path("my_tasks.json"))
+        .unwrap();
+    let out = env
+        .lsdb(&["init", "my_project", "--input-path", "my_tasks.json", "--input-format", "json"])
+        .ok();
     assert!(out.contains("imported 1 task, 1 completion, 1 prediction"), "{out}");
-    assert_eq!(env.lsdb(&["-p", "my_project", "sql", "--format", "csv", "SELECT id FROM tasks"]).ok(), "id\n123\n");
+    assert_eq!(
+        env.lsdb(&["-p", "my_project", "sql", "--format", "csv", "SELECT id FROM tasks"]).ok(),
+        "id\n123\n"
+    );
 }
 
 // The seed: `label-studio init --input-path=my_tasks.json` (the project is the current folder)
@@ -72,7 +87,10 @@ fn seed_init_in_the_current_folder() {
     std::fs::copy(env.fixture("tasks/texts_without_data.json"), env.path("my_tasks.json")).unwrap();
     env.lsdb(&["init", "--input-path=my_tasks.json"]).ok();
     assert!(env.path("lsdb.duckdb").is_file());
-    assert_eq!(env.lsdb(&["sql", "--format", "csv", "SELECT count(*) AS n FROM tasks"]).ok(), "n\n3\n");
+    assert_eq!(
+        env.lsdb(&["sql", "--format", "csv", "SELECT count(*) AS n FROM tasks"]).ok(),
+        "n\n3\n"
+    );
 }
 
 // The seed: `label-studio init my-project --input-path=my_tasks.txt --input-format=text --label-config=config.xml`
@@ -81,8 +99,24 @@ fn seed_init_with_text_and_config() {
     let env = TestEnv::new();
     std::fs::copy(env.fixture("tasks/my_tasks.txt"), env.path("my_tasks.txt")).unwrap();
     std::fs::copy(env.fixture("configs/text_classification.xml"), env.path("config.xml")).unwrap();
-    env.lsdb(&["init", "my-project", "--input-path=my_tasks.txt", "--input-format=text", "--label-config=config.xml"]).ok();
-    let out = env.lsdb(&["-p", "my-project", "sql", "--format", "csv", "SELECT data->>'my_text' AS t FROM tasks ORDER BY id"]).ok();
+    env.lsdb(&[
+        "init",
+        "my-project",
+        "--input-path=my_tasks.txt",
+        "--input-format=text",
+        "--label-config=config.xml",
+    ])
+    .ok();
+    let out = env
+        .lsdb(&[
+            "-p",
+            "my-project",
+            "sql",
+            "--format",
+            "csv",
+            "SELECT data->>'my_text' AS t FROM tasks ORDER BY id",
+        ])
+        .ok();
     assert_eq!(out, "t\nthis is a first task\nthis is a second task\n  leading spaces kept\n");
 }
 
@@ -102,11 +136,38 @@ fn seed_init_with_folders() {
         let project = format!("my-project-{i}");
         let input = format!("--input-path={}", dir.display());
         let format_flag = format!("--input-format={format}");
-        env.lsdb(&["init", &project, &input, &format_flag, "--label-config=config.xml", "--allow-serving-local-files"]).ok();
-        let n = env.lsdb(&["-p", &project, "sql", "--format", "csv", "--no-headers", "SELECT count(*) FROM tasks"]).ok();
+        env.lsdb(&[
+            "init",
+            &project,
+            &input,
+            &format_flag,
+            "--label-config=config.xml",
+            "--allow-serving-local-files",
+        ])
+        .ok();
+        let n = env
+            .lsdb(&[
+                "-p",
+                &project,
+                "sql",
+                "--format",
+                "csv",
+                "--no-headers",
+                "SELECT count(*) FROM tasks",
+            ])
+            .ok();
         assert_eq!(n.trim(), tasks.to_string(), "{format}");
-        let flag = env.lsdb(&["-p", &project, "sql", "--format", "csv", "--no-headers",
-            "SELECT value FROM lsdb_meta WHERE key = 'allow_serving_local_files'"]).ok();
+        let flag = env
+            .lsdb(&[
+                "-p",
+                &project,
+                "sql",
+                "--format",
+                "csv",
+                "--no-headers",
+                "SELECT value FROM lsdb_meta WHERE key = 'allow_serving_local_files'",
+            ])
+            .ok();
         assert_eq!(flag.trim(), "true");
     }
 }
@@ -115,12 +176,14 @@ fn seed_init_with_folders() {
 fn every_subcommand_is_documented_and_has_examples() {
     let env = TestEnv::new();
     let help = env.lsdb(&["--help"]).ok();
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/cli.md")).unwrap();
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/cli.md")).unwrap();
     let commands: Vec<&str> = help
         .lines()
         .skip_while(|l| !l.starts_with("Commands:"))
         .skip(1)
         .take_while(|l| l.starts_with("  "))
+        .filter(|l| !l.starts_with("   "))
         .filter_map(|l| l.split_whitespace().next())
         .filter(|c| *c != "help")
         .collect();
@@ -128,6 +191,9 @@ fn every_subcommand_is_documented_and_has_examples() {
     for command in commands {
         assert!(docs.contains(&format!("lsdb {command}")), "docs/cli.md lacks `lsdb {command}`");
         let sub = env.lsdb(&[command, "--help"]).ok();
-        assert!(sub.contains("Examples:") || command == "config", "{command} --help has no examples");
+        assert!(
+            sub.contains("Examples:") || command == "config",
+            "{command} --help has no examples"
+        );
     }
 }

@@ -40,8 +40,14 @@ fn each_strategy_gives_its_exact_order() {
 #[test]
 fn model_version_filters_the_scores() {
     let env = project();
-    assert_eq!(order(&env, &["--strategy", "prediction-score-min", "--model-version", "v1"]), [7, 2, 1, 4, 5, 6]);
-    assert_eq!(order(&env, &["--strategy", "prediction-score-min", "--model-version", "v2"]), [5, 2, 1, 4, 6, 7]);
+    assert_eq!(
+        order(&env, &["--strategy", "prediction-score-min", "--model-version", "v1"]),
+        [7, 2, 1, 4, 5, 6]
+    );
+    assert_eq!(
+        order(&env, &["--strategy", "prediction-score-min", "--model-version", "v2"]),
+        [5, 2, 1, 4, 6, 7]
+    );
 }
 
 #[test]
@@ -60,7 +66,19 @@ fn uniform_is_reproducible_by_seed() {
 #[test]
 fn limit_and_scores_are_printed() {
     let env = project();
-    let out = env.lsdb(&["-p", "proj", "sample", "--strategy", "prediction-score-max", "--limit", "2", "--format", "csv"]).ok();
+    let out = env
+        .lsdb(&[
+            "-p",
+            "proj",
+            "sample",
+            "--strategy",
+            "prediction-score-max",
+            "--limit",
+            "2",
+            "--format",
+            "csv",
+        ])
+        .ok();
     assert_eq!(out, "position,task_id,score\n1,1,0.9\n2,2,0.5\n");
 }
 
@@ -75,5 +93,8 @@ fn an_unknown_strategy_lists_the_known_ones() {
 fn the_ranking_view_orders_predictions_per_task() {
     let env = project();
     let rows = env.query("SELECT prediction_id, rank, task_mean_score FROM prediction_ranks WHERE task_id = 2 ORDER BY rank");
-    assert_eq!(rows, serde_json::json!([{"prediction_id": 3, "rank": 1, "task_mean_score": 0.5}, {"prediction_id": 2, "rank": 2, "task_mean_score": 0.5}]));
+    assert_eq!(
+        rows,
+        serde_json::json!([{"prediction_id": 3, "rank": 1, "task_mean_score": 0.5}, {"prediction_id": 2, "rank": 2, "task_mean_score": 0.5}])
+    );
 }

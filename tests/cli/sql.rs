@@ -17,14 +17,29 @@ fn formats_csv_json_jsonl_and_table() {
     let env = env_with_tasks();
     let sql = "SELECT id, data->'meta_info' AS info, 'a,b' AS s, NULL AS n FROM tasks";
     let csv = env.lsdb(&["-p", "proj", "sql", "--format", "csv", sql]).ok();
-    assert_eq!(csv, "id,info,s,n\n123,\"{\"\"timestamp\"\":\"\"2020-03-09 18:15:28.212882\"\",\"\"location\"\":\"\"North Pole\"\"}\",\"a,b\",\n");
+    assert_eq!(
+        csv,
+        "id,info,s,n\n123,\"{\"\"timestamp\"\":\"\"2020-03-09 18:15:28.212882\"\",\"\"location\"\":\"\"North Pole\"\"}\",\"a,b\",\n"
+    );
     let json = env.lsdb(&["-p", "proj", "sql", "--format", "json", sql]).ok();
     let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(parsed, json!([{"id": 123, "info": {"timestamp": "2020-03-09 18:15:28.212882", "location": "North Pole"}, "s": "a,b", "n": null}]));
-    let jsonl = env.lsdb(&["-p", "proj", "sql", "--format", "jsonl", "SELECT 1 AS a UNION ALL SELECT 2 ORDER BY a"]).ok();
+    assert_eq!(
+        parsed,
+        json!([{"id": 123, "info": {"timestamp": "2020-03-09 18:15:28.212882", "location": "North Pole"}, "s": "a,b", "n": null}])
+    );
+    let jsonl = env
+        .lsdb(&[
+            "-p",
+            "proj",
+            "sql",
+            "--format",
+            "jsonl",
+            "SELECT 1 AS a UNION ALL SELECT 2 ORDER BY a",
+        ])
+        .ok();
     assert_eq!(jsonl, "{\"a\":1}\n{\"a\":2}\n");
     let table = env.lsdb(&["-p", "proj", "sql", "SELECT id, NULL AS n FROM tasks"]).ok();
-    assert!(table.contains("│ 123 │ NULL │"), "{table}");
+    assert!(table.contains("│ 123 ┆ NULL │"), "{table}");
     assert!(table.ends_with("1 row\n"), "{table}");
 }
 
@@ -39,7 +54,10 @@ fn sql_errors_are_one_line_and_exit_2() {
 fn sql_from_standard_input_with_several_statements() {
     let env = env_with_tasks();
     let out = env
-        .lsdb_stdin(&["-p", "proj", "sql", "--format", "csv", "-"], "CREATE VIEW v AS SELECT id FROM tasks; SELECT * FROM v;")
+        .lsdb_stdin(
+            &["-p", "proj", "sql", "--format", "csv", "-"],
+            "CREATE VIEW v AS SELECT id FROM tasks; SELECT * FROM v;",
+        )
         .ok();
     assert!(out.ends_with("id\n123\n"), "{out}");
 }

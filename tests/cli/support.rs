@@ -119,7 +119,13 @@ impl TestEnv {
     /// `lsdb -p proj sql --format json QUERY`, parsed.
     #[track_caller]
     pub fn query(&self, sql: &str) -> Value {
-        let out = self.lsdb(&["-p", "proj", "sql", "--format", "json", sql]).ok();
+        self.query_in("proj", sql)
+    }
+
+    /// `lsdb -p PROJECT sql --format json QUERY`, parsed.
+    #[track_caller]
+    pub fn query_in(&self, project: &str, sql: &str) -> Value {
+        let out = self.lsdb(&["-p", project, "sql", "--format", "json", sql]).ok();
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("bad json {e}: {out}"))
     }
 

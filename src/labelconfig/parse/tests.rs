@@ -77,13 +77,13 @@ fn audio_transcription() {
 #[test]
 fn time_series_with_channels() {
     let c = parse(
-        r#"<View>
+        r##"<View>
   <TimeSeriesLabels name="label" toName="ts"><Label value="Run"/><Label value="Walk"/></TimeSeriesLabels>
   <TimeSeries name="ts" value="$csv" valueType="url" timeColumn="time" sep=",">
     <Channel column="x" strokeColor="#1f77b4"/>
     <Channel column="y"/>
   </TimeSeries>
-</View>"#,
+</View>"##,
     );
     let ts = c.single_time_series().expect("one time series");
     assert_eq!(ts.key, "csv");
@@ -186,7 +186,10 @@ fn malformed_xml_has_line_and_column() {
 
     let err = parse_label_config("<View>\n<Text name=\"t\" value=\"$t\"/>", "c.xml")
         .expect_err("unclosed root");
-    assert_eq!(err.to_string(), "c.xml:1: invalid label config: <View> is never closed; add </View>");
+    assert_eq!(
+        err.to_string(),
+        "c.xml:1: invalid label config: <View> is never closed; add </View>"
+    );
 
     let err = parse_label_config("   ", "c.xml").expect_err("empty");
     assert!(err.to_string().contains("no tags found"));
