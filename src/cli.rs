@@ -60,6 +60,17 @@ pub struct ConfigChoice {
     pub template: Option<String>,
 }
 
+/// What `init` and `start --init` import at once (Label Studio 0.x's flags).
+#[derive(Debug, Args, Clone, Default)]
+pub struct InputArgs {
+    /// A file or folder to import into the new project
+    #[arg(long, value_name = "PATH")]
+    pub input_path: Option<PathBuf>,
+    /// The format of --input-path (guessed from the path when left out)
+    #[arg(long, value_name = "FORMAT", requires = "input_path")]
+    pub input_format: Option<Format>,
+}
+
 /// Flags that shape an import.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ImportFlags {
@@ -97,12 +108,8 @@ pub struct InitArgs {
     pub dir: Option<PathBuf>,
     #[command(flatten)]
     pub config: ConfigChoice,
-    /// A file or folder to import into the new project
-    #[arg(long, value_name = "PATH")]
-    pub input_path: Option<PathBuf>,
-    /// The format of --input-path (guessed from the path when left out)
-    #[arg(long, value_name = "FORMAT")]
-    pub input_format: Option<Format>,
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Replace an existing project
     #[arg(long)]
     pub force: bool,
@@ -128,12 +135,8 @@ pub struct StartArgs {
     pub force: bool,
     #[command(flatten)]
     pub config: ConfigChoice,
-    /// A file or folder to import
-    #[arg(long, value_name = "PATH")]
-    pub input_path: Option<PathBuf>,
-    /// The format of --input-path (guessed from the path when left out)
-    #[arg(long, value_name = "FORMAT")]
-    pub input_format: Option<Format>,
+    #[command(flatten)]
+    pub input: InputArgs,
     #[command(flatten)]
     pub import: ImportFlags,
     #[command(flatten)]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use duckdb::Connection;
 
-use crate::cli::{ConfigChoice, ImportFlags};
+use crate::cli::{ConfigChoice, ImportFlags, InputArgs};
 use crate::import::{Format, ImportOptions, ImportSummary, run_import};
 use crate::labelconfig::{LabelConfig, parse_label_config};
 use crate::store::Store;
@@ -65,6 +65,24 @@ pub fn record_settings(store: &Store, flags: &ImportFlags) -> Result<()> {
         set_meta(store.conn(), "allow_serving_local_files", "true")?;
     }
     Ok(())
+}
+
+/// Create (or with `force` replace) a project, set its config, import its first input and
+/// print what was done (`init`, `start --init`).
+pub fn create_and_report(
+    dir: &Path,
+    force: bool,
+    choice: &ConfigChoice,
+    input: &InputArgs,
+    flags: &ImportFlags,
+) -> Result<Store> {
+    let input = input.input_path.clone().map(|path| (path, input.input_format));
+    let (store, summary) = create_project(dir, force, choice, input, flags)?;
+    println!("created project {}", dir.display());
+    for line in summary.iter().flat_map(summary_lines) {
+        println!("{line}");
+    }
+    Ok(store)
 }
 
 /// Create (or with `force` replace) a project, set its config and import its first input.

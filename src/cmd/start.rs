@@ -5,22 +5,14 @@ use std::path::Path;
 use anyhow::{Result, bail};
 
 use crate::cli::StartArgs;
-use crate::project::{create_project, summary_lines};
+use crate::project::create_and_report;
 use crate::repl::run_shell;
 use crate::store::{STORE_FILE, Store};
 
 pub fn run(project: &Path, args: StartArgs) -> Result<()> {
     let dir = args.dir.as_deref().unwrap_or(project);
     let store = if args.init {
-        let input = args.input_path.map(|p| (p, args.input_format));
-        let (store, summary) = create_project(dir, args.force, &args.config, input, &args.import)?;
-        println!("created project {}", dir.display());
-        if let Some(summary) = summary {
-            for line in summary_lines(&summary) {
-                println!("{line}");
-            }
-        }
-        store
+        create_and_report(dir, args.force, &args.config, &args.input, &args.import)?
     } else {
         if !dir.join(STORE_FILE).exists() {
             bail!(
@@ -29,7 +21,7 @@ pub fn run(project: &Path, args: StartArgs) -> Result<()> {
                 dir.display()
             );
         }
-        if args.input_path.is_some()
+        if args.input.input_path.is_some()
             || args.config.label_config.is_some()
             || args.config.template.is_some()
         {

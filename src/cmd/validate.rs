@@ -18,11 +18,14 @@ pub fn run(project: &Path, args: ValidateArgs) -> Result<()> {
     let rows = run_query(store.conn(), ROWS_SQL, Some(args.limit as usize))?;
     let total: i64 =
         store.conn().query_row("SELECT count(*) FROM validation_errors", [], |r| r.get(0))?;
-    if args.output.format == OutputFormat::Table {
+    let is_table = args.output.format == OutputFormat::Table;
+    if is_table && total == 0 {
+        eprintln!("no validation errors");
+        return Ok(());
+    }
+    if is_table {
         let summary = run_query(store.conn(), SUMMARY_SQL, None)?;
-        if total > 0 {
-            render(&summary, OutputFormat::Table, style, &mut out)?;
-        }
+        render(&summary, OutputFormat::Table, style, &mut out)?;
     }
     render(&rows, args.output.format, style, &mut out)?;
     if total > 0 {
@@ -31,9 +34,6 @@ pub fn run(project: &Path, args: ValidateArgs) -> Result<()> {
             if total == 1 { "" } else { "s" }
         );
         return Err(ProblemsFound(format!("{total} validation errors")).into());
-    }
-    if args.output.format == OutputFormat::Table {
-        eprintln!("no validation errors");
     }
     Ok(())
 }

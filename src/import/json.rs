@@ -5,6 +5,7 @@ use std::io::BufRead;
 
 use anyhow::Result;
 
+use super::lines::for_each_line;
 use super::scan::{Element, ElementScanner};
 use super::sink::Sink;
 use super::task::task_from_value;
@@ -31,25 +32,11 @@ pub fn read_json(reader: impl BufRead, path: &str, sink: &mut Sink<'_>) -> Resul
 }
 
 /// Read a `.jsonl` file: one task object a line, blank lines skipped.
-pub fn read_jsonl(mut reader: impl BufRead, path: &str, sink: &mut Sink<'_>) -> Result<()> {
-    let mut line = Vec::new();
-    let mut number = 0u64;
-    loop {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| InputError::file(path, format!("reading failed: {e}")))?;
-        if n == 0 {
-            break;
-        }
-        number += 1;
-        let mut bytes = line.as_slice();
-        if number == 1 {
-            bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        }
+pub fn read_jsonl(reader: impl BufRead, path: &str, sink: &mut Sink<'_>) -> Result<()> {
+    let lines = for_each_line(reader, path, |number, bytes| {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             sink.skip(1);
-            continue;
+            return Ok(());
         }
         let what = format!("the task on line {number}");
         let record = parse_record(bytes, number, 1, path).and_then(|value| {
@@ -57,11 +44,11 @@ pub fn read_jsonl(mut reader: impl BufRead, path: &str, sink: &mut Sink<'_>) -> 
                 .map_err(|msg| InputError::at(path, number, 1, msg))
         });
         match record {
-            Ok(task) => sink.push(task)?,
-            Err(err) => sink.reject(err)?,
+            Ok(task) => sink.push(task),
+            Err(err) => sink.reject(err),
         }
-    }
-    if number == 0 {
+    })?;
+    if lines == 0 {
         return Err(InputError::file(
             path,
             "the file is empty; a .jsonl file holds one task object a line",

@@ -7,6 +7,7 @@ mod csv;
 mod dir;
 pub mod format;
 mod json;
+mod lines;
 mod scan;
 mod series;
 mod sink;

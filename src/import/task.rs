@@ -75,15 +75,7 @@ pub fn task_from_value(value: Value, what: &str, source: String) -> Result<Task,
             kind(&data)
         ));
     };
-    let given_id = match object.shift_remove("id") {
-        None | Some(Value::Null) => None,
-        Some(id) => Some(id.as_i64().ok_or_else(|| {
-            format!(
-                "\"id\" of {what} is {}; task ids are integers (or leave it out)",
-                describe(&id)
-            )
-        })?),
-    };
+    let given_id = optional_id(object.shift_remove("id"), what)?;
     let mut completions = Vec::new();
     for key in ["completions", "annotations"] {
         if let Some(list) = object.shift_remove(key) {
@@ -97,6 +89,16 @@ pub fn task_from_value(value: Value, what: &str, source: String) -> Result<Task,
     let meta = object.shift_remove("meta").map(|m| m.to_string());
     let extra = (!object.is_empty()).then(|| Value::Object(object).to_string());
     Ok(Task { given_id, data: data.to_string(), meta, extra, source, completions, predictions })
+}
+
+/// An `id` field: absent or null, or an integer.
+fn optional_id(id: Option<Value>, what: &str) -> Result<Option<i64>, String> {
+    match id {
+        None | Some(Value::Null) => Ok(None),
+        Some(id) => id.as_i64().map(Some).ok_or_else(|| {
+            format!("\"id\" of {what} is {}; ids are integers (or leave them out)", describe(&id))
+        }),
+    }
 }
 
 fn describe(value: &Value) -> String {
@@ -128,12 +130,8 @@ fn annotations(
                 kind(&item)
             ));
         };
-        let given_id = match fields.shift_remove("id") {
-            None | Some(Value::Null) => None,
-            Some(id) => Some(id.as_i64().ok_or_else(|| {
-                format!("\"id\" of {singular} {i} of {what} is {}; ids are integers", describe(&id))
-            })?),
-        };
+        let given_id =
+            optional_id(fields.shift_remove("id"), &format!("{singular} {i} of {what}"))?;
         let result = fields.shift_remove("result").unwrap_or(Value::Null).to_string();
         let score = match fields.get("score") {
             None | Some(Value::Null) => None,
@@ -213,6 +211,6 @@ mod tests {
             err(json!({"data": {}, "predictions": [{"result": [], "score": "high"}]})),
             "\"score\" of prediction 0 of task 2 is the string \"high\"; a score is a number such as 0.95"
         );
-        assert!(err(json!({"data": {}, "id": "a"})).contains("task ids are integers"));
+        assert!(err(json!({"data": {}, "id": "a"})).contains("ids are integers"));
     }
 }

@@ -8,58 +8,38 @@ use anyhow::Result;
 
 use super::ReadContext;
 use super::format::{MediaKind, media_kind};
+use super::lines::for_each_line;
 use super::sink::Sink;
 use super::task::Task;
 use crate::error::{InputError, line_col};
 
 /// Read a text file or URL list.
 pub fn read_text(
-    mut reader: impl BufRead,
+    reader: impl BufRead,
     path: &str,
     ctx: &mut ReadContext<'_>,
     sink: &mut Sink<'_>,
 ) -> Result<()> {
-    let mut buf = Vec::new();
-    let mut number = 0u64;
     let mut key: Option<String> = None;
-    loop {
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| InputError::file(path, format!("reading failed: {e}")))?;
-        if n == 0 {
-            break;
-        }
-        number += 1;
-        let mut bytes = buf.as_slice();
-        if number == 1 {
-            bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        }
-        bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-        bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    for_each_line(reader, path, |number, bytes| {
         let line = match std::str::from_utf8(bytes) {
             Ok(line) => line,
             Err(e) => {
                 let (_, col) = line_col(bytes, e.valid_up_to());
-                sink.reject(InputError::at(
-                    path,
-                    number,
-                    col,
-                    "invalid UTF-8; save the file as UTF-8",
-                ))?;
-                continue;
+                let msg = "invalid UTF-8; save the file as UTF-8";
+                return sink.reject(InputError::at(path, number, col, msg));
             }
         };
         if line.trim().is_empty() {
             sink.skip(1);
-            continue;
+            return Ok(());
         }
         let key = match &key {
             Some(key) => key,
             None => key.insert(ctx.key_for(line_kind(line))?),
         };
-        sink.push(Task::single_value(key, line, format!("{path}:{number}")))?;
-    }
+        sink.push(Task::single_value(key, line, format!("{path}:{number}")))
+    })?;
     Ok(())
 }
 
