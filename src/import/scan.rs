@@ -322,6 +322,21 @@ mod tests {
     }
 
     #[test]
+    fn every_truncation_and_byte_flip_is_handled() {
+        let text = "[{\"data\": {\"t\": \"a\\\"]\"}}, \"x\", 3, [1, {}], {\"k\": [null, true]}]";
+        for end in 0..=text.len() {
+            let _ = elements(&text[..end]);
+        }
+        for i in 0..text.len() {
+            for b in ["[", "]", "{", "}", "\"", "\\", ",", " "] {
+                let mut mutated = text.to_string();
+                mutated.replace_range(i..i + 1, b);
+                let _ = elements(&mutated);
+            }
+        }
+    }
+
+    #[test]
     fn errors_have_positions() {
         let err = elements("[{\"a\": 1},\n {\"b\": ").unwrap_err();
         assert!(err.msg.contains("starts at line 2, column 2"), "{err}");

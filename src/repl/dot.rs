@@ -144,10 +144,12 @@ pub fn run_dot(shell: &mut Shell<'_>, line: &str) -> Result<()> {
             Ok(())
         }
         other => {
+            // A command sharing the first three characters (".tab" for ".tabels").
+            let prefix: String = other.chars().take(3).collect();
             let close = DOT_COMMANDS
                 .iter()
                 .map(|(usage, _)| usage.split(' ').next().unwrap_or(usage))
-                .find(|name| name.len() > 2 && other.len() > 2 && (name.starts_with(&other[..3]) || other.starts_with(name)));
+                .find(|name| prefix.chars().count() == 3 && name.starts_with(&prefix));
             match close {
                 Some(name) => bail!("unknown command {other}; did you mean {name}? (.help lists them)"),
                 None => bail!("unknown command {other}; .help lists the commands"),

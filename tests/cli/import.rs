@@ -296,3 +296,43 @@ fn a_killed_import_leaves_the_store_as_it_was() {
     env.lsdb(&["-p", "proj", "import", again.to_str().unwrap()]).ok();
     assert_eq!(env.count("tasks"), 4);
 }
+
+/// Damaged copies of real inputs: every one is imported or refused cleanly, never a panic,
+/// and a refused one leaves the store as it was.
+#[test]
+fn damaged_inputs_never_panic_or_half_import() {
+    let env = env_with_project();
+    let sources =
+        ["tasks/text_classification.json", "tasks/csv_edge_cases.csv", "tasks/tasks.jsonl"];
+    let mut seed = 7u64;
+    let mut next = move || {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) as usize
+    };
+    for source in sources {
+        let original = std::fs::read(env.fixture(source)).unwrap();
+        let ext = source.rsplit('.').next().unwrap();
+        for round in 0..8 {
+            let mut bytes = original.clone();
+            if round % 2 == 0 {
+                bytes.truncate(next() % bytes.len());
+            } else {
+                for _ in 0..3 {
+                    let i = next() % bytes.len();
+                    bytes[i] = b"{}[]\",:\n\xff0"[next() % 10];
+                }
+            }
+            let name = format!("damaged_{round}.{ext}");
+            env.write(&name, &bytes);
+            let before = env.counts();
+            let run = env.lsdb(&["-p", "proj", "import", &name, "--skip-duplicates"]);
+            let code = run.output.status.code();
+            assert!(code == Some(0) || code == Some(2), "{name}: {code:?} {}", run.stderr());
+            assert!(!run.stderr().contains("panicked"), "{name}: {}", run.stderr());
+            if code == Some(2) {
+                assert!(run.stderr().starts_with("lsdb: error: "), "{}", run.stderr());
+                assert_eq!(env.counts(), before, "{name} changed the store");
+            }
+        }
+    }
+}

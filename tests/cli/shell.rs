@@ -72,6 +72,7 @@ select 4 as four;
 .output
 .frobnicate
 .tabels
+.xéz
 ";
     let run = env.lsdb_stdin(&["-p", "proj", "shell"], script);
     let stderr = run.exit(1);
@@ -94,6 +95,7 @@ select 4 as four;
     assert_eq!(std::fs::read_to_string(env.path("out.csv")).unwrap(), "four\n4\n");
     assert!(stderr.contains("unknown command .frobnicate; .help lists the commands"), "{stderr}");
     assert!(stderr.contains("unknown command .tabels; did you mean .tables?"), "{stderr}");
+    assert!(stderr.contains("unknown command .xéz; .help lists the commands"), "{stderr}");
 }
 
 #[test]

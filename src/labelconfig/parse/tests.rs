@@ -197,3 +197,23 @@ fn malformed_xml_has_line_and_column() {
     let err = parse_label_config("<View a=\"1></View>", "c.xml").expect_err("bad attribute");
     assert_eq!(err.line, Some(1));
 }
+
+#[test]
+fn every_truncation_and_byte_flip_is_an_error_or_a_config_never_a_panic() {
+    let xml = r#"<View><Image name="i" value="$img"/><Choices name="c" toName="i"><Choice value="A&amp;B"/></Choices><!-- x --></View>"#;
+    for end in 0..=xml.len() {
+        if let Some(prefix) = xml.get(..end) {
+            let _ = parse_label_config(prefix, "t.xml");
+        }
+    }
+    let bytes = xml.as_bytes();
+    for i in 0..bytes.len() {
+        for b in [b'<', b'>', b'"', b'&', b'/', b'$', b' '] {
+            let mut mutated = bytes.to_vec();
+            mutated[i] = b;
+            if let Ok(text) = String::from_utf8(mutated) {
+                let _ = parse_label_config(&text, "t.xml");
+            }
+        }
+    }
+}
