@@ -1,66 +1,68 @@
--- lsdb import: moving one import's staged rows into the store. Each section runs as one
--- statement inside the import's transaction; `?` are bound parameters.
+-- lsdb import: moving one import's staged rows into the store. Each section runs inside the
+-- import's transaction; `?` are bound parameters. The staging tables are ordinary tables, so
+-- DuckDB writes large imports to disk as they arrive instead of holding them in memory; they
+-- are dropped before the import commits, and vanish with it when it fails.
 
 -- name: stage
-CREATE OR REPLACE TEMP TABLE stage_tasks (
+CREATE OR REPLACE TABLE lsdb_stage_tasks (
     seq BIGINT, given_id BIGINT, data VARCHAR, meta VARCHAR, extra VARCHAR, source VARCHAR
 );
-CREATE OR REPLACE TEMP TABLE stage_completions (
+CREATE OR REPLACE TABLE lsdb_stage_completions (
     task_seq BIGINT, seq BIGINT, given_id BIGINT, result VARCHAR, fields VARCHAR,
     was_cancelled BOOLEAN, lead_time DOUBLE, created_at VARCHAR
 );
-CREATE OR REPLACE TEMP TABLE stage_predictions (
+CREATE OR REPLACE TABLE lsdb_stage_predictions (
     task_seq BIGINT, seq BIGINT, given_id BIGINT, result VARCHAR, fields VARCHAR,
     model_version VARCHAR, score DOUBLE
 );
 
 -- name: hash
-CREATE OR REPLACE TEMP TABLE stage_hashed AS
-SELECT seq, md5(data) AS data_hash FROM stage_tasks;
+CREATE OR REPLACE TABLE lsdb_stage_hashed AS
+SELECT seq, md5(data) AS data_hash FROM lsdb_stage_tasks;
 
 -- name: duplicates
-CREATE OR REPLACE TEMP TABLE stage_duplicates AS
+CREATE OR REPLACE TABLE lsdb_stage_duplicates AS
 SELECT seq FROM (
     SELECT seq, data_hash,
            row_number() OVER (PARTITION BY data_hash ORDER BY seq) AS nth
-    FROM stage_hashed
+    FROM lsdb_stage_hashed
 ) AS h
 WHERE nth > 1 OR data_hash IN (SELECT data_hash FROM tasks);
 
 -- name: drop_duplicates
-DELETE FROM stage_tasks WHERE seq IN (SELECT seq FROM stage_duplicates);
-DELETE FROM stage_completions WHERE task_seq IN (SELECT seq FROM stage_duplicates);
-DELETE FROM stage_predictions WHERE task_seq IN (SELECT seq FROM stage_duplicates);
+DELETE FROM lsdb_stage_tasks WHERE seq IN (SELECT seq FROM lsdb_stage_duplicates);
+DELETE FROM lsdb_stage_completions WHERE task_seq IN (SELECT seq FROM lsdb_stage_duplicates);
+DELETE FROM lsdb_stage_predictions WHERE task_seq IN (SELECT seq FROM lsdb_stage_duplicates);
 
 -- name: id_taken
-SELECT s.given_id, s.source FROM stage_tasks AS s JOIN tasks AS t ON t.id = s.given_id
+SELECT s.given_id, s.source FROM lsdb_stage_tasks AS s JOIN tasks AS t ON t.id = s.given_id
 ORDER BY s.seq LIMIT 1;
 
 -- name: id_twice
-SELECT given_id, string_agg(source, ', ' ORDER BY seq) FROM stage_tasks
+SELECT given_id, string_agg(source, ', ' ORDER BY seq) FROM lsdb_stage_tasks
 WHERE given_id IS NOT NULL GROUP BY given_id HAVING count(*) > 1
 ORDER BY min(seq) LIMIT 1;
 
 -- name: assign_task_ids
-CREATE OR REPLACE TEMP TABLE stage_task_ids AS
+CREATE OR REPLACE TABLE lsdb_stage_task_ids AS
 WITH base AS (
     SELECT greatest(
         (SELECT coalesce(max(id), 0) FROM tasks),
-        (SELECT coalesce(max(given_id), 0) FROM stage_tasks)
+        (SELECT coalesce(max(given_id), 0) FROM lsdb_stage_tasks)
     ) AS top
 )
 SELECT seq,
        coalesce(given_id,
                 (SELECT top FROM base) + row_number() OVER (PARTITION BY given_id IS NULL ORDER BY seq)
        ) AS id
-FROM stage_tasks;
+FROM lsdb_stage_tasks;
 
 -- name: insert_tasks
 INSERT INTO tasks (id, data, meta, extra, import_id, source, data_hash)
 SELECT i.id, s.data::JSON, s.meta::JSON, s.extra::JSON, ?, s.source, h.data_hash
-FROM stage_tasks AS s
-JOIN stage_task_ids AS i USING (seq)
-JOIN stage_hashed AS h USING (seq)
+FROM lsdb_stage_tasks AS s
+JOIN lsdb_stage_task_ids AS i USING (seq)
+JOIN lsdb_stage_hashed AS h USING (seq)
 ORDER BY s.seq;
 
 -- name: insert_completions
@@ -70,11 +72,11 @@ WITH staged AS (
            c.given_id IS NOT NULL
            AND c.given_id NOT IN (SELECT id FROM completions)
            AND row_number() OVER (PARTITION BY c.given_id ORDER BY c.seq) = 1 AS is_kept
-    FROM stage_completions AS c JOIN stage_task_ids AS t ON t.seq = c.task_seq
+    FROM lsdb_stage_completions AS c JOIN lsdb_stage_task_ids AS t ON t.seq = c.task_seq
 ), base AS (
     SELECT greatest(
         (SELECT coalesce(max(id), 0) FROM completions),
-        (SELECT coalesce(max(given_id), 0) FROM stage_completions)
+        (SELECT coalesce(max(given_id), 0) FROM lsdb_stage_completions)
     ) AS top
 )
 SELECT CASE WHEN is_kept THEN given_id
@@ -89,11 +91,11 @@ WITH staged AS (
            p.given_id IS NOT NULL
            AND p.given_id NOT IN (SELECT id FROM predictions)
            AND row_number() OVER (PARTITION BY p.given_id ORDER BY p.seq) = 1 AS is_kept
-    FROM stage_predictions AS p JOIN stage_task_ids AS t ON t.seq = p.task_seq
+    FROM lsdb_stage_predictions AS p JOIN lsdb_stage_task_ids AS t ON t.seq = p.task_seq
 ), base AS (
     SELECT greatest(
         (SELECT coalesce(max(id), 0) FROM predictions),
-        (SELECT coalesce(max(given_id), 0) FROM stage_predictions)
+        (SELECT coalesce(max(given_id), 0) FROM lsdb_stage_predictions)
     ) AS top
 )
 SELECT CASE WHEN is_kept THEN given_id
@@ -102,9 +104,9 @@ SELECT CASE WHEN is_kept THEN given_id
 FROM staged ORDER BY seq;
 
 -- name: cleanup
-DROP TABLE IF EXISTS stage_tasks;
-DROP TABLE IF EXISTS stage_completions;
-DROP TABLE IF EXISTS stage_predictions;
-DROP TABLE IF EXISTS stage_hashed;
-DROP TABLE IF EXISTS stage_duplicates;
-DROP TABLE IF EXISTS stage_task_ids;
+DROP TABLE IF EXISTS lsdb_stage_tasks;
+DROP TABLE IF EXISTS lsdb_stage_completions;
+DROP TABLE IF EXISTS lsdb_stage_predictions;
+DROP TABLE IF EXISTS lsdb_stage_hashed;
+DROP TABLE IF EXISTS lsdb_stage_duplicates;
+DROP TABLE IF EXISTS lsdb_stage_task_ids;

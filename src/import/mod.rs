@@ -31,6 +31,8 @@ use crate::store::Store;
 use crate::store::config::load_config;
 
 const IMPORT_SQL: &str = include_str!("../../sql/import.sql");
+/// DuckDB's memory cap during an import (`LSDB_IMPORT_MEMORY` overrides it).
+const IMPORT_MEMORY: &str = "512MB";
 
 /// What to import and how.
 #[derive(Debug, Clone, Default)]
@@ -92,8 +94,22 @@ pub fn run_import(store: &Store, opts: &ImportOptions) -> Result<ImportSummary> 
         notes: Vec::new(),
         chosen: Vec::new(),
     };
+    // DuckDB keeps data in memory up to its memory limit (80% of RAM by default); an import
+    // caps it so that peak memory stays bounded whatever the input's size: beyond the cap,
+    // staged rows and intermediate results go to disk.
+    let limit = std::env::var("LSDB_IMPORT_MEMORY").unwrap_or_else(|_| IMPORT_MEMORY.to_string());
+    let previous: String =
+        conn.query_row("SELECT current_setting('memory_limit')", [], |r| r.get(0))?;
+    conn.execute_batch(&format!("SET memory_limit = {}", crate::sqltext::quote_literal(&limit)))
+        .with_context(|| {
+            format!("LSDB_IMPORT_MEMORY={limit:?} is not a memory size such as 1GB")
+        })?;
     conn.execute_batch("BEGIN TRANSACTION")?;
     let outcome = import_in_transaction(conn, opts, &inputs, &mut ctx, started_at);
+    conn.execute_batch(&format!(
+        "SET memory_limit = {}",
+        crate::sqltext::quote_literal(&previous)
+    ))?;
     match outcome {
         Ok(mut summary) => {
             conn.execute_batch(section("cleanup")).context("cleaning up the staging tables")?;
@@ -130,12 +146,12 @@ fn import_in_transaction(
     conn.execute_batch(section("hash"))?;
     conn.execute_batch(section("duplicates"))?;
     let duplicates: i64 =
-        conn.query_row("SELECT count(*) FROM stage_duplicates", [], |r| r.get(0))?;
+        conn.query_row("SELECT count(*) FROM lsdb_stage_duplicates", [], |r| r.get(0))?;
     if opts.is_skipping_duplicates && duplicates > 0 {
         conn.execute_batch(section("drop_duplicates"))?;
         counts.tasks -= duplicates as u64;
-        counts.completions = count(conn, "stage_completions")?;
-        counts.predictions = count(conn, "stage_predictions")?;
+        counts.completions = count(conn, "lsdb_stage_completions")?;
+        counts.predictions = count(conn, "lsdb_stage_predictions")?;
     }
     check_ids(conn)?;
     conn.execute_batch(section("assign_task_ids"))?;

@@ -35,7 +35,7 @@ pub struct Sink<'c> {
 impl<'c> Sink<'c> {
     /// Appenders on the staging tables (which the caller has created).
     pub fn new(conn: &'c Connection, import_id: i64, is_skipping_invalid: bool) -> Result<Self> {
-        let temp = |table: &str| conn.appender_to_catalog_and_db(table, "temp", "main");
+        let staged = |table: &str| conn.appender(table);
         let progress = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(
@@ -47,9 +47,9 @@ impl<'c> Sink<'c> {
             ProgressBar::hidden()
         };
         Ok(Sink {
-            tasks: temp("stage_tasks")?,
-            completions: temp("stage_completions")?,
-            predictions: temp("stage_predictions")?,
+            tasks: staged("lsdb_stage_tasks")?,
+            completions: staged("lsdb_stage_completions")?,
+            predictions: staged("lsdb_stage_predictions")?,
             rejects: conn.appender("import_rejects")?,
             import_id,
             is_skipping_invalid,
