@@ -138,25 +138,49 @@ pub fn cut(text: &str, max: usize) -> String {
 fn write_table(result: &QueryResult, style: TableStyle, out: &mut dyn Write) -> Result<()> {
     let mut table = Table::new();
     table.load_style(presets::UTF8_FULL_CONDENSED);
-    let cell_max = match style.width {
+    let texts: Vec<Vec<String>> =
+        result.rows.iter().map(|row| row.iter().map(display_text).collect()).collect();
+    let limits = match style.width {
         Some(width) => {
             table.set_content_arrangement(ContentArrangement::Dynamic).set_width(width);
-            let n = result.columns.len().max(1);
-            ((width as usize).saturating_sub(3 * n + 1) / n).max(8)
+            column_limits(&result.columns, &texts, width as usize)
         }
-        None => 80,
+        None => vec![80; result.columns.len()],
     };
     if !style.is_headerless {
-        table.set_header(result.columns.iter().map(|c| cut(c, cell_max)));
+        table.set_header(result.columns.iter().zip(&limits).map(|(c, &max)| cut(c, max)));
     }
-    for row in &result.rows {
-        table.add_row(row.iter().map(|v| cut(&display_text(v), cell_max)));
+    for row in &texts {
+        table.add_row(row.iter().zip(&limits).map(|(text, &max)| cut(text, max)));
     }
     writeln!(out, "{table}")?;
     let n = result.rows.len();
     let more = if result.is_truncated { " shown (more not fetched; see .maxrows)" } else { "" };
     writeln!(out, "{n} row{}{more}", if n == 1 { "" } else { "s" })?;
     Ok(())
+}
+
+/// How wide each column may be so the table fits `width`: narrow columns keep their width,
+/// the wide ones share what is left.
+fn column_limits(columns: &[String], rows: &[Vec<String>], width: usize) -> Vec<usize> {
+    let n = columns.len().max(1);
+    let available = width.saturating_sub(3 * n + 1);
+    let natural: Vec<usize> = (0..columns.len())
+        .map(|i| {
+            let cells = rows.iter().take(1000).filter_map(|r| r.get(i));
+            std::iter::once(&columns[i]).chain(cells).map(|t| t.chars().count()).max().unwrap_or(0)
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..columns.len()).collect();
+    order.sort_by_key(|&i| natural[i]);
+    let mut limits = vec![0; columns.len()];
+    let mut remaining = available;
+    for (done, &i) in order.iter().enumerate() {
+        let share = remaining / (columns.len() - done);
+        limits[i] = natural[i].min(share).max(6);
+        remaining = remaining.saturating_sub(limits[i]);
+    }
+    limits
 }
 
 #[cfg(test)]
@@ -197,6 +221,14 @@ mod tests {
             rendered(OutputFormat::Line, d),
             "  id = 1\ndata = {\"text\":\"a,b\"}\nnote = NULL\n"
         );
+    }
+
+    #[test]
+    fn narrow_columns_keep_their_width() {
+        let columns = vec!["id".to_string(), "text".to_string()];
+        let rows = vec![vec!["1".to_string(), "x".repeat(200)]];
+        assert_eq!(column_limits(&columns, &rows, 60), [6, 47]);
+        assert_eq!(column_limits(&columns, &[], 60), [6, 6]);
     }
 
     #[test]
