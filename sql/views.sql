@@ -235,7 +235,8 @@ WITH open_tasks AS (
 ), label_probs AS (
     SELECT task_id, label, avg(probability) AS p
     FROM prediction_label_scores
-    WHERE (mv IS NULL OR model_version = mv) AND probability IS NOT NULL
+    WHERE strategy IN ('margin', 'entropy')
+      AND (mv IS NULL OR model_version = mv) AND probability IS NOT NULL
     GROUP BY task_id, label
 ), label_stats AS (
     SELECT task_id,
@@ -244,16 +245,19 @@ WITH open_tasks AS (
     FROM (SELECT *, sum(p) OVER (PARTITION BY task_id) AS total FROM label_probs)
     WHERE total > 0
     GROUP BY task_id
+), label_sets AS (
+    -- The labels of each prediction, as a sorted list (computed for disagreement only).
+    SELECT origin_id AS prediction_id, list_sort(list(DISTINCT label)) AS label_set
+    FROM (SELECT origin_id, unnest(labels) AS label FROM results
+          WHERE origin = 'prediction' AND strategy = 'disagreement')
+    GROUP BY origin_id
 ), disagreement AS (
-    SELECT task_id,
-           count(DISTINCT label_set) - 1 + coalesce(max(score) - min(score), 0) AS value
-    FROM (
-        SELECT p.task_id, p.id, p.score,
-               (SELECT list_sort(list(DISTINCT r.label)) FROM prediction_label_scores AS r
-                WHERE r.prediction_id = p.id) AS label_set
-        FROM predictions AS p
-    )
-    GROUP BY task_id HAVING count(*) > 1
+    SELECT p.task_id,
+           count(DISTINCT coalesce(l.label_set, [])) - 1
+               + coalesce(max(p.score) - min(p.score), 0) AS value
+    FROM predictions AS p LEFT JOIN label_sets AS l ON l.prediction_id = p.id
+    WHERE strategy = 'disagreement'
+    GROUP BY p.task_id HAVING count(*) > 1
 ), placed AS (
     SELECT o.id AS task_id,
            CASE strategy

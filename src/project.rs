@@ -137,12 +137,6 @@ pub fn summary_lines(summary: &ImportSummary) -> Vec<String> {
     }
     line.push_str(&format!(" in {:.2}s (import {})", summary.seconds, summary.import_id));
     lines.push(line);
-    if summary.invalid_rows > 0 {
-        lines.push(format!(
-            "note: the new tasks give {} rows in validation_errors; see `lsdb validate`",
-            summary.invalid_rows
-        ));
-    }
     lines
 }
 
