@@ -67,6 +67,15 @@ def run(cmd, quiet=True):
     return seconds, usage.ru_maxrss / 1024
 
 
+def target_dir():
+    """Where cargo builds (CARGO_TARGET_DIR, build.target-dir or ./target)."""
+    meta = subprocess.run(['cargo', 'metadata', '--format-version', '1', '--no-deps'], cwd=ROOT,
+                          capture_output=True, text=True)
+    if meta.returncode == 0:
+        return json.loads(meta.stdout)['target_directory']
+    return os.environ.get('CARGO_TARGET_DIR', os.path.join(ROOT, 'target'))
+
+
 def fresh(project):
     shutil.rmtree(project, ignore_errors=True)
 
@@ -74,9 +83,9 @@ def fresh(project):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--tasks', type=int, default=1_000_000)
-    ap.add_argument('--lsdb', default=os.path.join(os.environ.get('CARGO_TARGET_DIR', os.path.join(ROOT, 'target')), 'release', 'lsdb'))
+    ap.add_argument('--lsdb', help='the lsdb binary (default: the release build cargo made)')
     args = ap.parse_args()
-    lsdb = args.lsdb
+    lsdb = args.lsdb or os.path.join(target_dir(), 'release', 'lsdb')
     if not os.path.exists(lsdb):
         sys.exit(f'no lsdb at {lsdb}: run `cargo build --release` first (or pass --lsdb)')
     os.makedirs(DATA, exist_ok=True)

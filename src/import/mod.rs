@@ -32,7 +32,7 @@ use crate::store::config::load_config;
 
 const IMPORT_SQL: &str = include_str!("../../sql/import.sql");
 /// DuckDB's memory cap during an import (`LSDB_IMPORT_MEMORY` overrides it).
-const IMPORT_MEMORY: &str = "512MB";
+const IMPORT_MEMORY: &str = "256MB";
 
 /// What to import and how.
 #[derive(Debug, Clone, Default)]
