@@ -39,7 +39,7 @@ impl<'c> Sink<'c> {
         let progress = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(
-                ProgressStyle::with_template("{spinner} {pos} tasks read ({per_sec}) {msg}")
+                ProgressStyle::with_template("{spinner} {human_pos} tasks read in {elapsed} {msg}")
                     .expect("the progress template is valid"),
             );
             bar
