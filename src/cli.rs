@@ -78,7 +78,7 @@ pub struct ImportFlags {
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
     /// The host in URLs made for local files
-    #[arg(long, value_name = "URL", default_value = "http://localhost:8080")]
+    #[arg(long, value_name = "URL", default_value = crate::import::DEFAULT_HOST_URL)]
     pub host_url: String,
     /// Import the good records; keep the bad ones in import_rejects
     #[arg(long)]

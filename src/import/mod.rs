@@ -31,6 +31,8 @@ use crate::store::Store;
 use crate::store::config::load_config;
 
 const IMPORT_SQL: &str = include_str!("../../sql/import.sql");
+/// The host in URLs made for local files, as Label Studio's default server.
+pub const DEFAULT_HOST_URL: &str = "http://localhost:8080";
 /// DuckDB's memory cap during an import (`LSDB_IMPORT_MEMORY` overrides it).
 const IMPORT_MEMORY: &str = "256MB";
 

@@ -82,7 +82,7 @@ pub fn run_dot(shell: &mut Shell<'_>, line: &str) -> Result<()> {
             let opts = ImportOptions {
                 paths: vec![PathBuf::from(path)],
                 format,
-                host_url: "http://localhost:8080".into(),
+                host_url: crate::import::DEFAULT_HOST_URL.into(),
                 ..ImportOptions::default()
             };
             let summary = run_import(shell.store, &opts)?;

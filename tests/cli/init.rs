@@ -145,30 +145,13 @@ fn seed_init_with_folders() {
             "--allow-serving-local-files",
         ])
         .ok();
-        let n = env
-            .lsdb(&[
-                "-p",
-                &project,
-                "sql",
-                "--format",
-                "csv",
-                "--no-headers",
-                "SELECT count(*) FROM tasks",
-            ])
-            .ok();
-        assert_eq!(n.trim(), tasks.to_string(), "{format}");
-        let flag = env
-            .lsdb(&[
-                "-p",
-                &project,
-                "sql",
-                "--format",
-                "csv",
-                "--no-headers",
-                "SELECT value FROM lsdb_meta WHERE key = 'allow_serving_local_files'",
-            ])
-            .ok();
-        assert_eq!(flag.trim(), "true");
+        let n = env.query_in(&project, "SELECT count(*) AS n FROM tasks")[0]["n"].clone();
+        assert_eq!(n, tasks, "{format}");
+        let flag = env.query_in(
+            &project,
+            "SELECT value FROM lsdb_meta WHERE key = 'allow_serving_local_files'",
+        );
+        assert_eq!(flag[0]["value"], "true");
     }
 }
 
