@@ -5,7 +5,8 @@
 
 -- name: stage
 CREATE OR REPLACE TABLE lsdb_stage_tasks (
-    seq BIGINT, given_id BIGINT, data VARCHAR, meta VARCHAR, extra VARCHAR, source VARCHAR
+    seq BIGINT, given_id BIGINT, data VARCHAR, meta VARCHAR, extra VARCHAR, place VARCHAR,
+    source VARCHAR
 );
 CREATE OR REPLACE TABLE lsdb_stage_completions (
     task_seq BIGINT, seq BIGINT, given_id BIGINT, result VARCHAR, fields VARCHAR,
@@ -35,11 +36,11 @@ DELETE FROM lsdb_stage_completions WHERE task_seq IN (SELECT seq FROM lsdb_stage
 DELETE FROM lsdb_stage_predictions WHERE task_seq IN (SELECT seq FROM lsdb_stage_duplicates);
 
 -- name: id_taken
-SELECT s.given_id, s.source FROM lsdb_stage_tasks AS s JOIN tasks AS t ON t.id = s.given_id
+SELECT s.given_id, s.place FROM lsdb_stage_tasks AS s JOIN tasks AS t ON t.id = s.given_id
 ORDER BY s.seq LIMIT 1;
 
 -- name: id_twice
-SELECT given_id, string_agg(source, ', ' ORDER BY seq) FROM lsdb_stage_tasks
+SELECT given_id, string_agg(place, ', ' ORDER BY seq) FROM lsdb_stage_tasks
 WHERE given_id IS NOT NULL GROUP BY given_id HAVING count(*) > 1
 ORDER BY min(seq) LIMIT 1;
 

@@ -135,6 +135,7 @@ fn for_each_task(
         let to = from + PAGE_SIZE;
         let mut rows = stmt.query(params![from, to, from, to, from, to])?;
         while let Some(r) = rows.next()? {
+            crate::cancel::check()?;
             let row = TaskRow {
                 id: r.get(0)?,
                 data: r.get(1)?,
@@ -297,4 +298,29 @@ pub fn write_parquet(conn: &Connection, dir: &Path) -> Result<()> {
         conn.execute_batch(&sql).with_context(|| format!("writing {}", file.display()))?;
     }
     Ok(())
+}
+
+/// Write a file through a temporary file beside it, renamed into place only when the whole
+/// file was written: a failed or interrupted export leaves no half file and keeps an old
+/// file of that name whole.
+pub fn write_file(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<u64>) -> Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.lsdb-partial-{}", std::process::id()));
+    let file =
+        std::fs::File::create(&tmp).with_context(|| format!("creating {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let written = write(&mut out)
+        .and_then(|_| Ok(out.flush()?))
+        .and_then(|()| Ok(out.get_ref().sync_all()?))
+        .with_context(|| format!("writing {}", path.display()));
+    drop(out);
+    match written {
+        Ok(()) => {
+            std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+        }
+        Err(err) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(err)
+        }
+    }
 }

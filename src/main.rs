@@ -1,6 +1,7 @@
 //! lsdb: parse the command line, run the command, print any error on one line and return
 //! the exit code (0 ok, 1 problems found, 2 bad usage or input).
 
+mod cancel;
 mod cli;
 mod cmd;
 mod error;

@@ -3,11 +3,9 @@
 
 use std::io::Write;
 
+use crate::query::{Cell, QueryResult, RowSink};
 use anyhow::Result;
 use comfy_table::{ContentArrangement, Table, presets};
-use serde_json::{Map, Value as Json};
-
-use crate::query::QueryResult;
 
 /// How rows are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -38,6 +36,8 @@ pub struct TableStyle {
     pub width: Option<u16>,
     /// Print the header row (off with `--no-headers`).
     pub is_headerless: bool,
+    /// Said after "N rows shown (more not fetched" when rows were cut: how to see more.
+    pub truncation_hint: &'static str,
 }
 
 /// The width of the terminal on standard output, when it is one (80 when it says 0).
@@ -48,6 +48,16 @@ pub fn terminal_width() -> Option<u16> {
     Some(comfy_table::Table::new().width().filter(|w| *w >= 20).unwrap_or(80))
 }
 
+/// Print lines on standard output; a closed pipe is an error (exit 0), never a panic.
+pub fn print_lines<T: std::fmt::Display>(lines: impl IntoIterator<Item = T>) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        writeln!(out, "{line}")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
 /// Write `result` in `format`.
 pub fn render(
     result: &QueryResult,
@@ -55,72 +65,161 @@ pub fn render(
     style: TableStyle,
     out: &mut dyn Write,
 ) -> Result<()> {
-    match format {
-        OutputFormat::Table => write_table(result, style, out),
-        OutputFormat::Csv => {
-            let mut w = csv::Writer::from_writer(out);
-            if !style.is_headerless {
-                w.write_record(&result.columns)?;
-            }
-            for row in &result.rows {
-                w.write_record(row.iter().map(plain_text))?;
-            }
-            w.flush()?;
-            Ok(())
+    let mut writer = RowWriter::new(format, style, out);
+    writer.columns(&result.columns)?;
+    for row in &result.rows {
+        writer.row(row.clone())?;
+    }
+    writer.finish(result.is_truncated)
+}
+
+/// Writes rows as they come: CSV, JSON and line output go straight out; a table keeps up to
+/// `max_rows` rows (it needs them all to size its columns) and says when it stopped.
+pub struct RowWriter<'w> {
+    format: OutputFormat,
+    style: TableStyle,
+    out: &'w mut dyn Write,
+    columns: Vec<String>,
+    rows: Vec<Vec<Cell>>,
+    /// Rows a table keeps; more are not read.
+    pub max_rows: Option<usize>,
+    count: u64,
+    is_truncated: bool,
+}
+
+impl<'w> RowWriter<'w> {
+    pub fn new(format: OutputFormat, style: TableStyle, out: &'w mut dyn Write) -> Self {
+        RowWriter {
+            format,
+            style,
+            out,
+            columns: Vec::new(),
+            rows: Vec::new(),
+            max_rows: None,
+            count: 0,
+            is_truncated: false,
         }
-        OutputFormat::Json => {
-            out.write_all(b"[")?;
-            for (i, row) in result.rows.iter().enumerate() {
-                out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
-                serde_json::to_writer(&mut *out, &object(&result.columns, row))?;
+    }
+
+    /// Rows written (or kept for a table) so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Finish the output: the closing bracket, or the table with its row count.
+    pub fn finish(mut self, is_truncated: bool) -> Result<()> {
+        let is_truncated = is_truncated || self.is_truncated;
+        match self.format {
+            OutputFormat::Table => {
+                let result = QueryResult {
+                    columns: std::mem::take(&mut self.columns),
+                    rows: std::mem::take(&mut self.rows),
+                    is_truncated,
+                };
+                write_table(&result, self.style, self.out)?;
             }
-            out.write_all(if result.rows.is_empty() { b"]\n" } else { b"\n]\n" })?;
-            Ok(())
-        }
-        OutputFormat::Jsonl => {
-            for row in &result.rows {
-                serde_json::to_writer(&mut *out, &object(&result.columns, row))?;
-                out.write_all(b"\n")?;
+            OutputFormat::Json => {
+                self.out.write_all(if self.count == 0 { b"]\n" } else { b"\n]\n" })?;
             }
-            Ok(())
+            _ => {}
         }
-        OutputFormat::Line => {
-            let width = result.columns.iter().map(|c| c.chars().count()).max().unwrap_or(0);
-            for (i, row) in result.rows.iter().enumerate() {
-                if i > 0 {
-                    writeln!(out)?;
-                }
-                for (name, value) in result.columns.iter().zip(row) {
-                    writeln!(out, "{name:>width$} = {}", display_text(value))?;
-                }
-            }
-            Ok(())
-        }
+        self.out.flush()?;
+        Ok(())
     }
 }
 
-fn object(columns: &[String], row: &[Json]) -> Json {
-    let mut map = Map::new();
-    for (name, value) in columns.iter().zip(row) {
-        map.insert(name.clone(), value.clone());
+impl RowSink for RowWriter<'_> {
+    fn columns(&mut self, columns: &[String]) -> Result<()> {
+        self.columns = columns.to_vec();
+        match self.format {
+            OutputFormat::Csv if !self.style.is_headerless => {
+                write_csv_record(self.out, columns.iter().map(String::as_str))?
+            }
+            OutputFormat::Json => self.out.write_all(b"[")?,
+            _ => {}
+        }
+        Ok(())
     }
-    Json::Object(map)
+
+    fn row(&mut self, row: Vec<Cell>) -> Result<bool> {
+        match self.format {
+            OutputFormat::Table => {
+                if self.max_rows.is_some_and(|max| self.rows.len() >= max) {
+                    self.is_truncated = true;
+                    return Ok(false);
+                }
+                self.rows.push(row);
+            }
+            OutputFormat::Csv => write_csv_record(self.out, row.iter().map(Cell::plain))?,
+            OutputFormat::Json => {
+                self.out.write_all(if self.count == 0 { b"\n" } else { b",\n" })?;
+                write_object(self.out, &self.columns, &row)?;
+            }
+            OutputFormat::Jsonl => {
+                write_object(self.out, &self.columns, &row)?;
+                self.out.write_all(b"\n")?;
+            }
+            OutputFormat::Line => {
+                if self.count > 0 {
+                    writeln!(self.out)?;
+                }
+                let width = self.columns.iter().map(|c| c.chars().count()).max().unwrap_or(0);
+                for (name, value) in self.columns.iter().zip(&row) {
+                    writeln!(self.out, "{name:>width$} = {}", display_text(value))?;
+                }
+            }
+        }
+        self.count += 1;
+        Ok(true)
+    }
 }
 
-/// A value as CSV cell text: strings bare, NULL empty, JSON compact.
-fn plain_text(value: &Json) -> String {
-    match value {
-        Json::Null => String::new(),
-        Json::String(s) => s.clone(),
-        other => other.to_string(),
+/// One CSV record, quoted as the csv crate and DuckDB quote: a field holding a comma, a
+/// quote or a line break goes in double quotes; a lone empty field is `""`.
+fn write_csv_record<'a>(out: &mut dyn Write, fields: impl Iterator<Item = &'a str>) -> Result<()> {
+    let mut n = 0;
+    let mut is_last_empty = false;
+    for field in fields {
+        if n > 0 {
+            out.write_all(b",")?;
+        }
+        if field.contains([',', '"', '\n', '\r']) {
+            out.write_all(b"\"")?;
+            out.write_all(field.replace('"', "\"\"").as_bytes())?;
+            out.write_all(b"\"")?;
+        } else {
+            out.write_all(field.as_bytes())?;
+        }
+        is_last_empty = field.is_empty();
+        n += 1;
     }
+    if n == 1 && is_last_empty {
+        out.write_all(b"\"\"")?;
+    }
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// One row as a JSON object, values written as their JSON text.
+fn write_object(out: &mut dyn Write, columns: &[String], row: &[Cell]) -> Result<()> {
+    out.write_all(b"{")?;
+    for (i, (name, value)) in columns.iter().zip(row).enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, name)?;
+        out.write_all(b":")?;
+        out.write_all(value.json_text().as_bytes())?;
+    }
+    out.write_all(b"}")?;
+    Ok(())
 }
 
 /// A value as a person reads it: NULL spelled out.
-fn display_text(value: &Json) -> String {
+fn display_text(value: &Cell) -> String {
     match value {
-        Json::Null => "NULL".into(),
-        other => plain_text(other),
+        Cell::Null => "NULL".into(),
+        other => other.plain().to_string(),
     }
 }
 
@@ -155,7 +254,11 @@ fn write_table(result: &QueryResult, style: TableStyle, out: &mut dyn Write) -> 
     }
     writeln!(out, "{table}")?;
     let n = result.rows.len();
-    let more = if result.is_truncated { " shown (more not fetched; see .maxrows)" } else { "" };
+    let more = if result.is_truncated {
+        format!(" shown (more not fetched{})", style.truncation_hint)
+    } else {
+        String::new()
+    };
     writeln!(out, "{n} row{}{more}", if n == 1 { "" } else { "s" })?;
     Ok(())
 }
@@ -186,12 +289,11 @@ fn column_limits(columns: &[String], rows: &[Vec<String>], width: usize) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn sample() -> QueryResult {
         QueryResult {
             columns: vec!["id".into(), "data".into(), "note".into()],
-            rows: vec![vec![json!(1), json!({"text": "a,b"}), Json::Null]],
+            rows: vec![vec![Cell::number(1), Cell::Raw(r#"{"text":"a,b"}"#.into()), Cell::Null]],
             is_truncated: false,
         }
     }
@@ -235,7 +337,7 @@ mod tests {
     fn tables_cut_long_values() {
         assert_eq!(cut("abcdef", 4), "abc…");
         let text =
-            rendered(OutputFormat::Table, TableStyle { width: Some(40), is_headerless: false });
+            rendered(OutputFormat::Table, TableStyle { width: Some(40), ..TableStyle::default() });
         assert!(text.contains("NULL"), "{text}");
         assert!(text.ends_with("1 row\n"), "{text}");
         assert!(text.lines().all(|l| l.chars().count() <= 40), "{text}");

@@ -1,25 +1,29 @@
-//! Setting up a project: creating its store, choosing its label config (file or template),
-//! recording settings, and the first import. `init`, `start --init` and the shell share it.
+//! Setting up a project: creating its store (built beside, swapped in only when everything
+//! worked), choosing its label config (file or template), importing into a project that
+//! may not exist yet, and replacing the config in one transaction. `init`, `start --init`,
+//! `import`, `config` and the shell share it. It takes plain options; the command line is
+//! `cli.rs`'s business.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use duckdb::Connection;
 
-use crate::cli::{ConfigChoice, ImportFlags, InputArgs};
-use crate::import::{Format, ImportOptions, ImportSummary, run_import};
+use crate::import::{ImportOptions, ImportSummary, run_import};
 use crate::labelconfig::{LabelConfig, parse_label_config};
-use crate::store::Store;
 use crate::store::config::{read_config_file, save_config};
-use crate::store::schema::set_meta;
+use crate::store::{NewStore, STORE_FILE, Store};
 use crate::templates;
 
-/// The label config a `--label-config FILE` or `--template NAME` asks for.
-pub fn chosen_config(choice: &ConfigChoice) -> Result<Option<(LabelConfig, String)>> {
-    if let Some(path) = &choice.label_config {
+/// A label config and where it came from (a file path, or `template NAME`).
+pub type ChosenConfig = (LabelConfig, String);
+
+/// The label config in a file, or a built-in template by name.
+pub fn chosen_config(file: Option<&Path>, template: Option<&str>) -> Result<Option<ChosenConfig>> {
+    if let Some(path) = file {
         return Ok(Some((read_config_file(path)?, path.display().to_string())));
     }
-    if let Some(name) = &choice.template {
+    if let Some(name) = template {
         let xml = templates::template(name)?;
         let config = parse_label_config(xml, &format!("template {name}"))?;
         return Ok(Some((config, format!("template {name}"))));
@@ -29,84 +33,41 @@ pub fn chosen_config(choice: &ConfigChoice) -> Result<Option<(LabelConfig, Strin
 
 /// Replace the label config in one transaction; returns the rows `validation_errors` now has.
 pub fn set_config(conn: &Connection, config: &LabelConfig, source: &str) -> Result<u64> {
-    conn.execute_batch("BEGIN TRANSACTION")?;
-    let saved = save_config(conn, config, source);
-    match saved {
-        Ok(()) => conn.execute_batch("COMMIT")?,
-        Err(err) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(err).context("saving the label config");
-        }
-    }
+    let tx = conn.unchecked_transaction()?;
+    save_config(&tx, config, source).context("saving the label config")?;
+    tx.commit().context("saving the label config")?;
     let rows: i64 = conn.query_row("SELECT count(*) FROM validation_errors", [], |r| r.get(0))?;
     Ok(rows as u64)
 }
 
-/// Import options from the shared flags.
-pub fn import_options(
-    paths: Vec<PathBuf>,
-    format: Option<Format>,
-    flags: &ImportFlags,
-) -> ImportOptions {
-    ImportOptions {
-        paths,
-        format,
-        key: flags.key.clone(),
-        host_url: flags.host_url.clone(),
-        is_skipping_invalid: flags.skip_invalid,
-        is_skipping_duplicates: flags.skip_duplicates,
-        is_strict: flags.strict,
-    }
-}
-
-/// Record `--allow-serving-local-files` in the project (it governs serving imported files).
-pub fn record_settings(store: &Store, flags: &ImportFlags) -> Result<()> {
-    if flags.allow_serving_local_files {
-        set_meta(store.conn(), "allow_serving_local_files", "true")?;
-    }
-    Ok(())
-}
-
-/// Create (or with `force` replace) a project, set its config, import its first input and
-/// print what was done (`init`, `start --init`).
-pub fn create_and_report(
-    dir: &Path,
-    force: bool,
-    choice: &ConfigChoice,
-    input: &InputArgs,
-    flags: &ImportFlags,
-) -> Result<Store> {
-    let input = input.input_path.clone().map(|path| (path, input.input_format));
-    let (store, summary) = create_project(dir, force, choice, input, flags)?;
-    println!("created project {}", dir.display());
-    for line in summary.iter().flat_map(summary_lines) {
-        println!("{line}");
-    }
-    Ok(store)
-}
-
-/// Create (or with `force` replace) a project, set its config and import its first input.
+/// Create (or with `force` replace) a project with what `setup` holds: its config and
+/// settings, and an import when it has paths. The new store is built beside the old one and
+/// swapped in only when all of it worked.
 pub fn create_project(
     dir: &Path,
     force: bool,
-    choice: &ConfigChoice,
-    input: Option<(PathBuf, Option<Format>)>,
-    flags: &ImportFlags,
+    setup: &ImportOptions,
 ) -> Result<(Store, Option<ImportSummary>)> {
-    // Read the config before touching the disk: a bad config creates nothing.
-    let config = chosen_config(choice)?;
-    let store = Store::create(dir, force)?;
-    if let Some((config, source)) = &config {
-        set_config(store.conn(), config, source)?;
-    }
-    record_settings(&store, flags)?;
-    let summary = match input {
-        Some((path, format)) => {
-            Some(run_import(&store, &import_options(vec![path], format, flags))?)
-        }
-        None => None,
+    let new = NewStore::create(dir, force)?;
+    let summary = if setup.paths.is_empty() {
+        crate::import::apply_setup(new.store().conn(), setup)?;
+        None
+    } else {
+        Some(run_import(new.store(), setup)?)
     };
-    Ok((store, summary))
+    Ok((new.finish()?, summary))
+}
+
+/// Import into a project, creating it when it has no store: a failed import into a new
+/// project leaves no folder or file behind.
+pub fn import_into(dir: &Path, opts: &ImportOptions) -> Result<ImportSummary> {
+    if dir.join(STORE_FILE).exists() {
+        return run_import(&Store::open(dir)?, opts);
+    }
+    let new = NewStore::create(dir, false)?;
+    let summary = run_import(new.store(), opts)?;
+    new.finish()?;
+    Ok(summary)
 }
 
 /// The lines printed after an import.

@@ -5,7 +5,7 @@
 use anyhow::{Result, bail};
 use duckdb::{Connection, params};
 
-use crate::query::QueryResult;
+use crate::query::{Cell, QueryResult};
 
 /// The strategies, in the order `--help` lists them.
 pub const STRATEGIES: &[&str] = &[
@@ -58,10 +58,8 @@ pub fn sample(conn: &Connection, req: &SampleRequest) -> Result<QueryResult> {
     };
     for row in rows {
         let (pos, id, score) = row?;
-        let score = score
-            .and_then(serde_json::Number::from_f64)
-            .map_or(serde_json::Value::Null, Into::into);
-        result.rows.push(vec![pos.into(), id.into(), score]);
+        let score = score.filter(|s| s.is_finite()).map_or(Cell::Null, Cell::number);
+        result.rows.push(vec![Cell::number(pos), Cell::number(id), score]);
     }
     Ok(result)
 }

@@ -1,5 +1,6 @@
 //! The only places where text from outside becomes part of SQL text: quoting a string
-//! literal (a file path for COPY), and checking that a user's `--where` is one condition.
+//! literal (a file path for COPY), quoting an identifier (a query's column names), and
+//! checking that a user's `--where` is one condition.
 //! Values otherwise always go in as bound parameters.
 
 use anyhow::{Result, bail};
@@ -7,6 +8,11 @@ use anyhow::{Result, bail};
 /// `text` as a SQL string literal: `'it''s'`.
 pub fn quote_literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
+}
+
+/// `name` as a SQL identifier: `"a""b"`. Column names of a user's query go through here.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Check that `condition` is a single SQL condition that can sit in `WHERE (...)`: no `;`,
@@ -60,6 +66,7 @@ mod tests {
     fn quoting() {
         assert_eq!(quote_literal("it's"), "'it''s'");
         assert_eq!(quote_literal("a'); DROP TABLE tasks; --"), "'a''); DROP TABLE tasks; --'");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
     }
 
     #[test]

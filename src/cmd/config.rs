@@ -5,14 +5,15 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 
-use crate::cli::{ConfigChoice, ConfigCommand};
+use crate::cli::ConfigCommand;
+use crate::output::print_lines;
 use crate::project::{chosen_config, set_config};
 use crate::store::Store;
 use crate::store::config::load_config;
 
 pub fn run(project: &Path, command: ConfigCommand) -> Result<()> {
-    let store = Store::open(project, false)?;
-    let choice = match command {
+    let store = Store::open(project)?;
+    let (file, template) = match command {
         ConfigCommand::Show => {
             match load_config(store.conn())? {
                 Some(config) => std::io::stdout().lock().write_all(config.xml.as_bytes())?,
@@ -22,20 +23,19 @@ pub fn run(project: &Path, command: ConfigCommand) -> Result<()> {
             }
             return Ok(());
         }
-        ConfigCommand::Set { file } => ConfigChoice { label_config: Some(file), template: None },
-        ConfigCommand::Template { name } => {
-            ConfigChoice { label_config: None, template: Some(name) }
-        }
+        ConfigCommand::Set { file } => (Some(file), None),
+        ConfigCommand::Template { name } => (None, Some(name)),
     };
-    let (config, source) = chosen_config(&choice)?.expect("a file or template was given");
+    let (config, source) =
+        chosen_config(file.as_deref(), template.as_deref())?.expect("a file or template was given");
+    store.check_writable()?;
     let rows = set_config(store.conn(), &config, &source)?;
-    println!(
+    print_lines([format!(
         "label config set from {source}: {} object tag{}, {} control tag{}; validation_errors now has {rows} row{}",
         config.objects.len(),
         if config.objects.len() == 1 { "" } else { "s" },
         config.controls.len(),
         if config.controls.len() == 1 { "" } else { "s" },
         if rows == 1 { "" } else { "s" },
-    );
-    Ok(())
+    )])
 }

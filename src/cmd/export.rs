@@ -3,16 +3,18 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use crate::cli::ExportArgs;
-use crate::export::{ExportFormat, Selection, select_tasks, write_export, write_parquet};
+use crate::export::{
+    ExportFormat, Selection, select_tasks, write_export, write_file, write_parquet,
+};
 use crate::sample::SampleRequest;
 use crate::store::Store;
 
 pub fn run(project: &Path, args: ExportArgs) -> Result<()> {
     let format = ExportFormat::parse(&args.format)?;
-    let store = Store::open(project, false)?;
+    let store = Store::open(project)?;
     let selection = Selection {
         sample: args.sample.map(|strategy| SampleRequest {
             strategy,
@@ -43,22 +45,4 @@ pub fn run(project: &Path, args: ExportArgs) -> Result<()> {
     write_file(&args.output, |out| write_export(store.conn(), format, total, out))?;
     eprintln!("exported {total} tasks to {}", args.output.display());
     Ok(())
-}
-
-/// Write through a temporary file renamed into place, so a failed export leaves no half file.
-fn write_file(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<u64>) -> Result<()> {
-    let tmp = path.with_extension("lsdb-partial");
-    let file =
-        std::fs::File::create(&tmp).with_context(|| format!("creating {}", path.display()))?;
-    let mut out = std::io::BufWriter::new(file);
-    let written = write(&mut out).and_then(|_| Ok(out.flush()?));
-    match written {
-        Ok(()) => {
-            std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
-        }
-        Err(err) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(err)
-        }
-    }
 }

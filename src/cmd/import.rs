@@ -5,21 +5,12 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::cli::ImportArgs;
-use crate::import::run_import;
-use crate::project::{import_options, record_settings, set_config, summary_lines};
-use crate::store::Store;
-use crate::store::config::read_config_file;
+use crate::output::print_lines;
+use crate::project::{chosen_config, import_into, summary_lines};
 
 pub fn run(project: &Path, args: ImportArgs) -> Result<()> {
-    let config = args.label_config.as_deref().map(read_config_file).transpose()?;
-    let store = Store::open(project, true)?;
-    if let (Some(config), Some(path)) = (&config, &args.label_config) {
-        set_config(store.conn(), config, &path.display().to_string())?;
-    }
-    record_settings(&store, &args.import)?;
-    let summary = run_import(&store, &import_options(args.paths, args.format, &args.import))?;
-    for line in summary_lines(&summary) {
-        println!("{line}");
-    }
-    Ok(())
+    let mut opts = super::import_options(args.paths, args.format, &args.import);
+    opts.config = chosen_config(args.label_config.as_deref(), None)?;
+    let summary = import_into(project, &opts)?;
+    print_lines(summary_lines(&summary))
 }

@@ -5,10 +5,9 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::cli::InitArgs;
-use crate::project::create_and_report;
 
 pub fn run(project: &Path, args: InitArgs) -> Result<()> {
     let dir = args.dir.as_deref().unwrap_or(project);
-    create_and_report(dir, args.force, &args.config, &args.input, &args.import)?;
+    super::create_and_report(dir, args.force, &args.config, &args.input, &args.import)?;
     Ok(())
 }

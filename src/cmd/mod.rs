@@ -13,10 +13,15 @@ mod stats;
 mod templates;
 mod validate;
 
+use std::path::{Path, PathBuf};
+
 use anyhow::Result;
 
-use crate::cli::{Cli, Command, OutputArgs};
-use crate::output::{TableStyle, terminal_width};
+use crate::cli::{Cli, Command, ConfigChoice, ImportFlags, InputArgs, OutputArgs};
+use crate::import::{Format, ImportOptions};
+use crate::output::{TableStyle, print_lines, terminal_width};
+use crate::project::{chosen_config, create_project, summary_lines};
+use crate::store::Store;
 
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
@@ -38,5 +43,46 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// The table style for stdout: fitted to the terminal when there is one.
 pub fn table_style(output: &OutputArgs) -> TableStyle {
-    TableStyle { width: terminal_width(), is_headerless: output.no_headers }
+    TableStyle {
+        width: terminal_width(),
+        is_headerless: output.no_headers,
+        truncation_hint: "; use --format csv or json for every row",
+    }
+}
+
+/// Import options from the shared import flags.
+pub fn import_options(
+    paths: Vec<PathBuf>,
+    format: Option<Format>,
+    flags: &ImportFlags,
+) -> ImportOptions {
+    ImportOptions {
+        paths,
+        format,
+        key: flags.key.clone(),
+        host_url: flags.host_url.clone(),
+        is_skipping_invalid: flags.skip_invalid,
+        is_skipping_duplicates: flags.skip_duplicates,
+        is_strict: flags.strict,
+        config: None,
+        is_allowing_local_files: flags.allow_serving_local_files,
+    }
+}
+
+/// Create (or with `force` replace) a project from `init`/`start --init` flags and print
+/// what was done.
+pub fn create_and_report(
+    dir: &Path,
+    force: bool,
+    choice: &ConfigChoice,
+    input: &InputArgs,
+    flags: &ImportFlags,
+) -> Result<Store> {
+    let paths = input.input_path.iter().cloned().collect();
+    let mut setup = import_options(paths, input.input_format, flags);
+    setup.config = chosen_config(choice.label_config.as_deref(), choice.template.as_deref())?;
+    let (store, summary) = create_project(dir, force, &setup)?;
+    let created = format!("created project {}", dir.display());
+    print_lines(std::iter::once(created).chain(summary.iter().flat_map(summary_lines)))?;
+    Ok(store)
 }

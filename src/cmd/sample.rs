@@ -10,7 +10,7 @@ use crate::sample::{SampleRequest, sample};
 use crate::store::Store;
 
 pub fn run(project: &Path, args: SampleArgs) -> Result<()> {
-    let store = Store::open(project, false)?;
+    let store = Store::open(project)?;
     let req = SampleRequest {
         strategy: args.sample.strategy,
         limit: args.sample.limit,

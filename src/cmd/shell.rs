@@ -9,6 +9,6 @@ use crate::repl::run_shell;
 use crate::store::Store;
 
 pub fn run(project: &Path, args: ShellArgs) -> Result<()> {
-    let store = Store::open(project, false)?;
+    let store = Store::open(project)?;
     run_shell(&store, args.mode)
 }

@@ -5,14 +5,13 @@ use std::path::Path;
 use anyhow::{Result, bail};
 
 use crate::cli::StartArgs;
-use crate::project::create_and_report;
 use crate::repl::run_shell;
 use crate::store::{STORE_FILE, Store};
 
 pub fn run(project: &Path, args: StartArgs) -> Result<()> {
     let dir = args.dir.as_deref().unwrap_or(project);
     let store = if args.init {
-        create_and_report(dir, args.force, &args.config, &args.input, &args.import)?
+        super::create_and_report(dir, args.force, &args.config, &args.input, &args.import)?
     } else {
         if !dir.join(STORE_FILE).exists() {
             bail!(
@@ -29,7 +28,7 @@ pub fn run(project: &Path, args: StartArgs) -> Result<()> {
                 "--input-path, --label-config and --template need --init; or use `lsdb import` on an existing project"
             );
         }
-        Store::open(dir, false)?
+        Store::open(dir)?
     };
     run_shell(&store, args.shell.mode)
 }

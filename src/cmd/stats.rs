@@ -11,7 +11,7 @@ use crate::report::STATS_SQL;
 use crate::store::Store;
 
 pub fn run(project: &Path, args: StatsArgs) -> Result<()> {
-    let store = Store::open(project, false)?;
+    let store = Store::open(project)?;
     let result = run_query(store.conn(), STATS_SQL, None)?;
     render(
         &result,

@@ -5,10 +5,8 @@
 use std::io::{BufRead, Read};
 
 use anyhow::Result;
-use serde_json::{Map, Value};
 
-use super::sink::Sink;
-use super::task::Task;
+use super::task::{Receiver, Task};
 use crate::error::{InputError, line_col};
 
 /// Read a CSV (`delimiter` None: sniffed from the header) or TSV file, one task a row.
@@ -16,10 +14,13 @@ pub fn read_csv(
     mut reader: impl BufRead,
     path: &str,
     delimiter: Option<u8>,
-    sink: &mut Sink<'_>,
+    sink: &mut dyn Receiver,
 ) -> Result<()> {
     let io = |e: std::io::Error| InputError::file(path, format!("reading failed: {e}"));
     let head = reader.fill_buf().map_err(io)?;
+    if super::lines::has_utf16_bom(head) {
+        return Err(super::lines::utf16_error(path).into());
+    }
     if head.starts_with(b"\xEF\xBB\xBF") {
         reader.consume(3);
     }
@@ -29,50 +30,71 @@ pub fn read_csv(
     let shift = u64::from(uses_crlf(head));
     let mut csv = csv_reader(reader, delimiter);
     let headers = csv.byte_headers().map_err(|e| csv_error(path, &e, shift))?.clone();
-    if headers.is_empty() || headers.iter().all(<[u8]>::is_empty) {
-        return Err(InputError::file(
+    if headers.is_empty() || headers.iter().all(|h| h.iter().all(u8::is_ascii_whitespace)) {
+        return Err(InputError::line(
             path,
-            "the file is empty; a CSV file starts with a header row naming the data keys",
+            1,
+            "the file is empty or its header row is blank; a CSV file starts with a header row \
+             naming the data keys",
         )
         .into());
     }
-    let mut keys = Vec::with_capacity(headers.len());
+    let mut names = Vec::with_capacity(headers.len());
     for h in headers.iter() {
-        keys.push(utf8(h, path, 1)?.to_string());
+        names.push(utf8(h, path, 1)?.to_string());
     }
+    let keys = data_keys(names);
     let mut record = csv::ByteRecord::new();
     loop {
         match csv.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                if matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
-                    sink.reject(csv_error(path, &e, shift))?;
+                if let csv::ErrorKind::UnequalLengths { expected_len, len, .. } = e.kind() {
+                    let mut err = csv_error(path, &e, shift);
+                    if len < expected_len && record.iter().any(|f| f.contains(&b'\n')) {
+                        err.msg = format!(
+                            "a quote opened on this line is never closed (the row runs to the \
+                             end of the file); close it with \" ({})",
+                            err.msg.split(';').next().unwrap_or_default()
+                        );
+                    }
+                    sink.reject(err)?;
                     continue;
                 }
                 return Err(csv_error(path, &e, shift).into());
             }
         }
         let line = record.position().map_or(0, |p| p.line() + shift);
-        let mut data = Map::new();
-        let mut bad = None;
-        for (key, cell) in keys.iter().zip(record.iter()) {
-            match utf8(cell, path, line) {
-                Ok(text) => {
-                    data.insert(key.clone(), Value::String(text.to_string()));
-                }
-                Err(e) => {
-                    bad = Some(e);
-                    break;
-                }
+        let cells: Result<Vec<&str>, InputError> =
+            record.iter().map(|cell| utf8(cell, path, line)).collect();
+        match cells {
+            Err(err) => sink.reject(err)?,
+            Ok(cells) => {
+                let pairs = keys.iter().map(String::as_str).zip(cells);
+                sink.push(Task::from_strings(pairs, format!("{path}:{line}")))?
             }
-        }
-        match bad {
-            Some(err) => sink.reject(err)?,
-            None => sink.push(Task::from_data(data, format!("{path}:{line}")))?,
         }
     }
     Ok(())
+}
+
+/// The data keys for a header row, named as pandas (and so Label Studio) names them: an
+/// empty name becomes `Unnamed: <column index>`, a repeated one `<name>.1`, `<name>.2`, ...
+/// so that no cell is lost.
+pub fn data_keys(names: Vec<String>) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::with_capacity(names.len());
+    for (i, name) in names.into_iter().enumerate() {
+        let name = if name.is_empty() { format!("Unnamed: {i}") } else { name };
+        let mut key = name.clone();
+        let mut n = 0;
+        while keys.contains(&key) {
+            n += 1;
+            key = format!("{name}.{n}");
+        }
+        keys.push(key);
+    }
+    keys
 }
 
 /// A CSV reader with lsdb's settings: a header row, rows must match it.
@@ -139,5 +161,11 @@ mod tests {
         assert_eq!(sniff_delimiter(b"a;b;c\n1,2;3"), b';');
         assert_eq!(sniff_delimiter(b"\"a;b\",c\n"), b',');
         assert_eq!(sniff_delimiter(b"a,b\n"), b',');
+    }
+
+    #[test]
+    fn repeated_and_empty_headers_get_pandas_names() {
+        let names = ["label", "label", "", "label.1", "label"].map(String::from).to_vec();
+        assert_eq!(data_keys(names), ["label", "label.1", "Unnamed: 2", "label.1.1", "label.2"]);
     }
 }

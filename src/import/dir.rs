@@ -5,12 +5,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::sink::Sink;
-use super::task::Task;
+use super::task::{Receiver, Task};
 
 /// The files under `root`, sorted by path. Entries that cannot be read, symlinks that point
 /// outside `root` and symlinked folders are reported on stderr, counted as skipped and left out.
-pub fn walk_files(root: &Path, sink: &mut Sink<'_>) -> Result<Vec<PathBuf>> {
+pub fn walk_files(root: &Path, sink: &mut dyn Receiver) -> Result<Vec<PathBuf>> {
     let canonical_root =
         root.canonicalize().with_context(|| format!("reading folder {}", root.display()))?;
     let mut files = Vec::new();
@@ -20,7 +19,7 @@ pub fn walk_files(root: &Path, sink: &mut Sink<'_>) -> Result<Vec<PathBuf>> {
             Err(err) => {
                 let place = err.path().map(|p| p.display().to_string()).unwrap_or_default();
                 eprintln!("lsdb: warning: skipping {place}: {err}");
-                sink.skip(1);
+                sink.skip(1)?;
                 continue;
             }
         };
@@ -33,7 +32,7 @@ pub fn walk_files(root: &Path, sink: &mut Sink<'_>) -> Result<Vec<PathBuf>> {
                         "lsdb: warning: skipping {}: symlinked folders are not followed",
                         path.display()
                     );
-                    sink.skip(1);
+                    sink.skip(1)?;
                     continue;
                 }
                 Ok(_) => {
@@ -42,12 +41,12 @@ pub fn walk_files(root: &Path, sink: &mut Sink<'_>) -> Result<Vec<PathBuf>> {
                         path.display(),
                         root.display()
                     );
-                    sink.skip(1);
+                    sink.skip(1)?;
                     continue;
                 }
                 Err(err) => {
                     eprintln!("lsdb: warning: skipping {}: {err}", path.display());
-                    sink.skip(1);
+                    sink.skip(1)?;
                     continue;
                 }
             }
@@ -90,7 +89,12 @@ pub fn percent_encode(text: &str, is_form: bool) -> String {
 }
 
 /// One task for one media file, its URL under `key`, its path as the source.
-pub fn push_media_file(path: &Path, key: &str, host_url: &str, sink: &mut Sink<'_>) -> Result<()> {
+pub fn push_media_file(
+    path: &Path,
+    key: &str,
+    host_url: &str,
+    sink: &mut dyn Receiver,
+) -> Result<()> {
     let url = local_file_url(host_url, path)?;
     sink.push(Task::single_value(key, &url, path.display().to_string()))
 }

@@ -7,12 +7,11 @@ use anyhow::Result;
 
 use super::lines::for_each_line;
 use super::scan::{Element, ElementScanner};
-use super::sink::Sink;
-use super::task::task_from_value;
+use super::task::{Receiver, task_from_json};
 use crate::error::InputError;
 
 /// Read a `.json` task file.
-pub fn read_json(reader: impl BufRead, path: &str, sink: &mut Sink<'_>) -> Result<()> {
+pub fn read_json(reader: impl BufRead, path: &str, sink: &mut dyn Receiver) -> Result<()> {
     let mut scanner = ElementScanner::new(reader, path);
     let mut element = Element::default();
     while scanner.next_element(&mut element)? {
@@ -21,10 +20,13 @@ pub fn read_json(reader: impl BufRead, path: &str, sink: &mut Sink<'_>) -> Resul
             None => ("the task".to_string(), path.to_string()),
         };
         match parse_record(&element.bytes, element.line, element.col, path).and_then(|value| {
-            task_from_value(value, &what, source)
+            task_from_json(value, &what, source)
                 .map_err(|msg| InputError::at(path, element.line, element.col, msg))
         }) {
-            Ok(task) => sink.push(task)?,
+            Ok(mut task) => {
+                task.place = format!("{path}:{}:{}", element.line, element.col);
+                sink.push(task)?
+            }
             Err(err) => sink.reject(err)?,
         }
     }
@@ -32,15 +34,17 @@ pub fn read_json(reader: impl BufRead, path: &str, sink: &mut Sink<'_>) -> Resul
 }
 
 /// Read a `.jsonl` file: one task object a line, blank lines skipped.
-pub fn read_jsonl(reader: impl BufRead, path: &str, sink: &mut Sink<'_>) -> Result<()> {
-    let lines = for_each_line(reader, path, |number, bytes| {
+pub fn read_jsonl(reader: impl BufRead, path: &str, sink: &mut dyn Receiver) -> Result<()> {
+    let mut records = 0u64;
+    for_each_line(reader, path, |number, bytes| {
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            sink.skip(1);
+            sink.skip(1)?;
             return Ok(());
         }
+        records += 1;
         let what = format!("the task on line {number}");
         let record = parse_record(bytes, number, 1, path).and_then(|value| {
-            task_from_value(value, &what, format!("{path}:{number}"))
+            task_from_json(value, &what, format!("{path}:{number}"))
                 .map_err(|msg| InputError::at(path, number, 1, msg))
         });
         match record {
@@ -48,24 +52,21 @@ pub fn read_jsonl(reader: impl BufRead, path: &str, sink: &mut Sink<'_>) -> Resu
             Err(err) => sink.reject(err),
         }
     })?;
-    if lines == 0 {
-        return Err(InputError::file(
-            path,
-            "the file is empty; a .jsonl file holds one task object a line",
-        )
-        .into());
+    if records == 0 {
+        let what = "a .jsonl file holds one task object a line";
+        return Err(super::text::no_tasks_error(path, what).into());
     }
     Ok(())
 }
 
 /// Parse one task's bytes, with errors placed in the file (the record starts at line:col).
-fn parse_record(
-    bytes: &[u8],
+fn parse_record<'a>(
+    bytes: &'a [u8],
     line: u64,
     col: u64,
     path: &str,
-) -> Result<serde_json::Value, InputError> {
-    serde_json::from_slice(bytes).map_err(|err| {
+) -> Result<&'a serde_json::value::RawValue, InputError> {
+    let raw: &serde_json::value::RawValue = serde_json::from_slice(bytes).map_err(|err| {
         let (l, c) = if err.line() <= 1 {
             (line, col + err.column().saturating_sub(1) as u64)
         } else {
@@ -75,9 +76,34 @@ fn parse_record(
         let msg = msg.split(" at line ").next().unwrap_or(&msg);
         let hint = if msg.contains("invalid unicode") || msg.contains("UTF-8") {
             "; save the file as UTF-8"
+        } else if bytes.contains(&0) {
+            "; the text holds NUL bytes: is the file UTF-16? save it as UTF-8"
         } else {
             ""
         };
         InputError::at(path, l, c, format!("invalid JSON: {msg}{hint}"))
-    })
+    })?;
+    let at = |offset: usize| {
+        let (l, c) = crate::error::line_col(bytes, offset);
+        if l == 1 { (line, col + c - 1) } else { (line + l - 1, c) }
+    };
+    if let Some(offset) = super::raw::too_deep(bytes) {
+        let (l, c) = at(offset);
+        let msg = format!(
+            "values are nested too deeply (more than {} levels of lists and objects)",
+            super::raw::MAX_DEPTH
+        );
+        return Err(InputError::at(path, l, c, msg));
+    }
+    if let Some(offset) = super::raw::lone_surrogate(raw.get()) {
+        let (l, c) = at(offset);
+        return Err(InputError::at(
+            path,
+            l,
+            c,
+            "invalid JSON: half of a UTF-16 surrogate pair (\\uD800-\\uDFFF) without the other \
+             half; write the character itself or its full pair",
+        ));
+    }
+    Ok(raw)
 }

@@ -26,12 +26,30 @@ pub fn for_each_line(
         number += 1;
         let mut bytes = buf.as_slice();
         if number == 1 {
+            if has_utf16_bom(bytes) {
+                return Err(utf16_error(path).into());
+            }
             bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         }
         bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
         bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
         visit(number, bytes)?;
     }
+}
+
+/// True when text starts with a UTF-16 byte-order mark.
+pub fn has_utf16_bom(head: &[u8]) -> bool {
+    head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF")
+}
+
+/// The error for a UTF-16 file.
+pub fn utf16_error(path: &str) -> InputError {
+    InputError::at(
+        path,
+        1,
+        1,
+        "the file is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8",
+    )
 }
 
 #[cfg(test)]

@@ -3,11 +3,13 @@
 //! into `tasks`, `completions` and `predictions`. All in one transaction: an import loads
 //! everything or nothing.
 
+mod context;
 mod csv;
 mod dir;
 pub mod format;
 mod json;
 mod lines;
+mod raw;
 mod scan;
 mod series;
 mod sink;
@@ -22,13 +24,17 @@ use std::time::{Instant, SystemTime};
 use anyhow::{Context, Result, bail};
 use duckdb::{Connection, OptionalExt, params};
 
+pub use context::ReadContext;
 pub use format::{Format, MediaKind};
 pub use sink::Counts;
+use task::Receiver;
 
 use crate::error::InputError;
 use crate::labelconfig::LabelConfig;
+use crate::project::ChosenConfig;
 use crate::store::Store;
-use crate::store::config::load_config;
+use crate::store::config::{load_config, save_config};
+use crate::store::schema::set_meta;
 
 const IMPORT_SQL: &str = include_str!("../../sql/import.sql");
 /// The host in URLs made for local files, as Label Studio's default server.
@@ -46,6 +52,10 @@ pub struct ImportOptions {
     pub is_skipping_invalid: bool,
     pub is_skipping_duplicates: bool,
     pub is_strict: bool,
+    /// A label config to set first, in the import's transaction.
+    pub config: Option<ChosenConfig>,
+    /// Record that the project may serve the local files its tasks reference.
+    pub is_allowing_local_files: bool,
 }
 
 /// What an import did.
@@ -59,34 +69,68 @@ pub struct ImportSummary {
     pub notes: Vec<String>,
 }
 
-/// Shared state for readers: the config, the chosen keys and notes for the user.
-pub struct ReadContext<'a> {
-    pub config: Option<&'a LabelConfig>,
-    pub key: Option<String>,
-    pub host_url: String,
-    pub notes: Vec<String>,
-    chosen: Vec<(MediaKind, String)>,
+/// Set what an import brings besides tasks: the label config and the settings. Runs inside
+/// the caller's transaction when there is one.
+pub fn apply_setup(conn: &Connection, opts: &ImportOptions) -> Result<()> {
+    if let Some((config, source)) = &opts.config {
+        save_config(conn, config, source).context("saving the label config")?;
+    }
+    if opts.is_allowing_local_files {
+        set_meta(conn, "allow_serving_local_files", "true")?;
+    }
+    Ok(())
 }
 
-impl ReadContext<'_> {
-    /// The data key for one-value tasks of this kind (chosen once per kind).
-    pub fn key_for(&mut self, kind: MediaKind) -> Result<String> {
-        if let Some((_, key)) = self.chosen.iter().find(|(k, _)| *k == kind) {
-            return Ok(key.clone());
-        }
-        let key = format::choose_key(kind, self.key.as_deref(), self.config, &mut self.notes)?;
-        self.chosen.push((kind, key.clone()));
-        Ok(key)
+/// Restores DuckDB's memory limit when dropped, whatever happened in between.
+struct MemoryLimit<'c> {
+    conn: &'c Connection,
+    previous: String,
+}
+
+impl<'c> MemoryLimit<'c> {
+    fn set(conn: &'c Connection, limit: &str) -> Result<MemoryLimit<'c>> {
+        let previous: String =
+            conn.query_row("SELECT current_setting('memory_limit')", [], |r| r.get(0))?;
+        conn.execute_batch(&format!("SET memory_limit = {}", crate::sqltext::quote_literal(limit)))
+            .with_context(|| {
+                format!("LSDB_IMPORT_MEMORY={limit:?} is not a memory size such as 1GB")
+            })?;
+        Ok(MemoryLimit { conn, previous })
     }
 }
 
-/// Import `opts.paths` into the store, all or nothing.
+impl Drop for MemoryLimit<'_> {
+    fn drop(&mut self) {
+        // DuckDB shows the limit rounded ("18.7 GiB"): the default comes back exactly by
+        // RESET, a value someone set comes back as shown.
+        let _ = self.conn.execute_batch("RESET memory_limit");
+        let now: Option<String> =
+            self.conn.query_row("SELECT current_setting('memory_limit')", [], |r| r.get(0)).ok();
+        if now.as_deref() != Some(self.previous.as_str()) {
+            let sql =
+                format!("SET memory_limit = {}", crate::sqltext::quote_literal(&self.previous));
+            let _ = self.conn.execute_batch(&sql);
+        }
+    }
+}
+
+/// Import `opts.paths` into the store, all or nothing: the config and settings it sets,
+/// its rows and its `imports` row commit together, or the store stays as it was.
 pub fn run_import(store: &Store, opts: &ImportOptions) -> Result<ImportSummary> {
     let started = Instant::now();
     let started_at = epoch_seconds();
     let inputs = resolve_inputs(opts)?;
+    store.check_writable()?;
     let conn = store.conn();
-    let config = load_config(conn)?;
+    // DuckDB keeps data in memory up to its memory limit (80% of RAM by default); an import
+    // caps it so that peak memory stays bounded whatever the input's size: beyond the cap,
+    // staged rows and intermediate results go to disk. The guard restores it.
+    let limit = std::env::var("LSDB_IMPORT_MEMORY").unwrap_or_else(|_| IMPORT_MEMORY.to_string());
+    let _memory = MemoryLimit::set(conn, &limit)?;
+    // Rolls back when dropped: every early return below leaves the store as it was.
+    let tx = conn.unchecked_transaction()?;
+    apply_setup(&tx, opts)?;
+    let config = load_config(&tx)?;
     let mut ctx = ReadContext {
         config: config.as_ref(),
         key: opts.key.clone(),
@@ -94,38 +138,24 @@ pub fn run_import(store: &Store, opts: &ImportOptions) -> Result<ImportSummary> 
         notes: Vec::new(),
         chosen: Vec::new(),
     };
-    // DuckDB keeps data in memory up to its memory limit (80% of RAM by default); an import
-    // caps it so that peak memory stays bounded whatever the input's size: beyond the cap,
-    // staged rows and intermediate results go to disk.
-    let limit = std::env::var("LSDB_IMPORT_MEMORY").unwrap_or_else(|_| IMPORT_MEMORY.to_string());
-    let previous: String =
-        conn.query_row("SELECT current_setting('memory_limit')", [], |r| r.get(0))?;
-    conn.execute_batch(&format!("SET memory_limit = {}", crate::sqltext::quote_literal(&limit)))
-        .with_context(|| {
-            format!("LSDB_IMPORT_MEMORY={limit:?} is not a memory size such as 1GB")
-        })?;
-    conn.execute_batch("BEGIN TRANSACTION")?;
-    let outcome = import_in_transaction(conn, opts, &inputs, &mut ctx, started_at);
-    conn.execute_batch(&format!(
-        "SET memory_limit = {}",
-        crate::sqltext::quote_literal(&previous)
-    ))?;
-    match outcome {
-        Ok(mut summary) => {
-            conn.execute_batch(section("cleanup")).context("cleaning up the staging tables")?;
-            conn.execute_batch("COMMIT").context("committing the import")?;
-            summary.seconds = started.elapsed().as_secs_f64();
-            summary.notes = ctx.notes;
+    let outcome =
+        import_in_transaction(&tx, opts, &inputs, &mut ctx, started_at).and_then(|summary| {
+            tx.execute_batch(section("cleanup")).context("cleaning up the staging tables")?;
             Ok(summary)
-        }
+        });
+    let mut summary = match outcome {
+        Ok(summary) => summary,
         Err(err) => {
-            let _ = conn.execute_batch("ROLLBACK");
             for note in &ctx.notes {
                 eprintln!("lsdb: {note}");
             }
-            Err(err)
+            return Err(err);
         }
-    }
+    };
+    tx.commit().context("committing the import")?;
+    summary.seconds = started.elapsed().as_secs_f64();
+    summary.notes = ctx.notes;
+    Ok(summary)
 }
 
 fn import_in_transaction(
@@ -161,8 +191,19 @@ fn import_in_transaction(
     phases.done("check and assign ids");
     conn.execute(section("insert_tasks"), params![import_id])?;
     phases.done("insert tasks");
-    conn.execute(section("insert_completions"), params![import_id])?;
-    conn.execute(section("insert_predictions"), params![import_id])?;
+    for (name, what) in [("insert_completions", "completion"), ("insert_predictions", "prediction")]
+    {
+        conn.execute(section(name), params![import_id]).map_err(|err| {
+            if err.to_string().contains("Overflow") {
+                anyhow::anyhow!(
+                    "a {what} id in the input is so large that no new {what} ids fit after it \
+                     (ids go up to 9223372036854775807); give smaller ids, or leave them out"
+                )
+            } else {
+                err.into()
+            }
+        })?;
+    }
     phases.done("insert completions and predictions");
     let source: Vec<String> = inputs.iter().map(|(p, _)| p.display().to_string()).collect();
     let mut formats: Vec<&str> = inputs.iter().map(|(_, f)| f.name()).collect();
@@ -234,8 +275,25 @@ fn count(conn: &Connection, table: &str) -> Result<u64> {
     Ok(n as u64)
 }
 
-/// A given task id must be free in the store and appear once in the input.
+/// A given task id must be free in the store and appear once in the input, and leave room
+/// for the new ids of tasks without one.
 fn check_ids(conn: &Connection) -> Result<()> {
+    let (top, needed, source): (i64, i64, Option<String>) = conn.query_row(
+        "SELECT greatest((SELECT coalesce(max(id), 0) FROM tasks), \
+                         (SELECT coalesce(max(given_id), 0) FROM lsdb_stage_tasks)), \
+                (SELECT count(*) FROM lsdb_stage_tasks WHERE given_id IS NULL), \
+                (SELECT place FROM lsdb_stage_tasks ORDER BY given_id DESC NULLS LAST, seq LIMIT 1)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    if top.checked_add(needed).is_none() {
+        let place = source.map(|s| format!("{s}: ")).unwrap_or_default();
+        bail!(
+            "{place}task id {top} leaves no room for the {needed} new task id{} after it (ids go \
+             up to 9223372036854775807); give smaller ids, or leave them out",
+            if needed == 1 { "" } else { "s" }
+        );
+    }
     let taken: Option<(i64, String)> =
         conn.query_row(section("id_taken"), [], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
     if let Some((id, source)) = taken {
@@ -247,9 +305,14 @@ fn check_ids(conn: &Connection) -> Result<()> {
     let twice: Option<(i64, String)> = conn
         .query_row(section("id_twice"), [], |r| Ok((r.get(0)?, r.get::<_, String>(1)?)))
         .optional()?;
-    if let Some((id, sources)) = twice {
+    if let Some((id, places)) = twice {
+        let mut places = places.split(", ");
+        let first = places.next().unwrap_or_default();
+        let others: Vec<&str> = places.collect();
         bail!(
-            "task id {id} appears more than once in the input: {sources}; task ids must be unique"
+            "{first}: task id {id} appears more than once in the input (again at {}); task ids \
+             must be unique",
+            others.join(", ")
         );
     }
     Ok(())
@@ -349,7 +412,13 @@ fn read_input(
         }
         Format::Csv => csv::read_csv(open(path)?, &shown, None, sink),
         Format::Tsv => csv::read_csv(open(path)?, &shown, Some(b'\t'), sink),
-        Format::Text | Format::UrlList => text::read_text(open(path)?, &shown, ctx, sink),
+        Format::Text | Format::UrlList => {
+            if text::read_text(open(path)?, &shown, ctx, sink)? == 0 {
+                let what = "a text file holds one task a line, a URL list one URL a line";
+                return Err(text::no_tasks_error(&shown, what).into());
+            }
+            Ok(())
+        }
         Format::Media => {
             let kind = format::media_kind(&shown).ok_or_else(|| {
                 InputError::file(
@@ -383,13 +452,15 @@ fn read_input(
                     _ => kind == Some(MediaKind::TimeSeries),
                 };
                 if !is_match {
-                    sink.skip(1);
+                    sink.skip(1)?;
                     continue;
                 }
                 matched += 1;
                 match format {
                     Format::JsonDir => json::read_json(open(&file)?, &name, sink)?,
-                    Format::TextDir => text::read_text(open(&file)?, &name, ctx, sink)?,
+                    Format::TextDir => {
+                        text::read_text(open(&file)?, &name, ctx, sink)?;
+                    }
                     Format::TimeseriesDir => {
                         let key = ctx.key_for(MediaKind::TimeSeries)?;
                         series::push_series_file(&file, series, &key, &ctx.host_url, sink)?

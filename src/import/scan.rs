@@ -80,6 +80,9 @@ impl<R: BufRead> ElementScanner<R> {
         if self.is_at_start {
             self.is_at_start = false;
             let has_bom = match self.reader.fill_buf() {
+                Ok(buf) if super::lines::has_utf16_bom(buf) => {
+                    return Err(super::lines::utf16_error(&self.path));
+                }
                 Ok(buf) => buf.starts_with(b"\xEF\xBB\xBF"),
                 Err(e) => return Err(self.io(e)),
             };
@@ -277,6 +280,7 @@ pub fn describe_start(b: u8) -> String {
         b'n' => "null".into(),
         b'{' => "an object".into(),
         b'[' => "a list".into(),
+        0 => "a NUL byte (is the file UTF-16? save it as UTF-8)".into(),
         b if b.is_ascii_graphic() => format!("'{}'", b as char),
         b => format!("byte 0x{b:02x}"),
     }

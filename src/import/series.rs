@@ -6,12 +6,11 @@ use std::io::BufRead;
 use std::path::Path;
 
 use anyhow::Result;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::csv::{csv_error, csv_reader, sniff_delimiter, uses_crlf};
 use super::dir::local_file_url;
-use super::sink::Sink;
-use super::task::Task;
+use super::task::{Receiver, Task};
 use crate::error::InputError;
 use crate::labelconfig::ObjectTag;
 
@@ -21,7 +20,7 @@ pub fn push_series_file(
     tag: Option<&ObjectTag>,
     key: &str,
     host_url: &str,
-    sink: &mut Sink<'_>,
+    sink: &mut dyn Receiver,
 ) -> Result<()> {
     let shown = path.display().to_string();
     if tag.and_then(|t| t.value_type.as_deref()) != Some("json") {
@@ -42,7 +41,7 @@ pub fn push_series_file(
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').to_string())
         .collect();
-    let mut columns: Vec<Vec<Value>> = vec![Vec::new(); headers.len()];
+    let mut columns: Vec<Vec<String>> = vec![Vec::new(); headers.len()];
     for record in csv.records() {
         let record = match record {
             Ok(r) => r,
@@ -55,32 +54,27 @@ pub fn push_series_file(
             column.push(cell_value(cell));
         }
     }
-    let mut series = Map::new();
-    for (name, column) in headers.into_iter().zip(columns) {
-        series.insert(name, Value::Array(column));
+    let mut series = String::from("{");
+    for (i, (name, column)) in headers.into_iter().zip(columns).enumerate() {
+        if i > 0 {
+            series.push(',');
+        }
+        series.push_str(&Value::from(name).to_string());
+        series.push_str(":[");
+        series.push_str(&column.join(","));
+        series.push(']');
     }
-    let mut data = Map::new();
-    data.insert(key.to_string(), Value::Object(series));
-    sink.push(Task::from_data(data, shown))
+    series.push('}');
+    let data = format!("{{{}:{series}}}", Value::from(key));
+    sink.push(Task { data, source: shown, ..Task::default() })
 }
 
-/// A number when the cell is one, else the text.
-fn cell_value(cell: &str) -> Value {
-    cell.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|f| f.is_finite())
-        .and_then(serde_json::Number::from_f64)
-        .map_or_else(
-            || Value::String(cell.to_string()),
-            |n| {
-                if let Ok(i) = cell.trim().parse::<i64>() {
-                    Value::from(i)
-                } else {
-                    Value::Number(n)
-                }
-            },
-        )
+/// A cell as JSON text: the number as written when it is one, else the text as a string.
+fn cell_value(cell: &str) -> String {
+    let trimmed = cell.trim();
+    let is_number = trimmed.starts_with(|c: char| c == '-' || c.is_ascii_digit())
+        && serde_json::from_str::<serde_json::Number>(trimmed).is_ok();
+    if is_number { trimmed.to_string() } else { Value::from(cell).to_string() }
 }
 
 #[cfg(test)]
@@ -89,9 +83,10 @@ mod tests {
 
     #[test]
     fn cells_become_numbers_when_they_are() {
-        assert_eq!(cell_value("3"), Value::from(3));
-        assert_eq!(cell_value("0.5"), Value::from(0.5));
-        assert_eq!(cell_value("2020-01-01"), Value::from("2020-01-01"));
-        assert_eq!(cell_value("nan"), Value::from("nan"));
+        assert_eq!(cell_value("3"), "3");
+        assert_eq!(cell_value(" 0.50"), "0.50");
+        assert_eq!(cell_value("123456789012345678901"), "123456789012345678901");
+        assert_eq!(cell_value("2020-01-01"), "\"2020-01-01\"");
+        assert_eq!(cell_value("nan"), "\"nan\"");
     }
 }

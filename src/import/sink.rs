@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use duckdb::{Appender, Connection, params};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::task::Task;
+use super::task::{Receiver, Task};
 use crate::error::InputError;
 
 /// What one import read.
@@ -59,8 +59,21 @@ impl<'c> Sink<'c> {
         })
     }
 
+    /// Flush every appender so the staged rows are visible to SQL.
+    pub fn finish(mut self) -> Result<Counts> {
+        self.progress.finish_and_clear();
+        for appender in
+            [&mut self.tasks, &mut self.completions, &mut self.predictions, &mut self.rejects]
+        {
+            appender.flush().context("writing staged rows")?;
+        }
+        Ok(self.counts)
+    }
+}
+
+impl Receiver for Sink<'_> {
     /// Append one task with its completions and predictions.
-    pub fn push(&mut self, task: Task) -> Result<()> {
+    fn push(&mut self, task: Task) -> Result<()> {
         self.counts.tasks += 1;
         let seq = self.counts.tasks as i64;
         self.tasks.append_row(params![
@@ -69,6 +82,7 @@ impl<'c> Sink<'c> {
             task.data,
             task.meta,
             task.extra,
+            if task.place.is_empty() { &task.source } else { &task.place },
             task.source
         ])?;
         for c in task.completions {
@@ -100,13 +114,14 @@ impl<'c> Sink<'c> {
         }
         if seq % 4096 == 0 {
             self.progress.set_position(seq as u64);
+            crate::cancel::check()?;
         }
         Ok(())
     }
 
     /// A record that could not be read: fatal, or kept in `import_rejects` with
     /// `--skip-invalid`.
-    pub fn reject(&mut self, err: InputError) -> Result<()> {
+    fn reject(&mut self, err: InputError) -> Result<()> {
         if !self.is_skipping_invalid {
             return Err(err.into());
         }
@@ -121,18 +136,8 @@ impl<'c> Sink<'c> {
     }
 
     /// Count something passed over (a blank line, a file of another kind).
-    pub fn skip(&mut self, n: u64) {
+    fn skip(&mut self, n: u64) -> Result<()> {
         self.counts.skipped += n;
-    }
-
-    /// Flush every appender so the staged rows are visible to SQL.
-    pub fn finish(mut self) -> Result<Counts> {
-        self.progress.finish_and_clear();
-        for appender in
-            [&mut self.tasks, &mut self.completions, &mut self.predictions, &mut self.rejects]
-        {
-            appender.flush().context("writing staged rows")?;
-        }
-        Ok(self.counts)
+        crate::cancel::check()
     }
 }

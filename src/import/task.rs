@@ -1,8 +1,24 @@
 //! One task as Label Studio's Basic format has it, checked and split into the rows lsdb
-//! stores: the task, its completions (or `annotations`) and its predictions. Every field a
-//! task or annotation came with is kept, so export can give it back.
+//! stores: the task, its completions (or `annotations`) and its predictions. Values are
+//! kept as the JSON text they were written in (only whitespace between tokens goes), so
+//! numbers, escapes and unknown fields come back exactly as given.
 
-use serde_json::{Map, Value};
+use anyhow::Result;
+use serde_json::value::RawValue;
+
+use super::raw::{RawObject, compact, kind, object_text};
+use crate::error::InputError;
+
+/// Where readers put what they read: the store's appenders during an import, or anything
+/// else that takes tasks (the fuzz targets).
+pub trait Receiver {
+    /// One task, with its completions and predictions.
+    fn push(&mut self, task: Task) -> Result<()>;
+    /// A record that could not be read: fatal, or kept aside with `--skip-invalid`.
+    fn reject(&mut self, err: InputError) -> Result<()>;
+    /// Something passed over (a blank line, a file of another kind).
+    fn skip(&mut self, n: u64) -> Result<()>;
+}
 
 /// A task ready for the store. JSON columns are compact JSON text.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -13,6 +29,8 @@ pub struct Task {
     /// Other top-level fields, as a JSON object.
     pub extra: Option<String>,
     pub source: String,
+    /// Where the task starts, `path:line:col`, for messages (empty: `source` says it).
+    pub place: String,
     pub completions: Vec<Annotation>,
     pub predictions: Vec<Annotation>,
 }
@@ -34,127 +52,186 @@ pub struct Annotation {
 impl Task {
     /// A task whose data is one key holding one string (text lines, URLs, media files).
     pub fn single_value(key: &str, value: &str, source: String) -> Task {
-        let mut data = Map::new();
-        data.insert(key.to_string(), Value::String(value.to_string()));
-        Task { data: Value::Object(data).to_string(), source, ..Task::default() }
+        Task::from_strings([(key, value)], source)
     }
 
-    /// A task from a data object.
-    pub fn from_data(data: Map<String, Value>, source: String) -> Task {
-        Task { data: Value::Object(data).to_string(), source, ..Task::default() }
+    /// A task whose data maps keys to strings (CSV rows, time-series files).
+    pub fn from_strings<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+        source: String,
+    ) -> Task {
+        let mut data = String::from("{");
+        for (i, (key, value)) in pairs.into_iter().enumerate() {
+            if i > 0 {
+                data.push(',');
+            }
+            data.push_str(&serde_json::Value::from(key).to_string());
+            data.push(':');
+            data.push_str(&serde_json::Value::from(value).to_string());
+        }
+        data.push('}');
+        Task { data, source, ..Task::default() }
     }
 }
 
-/// What kind of JSON value this is, in words.
-pub fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// Turn one parsed JSON value into a task. `what` names it in messages ("task 3").
-pub fn task_from_value(value: Value, what: &str, source: String) -> Result<Task, String> {
-    let Value::Object(mut object) = value else {
+/// Turn one task's JSON text into a task. `what` names it in messages ("task 3").
+pub fn task_from_json(raw: &RawValue, what: &str, source: String) -> Result<Task, String> {
+    let Some(object) = RawObject::parse(raw) else {
         return Err(format!(
             "{what} is {}, not an object; a task looks like {{\"data\": {{\"text\": \"...\"}}}}",
-            kind(&value)
+            kind(raw)
         ));
     };
-    let Some(data) = object.shift_remove("data") else {
+    let mut object = object;
+    let Some(data) = object.remove("data") else {
         // Label Studio reads a task without "data" as the data itself.
-        return Ok(Task::from_data(object, source));
+        return Ok(Task { data: compact(raw.get()), source, ..Task::default() });
     };
-    let Value::Object(_) = data else {
+    if !data.get().starts_with('{') {
         return Err(format!(
             "\"data\" of {what} is {}; it must be an object of keys, like {{\"text\": \"...\"}}",
-            kind(&data)
+            kind(data)
         ));
-    };
-    let given_id = optional_id(object.shift_remove("id"), what)?;
+    }
+    let given_id = optional_id(object.remove("id"), what, false)?;
     let mut completions = Vec::new();
     for key in ["completions", "annotations"] {
-        if let Some(list) = object.shift_remove(key) {
+        if let Some(list) = object.remove(key) {
             completions.extend(annotations(list, key, what, false)?);
         }
     }
-    let predictions = match object.shift_remove("predictions") {
+    let predictions = match object.remove("predictions") {
         Some(list) => annotations(list, "predictions", what, true)?,
         None => Vec::new(),
     };
-    let meta = object.shift_remove("meta").map(|m| m.to_string());
-    let extra = (!object.is_empty()).then(|| Value::Object(object).to_string());
-    Ok(Task { given_id, data: data.to_string(), meta, extra, source, completions, predictions })
+    let meta = object.remove("meta").map(|m| compact(m.get()));
+    let extra = (!object.is_empty()).then(|| object_text(&object));
+    Ok(Task {
+        given_id,
+        data: compact(data.get()),
+        meta,
+        extra,
+        source,
+        place: String::new(),
+        completions,
+        predictions,
+    })
 }
 
-/// An `id` field: absent or null, or an integer.
-fn optional_id(id: Option<Value>, what: &str) -> Result<Option<i64>, String> {
-    match id {
-        None | Some(Value::Null) => Ok(None),
-        Some(id) => id.as_i64().map(Some).ok_or_else(|| {
-            format!("\"id\" of {what} is {}; ids are integers (or leave them out)", describe(&id))
-        }),
+/// An `id` field: absent or null, or a whole number from 1 to 2^63-1; annotation and
+/// prediction ids may also be strings of digits (Label Studio's documented format).
+fn optional_id(
+    id: Option<&RawValue>,
+    what: &str,
+    is_string_ok: bool,
+) -> Result<Option<i64>, String> {
+    let Some(id) = id else { return Ok(None) };
+    let text = id.get();
+    if text == "null" {
+        return Ok(None);
+    }
+    let digits = match serde_json::from_str::<String>(text) {
+        Ok(s) if is_string_ok => s,
+        Ok(s) => {
+            return Err(format!(
+                "\"id\" of {what} is the string {s:?}; task ids are numbers like 17 (or leave them out)"
+            ));
+        }
+        Err(_) => text.to_string(),
+    };
+    let is_digits = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    match digits.parse::<i64>() {
+        Ok(n) if is_digits && n >= 1 => Ok(Some(n)),
+        _ if is_digits && digits.trim_start_matches('0').len() >= 19 => Err(format!(
+            "\"id\" of {what} is {text}, too large; ids go up to 9223372036854775807 (or leave them out)"
+        )),
+        _ => Err(format!(
+            "\"id\" of {what} is {}; ids are whole numbers from 1 (or leave them out)",
+            describe(id)
+        )),
     }
 }
 
-fn describe(value: &Value) -> String {
-    match value {
-        Value::String(s) => format!("the string {s:?}"),
-        Value::Number(n) => format!("the number {n}"),
-        other => kind(other).to_string(),
+fn describe(value: &RawValue) -> String {
+    match value.get().as_bytes().first() {
+        Some(b'"') => format!("the string {}", value.get()),
+        Some(b'-' | b'0'..=b'9') => format!("the number {}", value.get()),
+        _ => kind(value).to_string(),
     }
 }
 
 fn annotations(
-    list: Value,
+    list: &RawValue,
     key: &str,
     what: &str,
     is_prediction: bool,
 ) -> Result<Vec<Annotation>, String> {
-    let Value::Array(items) = list else {
+    let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(list.get()) else {
         return Err(format!(
             "\"{key}\" of {what} is {}; it must be a list of {{\"result\": [...]}} objects",
-            kind(&list)
+            kind(list)
         ));
     };
     let singular = if is_prediction { "prediction" } else { "completion" };
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
-        let Value::Object(mut fields) = item else {
+        let this = format!("{singular} {i} of {what}");
+        let Some(mut fields) = RawObject::parse(item) else {
             return Err(format!(
-                "{singular} {i} of {what} is {}; it must be an object like {{\"result\": [...]}}",
-                kind(&item)
+                "{this} is {}; it must be an object like {{\"result\": [...]}}",
+                kind(item)
             ));
         };
-        let given_id =
-            optional_id(fields.shift_remove("id"), &format!("{singular} {i} of {what}"))?;
-        let result = fields.shift_remove("result").unwrap_or(Value::Null).to_string();
-        let score = match fields.get("score") {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => n.as_f64(),
-            Some(other) => {
+        let given_id = optional_id(fields.remove("id"), &this, true)?;
+        let result = match fields.remove("result") {
+            None => {
                 return Err(format!(
-                    "\"score\" of {singular} {i} of {what} is {}; a score is a number such as 0.95",
-                    describe(other)
+                    "{this} has no \"result\"; give its regions as \"result\": [...] (an empty list for none)"
+                ));
+            }
+            Some(r) if r.get().starts_with('[') => compact(r.get()),
+            Some(r) => {
+                return Err(format!(
+                    "\"result\" of {this} is {}; it must be a list of regions",
+                    kind(r)
                 ));
             }
         };
-        let model_version = match fields.get("model_version") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(other) => Some(other.to_string()),
+        let score = match fields.get("score").map(RawValue::get) {
+            None | Some("null") => None,
+            Some(text)
+                if text.starts_with(['-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']) =>
+            {
+                match text.parse::<f64>() {
+                    Ok(n) if n.is_finite() => Some(n),
+                    _ => {
+                        return Err(format!(
+                            "\"score\" of {this} is {text}, out of range; a score is a number such as 0.95"
+                        ));
+                    }
+                }
+            }
+            Some(_) => {
+                return Err(format!(
+                    "\"score\" of {this} is {}; a score is a number such as 0.95",
+                    describe(fields.get("score").expect("matched above"))
+                ));
+            }
         };
-        let was_cancelled = fields.get("was_cancelled").and_then(Value::as_bool).unwrap_or(false);
-        let lead_time = fields.get("lead_time").and_then(Value::as_f64);
-        let created_at = fields.get("created_at").and_then(Value::as_str).map(str::to_string);
+        let model_version = fields.get("model_version").and_then(|v| match v.get() {
+            "null" => None,
+            text => Some(serde_json::from_str::<String>(text).unwrap_or_else(|_| text.to_string())),
+        });
+        let was_cancelled = fields.get("was_cancelled").is_some_and(|v| v.get() == "true");
+        let lead_time = fields
+            .get("lead_time")
+            .and_then(|v| v.get().parse::<f64>().ok())
+            .filter(|f| f.is_finite());
+        let created_at = fields.get("created_at").and_then(|v| serde_json::from_str(v.get()).ok());
         out.push(Annotation {
             given_id,
             result,
-            fields: Value::Object(fields).to_string(),
+            fields: object_text(&fields),
             score,
             model_version,
             was_cancelled,
@@ -168,49 +245,71 @@ fn annotations(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+
+    fn task(text: &str) -> Result<Task, String> {
+        let raw: &RawValue = serde_json::from_str(text).expect("valid JSON");
+        task_from_json(raw, "task 2", "s".into())
+    }
 
     #[test]
     fn task_without_data_is_wrapped_whole() {
-        let t = task_from_value(json!({"my_key": "v", "id": 3}), "task 0", "s".into()).unwrap();
+        let t = task(r#"{"my_key": "v", "id": 3}"#).unwrap();
         assert_eq!(t.data, r#"{"my_key":"v","id":3}"#);
         assert_eq!(t.given_id, None);
     }
 
     #[test]
-    fn fields_are_kept_and_split() {
-        let t = task_from_value(
-            json!({"id": 7, "data": {"b": 1, "a": 2}, "meta": {"m": 1}, "project": 4,
-                   "annotations": [{"id": 9, "result": [], "lead_time": 2.5, "was_cancelled": true}],
-                   "predictions": [{"result": [], "score": 0.5, "model_version": 3}]}),
-            "task 0",
-            "s".into(),
+    fn numbers_and_fields_are_kept_as_written() {
+        let t = task(
+            r#"{"id": 7, "data": {"b": 123456789012345678901, "a": 0.23053804129850775, "z": -0.0, "e": 5e-324},
+                "meta": {"m": 1.10}, "project": 4,
+                "annotations": [{"id": "9", "result": [], "lead_time": 2.5, "was_cancelled": true}],
+                "predictions": [{"result": [{"x": 1E2}], "score": 0.36088106914938645, "model_version": 3}]}"#,
         )
         .unwrap();
         assert_eq!(t.given_id, Some(7));
-        assert_eq!(t.data, r#"{"b":1,"a":2}"#);
-        assert_eq!(t.meta.as_deref(), Some(r#"{"m":1}"#));
+        assert_eq!(
+            t.data,
+            r#"{"b":123456789012345678901,"a":0.23053804129850775,"z":-0.0,"e":5e-324}"#
+        );
+        assert_eq!(t.meta.as_deref(), Some(r#"{"m":1.10}"#));
         assert_eq!(t.extra.as_deref(), Some(r#"{"project":4}"#));
         let c = &t.completions[0];
         assert_eq!((c.given_id, c.was_cancelled, c.lead_time), (Some(9), true, Some(2.5)));
         assert_eq!(c.fields, r#"{"lead_time":2.5,"was_cancelled":true}"#);
         let p = &t.predictions[0];
-        assert_eq!((p.score, p.model_version.as_deref()), (Some(0.5), Some("3")));
+        assert_eq!((p.score, p.model_version.as_deref()), (Some(0.36088106914938645), Some("3")));
+        assert_eq!(p.result, r#"[{"x":1E2}]"#);
+        assert_eq!(p.fields, r#"{"score":0.36088106914938645,"model_version":3}"#);
     }
 
     #[test]
     fn bad_shapes_are_explained() {
-        let err = |v: Value| task_from_value(v, "task 2", "s".into()).unwrap_err();
-        assert!(err(json!("x")).starts_with("task 2 is a string, not an object"));
-        assert!(err(json!({"data": [1]})).starts_with("\"data\" of task 2 is a list"));
+        let err = |text: &str| task(text).unwrap_err();
+        assert!(err(r#""x""#).starts_with("task 2 is a string, not an object"));
+        assert!(err(r#"{"data": [1]}"#).starts_with("\"data\" of task 2 is a list"));
         assert!(
-            err(json!({"data": {}, "predictions": {}}))
+            err(r#"{"data": {}, "predictions": {}}"#)
                 .starts_with("\"predictions\" of task 2 is an object")
         );
         assert_eq!(
-            err(json!({"data": {}, "predictions": [{"result": [], "score": "high"}]})),
+            err(r#"{"data": {}, "predictions": [{"result": [], "score": "high"}]}"#),
             "\"score\" of prediction 0 of task 2 is the string \"high\"; a score is a number such as 0.95"
         );
-        assert!(err(json!({"data": {}, "id": "a"})).contains("ids are integers"));
+        assert!(err(r#"{"data": {}, "id": "a"}"#).contains("task ids are numbers"));
+        assert!(err(r#"{"data": {}, "id": -1}"#).contains("whole numbers from 1"));
+        assert!(err(r#"{"data": {}, "id": 1.5}"#).contains("whole numbers from 1"));
+        assert!(err(r#"{"data": {}, "id": 99999999999999999999}"#).contains("too large"));
+        assert!(
+            err(r#"{"data": {}, "predictions": [{"score": 1}]}"#).contains("has no \"result\"")
+        );
+        assert!(
+            err(r#"{"data": {}, "predictions": [{"result": [], "score": 1e309}]}"#)
+                .contains("out of range")
+        );
+        assert!(
+            err(r#"{"data": {}, "annotations": [{"result": [], "id": "x1"}]}"#)
+                .contains("whole numbers")
+        );
     }
 }

@@ -6,21 +6,21 @@ use std::io::BufRead;
 
 use anyhow::Result;
 
-use super::ReadContext;
+use super::context::ReadContext;
 use super::format::{MediaKind, media_kind};
 use super::lines::for_each_line;
-use super::sink::Sink;
-use super::task::Task;
+use super::task::{Receiver, Task};
 use crate::error::{InputError, line_col};
 
-/// Read a text file or URL list.
+/// Read a text file or URL list; returns how many tasks it held.
 pub fn read_text(
     reader: impl BufRead,
     path: &str,
     ctx: &mut ReadContext<'_>,
-    sink: &mut Sink<'_>,
-) -> Result<()> {
+    sink: &mut dyn Receiver,
+) -> Result<u64> {
     let mut key: Option<String> = None;
+    let mut tasks = 0u64;
     for_each_line(reader, path, |number, bytes| {
         let line = match std::str::from_utf8(bytes) {
             Ok(line) => line,
@@ -31,16 +31,27 @@ pub fn read_text(
             }
         };
         if line.trim().is_empty() {
-            sink.skip(1);
+            sink.skip(1)?;
             return Ok(());
         }
         let key = match &key {
             Some(key) => key,
             None => key.insert(ctx.key_for(line_kind(line))?),
         };
+        tasks += 1;
         sink.push(Task::single_value(key, line, format!("{path}:{number}")))
     })?;
-    Ok(())
+    Ok(tasks)
+}
+
+/// The error for a file with no task in it.
+pub fn no_tasks_error(path: &str, what: &str) -> InputError {
+    InputError::at(
+        path,
+        1,
+        1,
+        format!("the file holds no tasks (it is empty or every line is blank); {what}"),
+    )
 }
 
 /// What a line holds: a URL of a media file, or text.

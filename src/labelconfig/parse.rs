@@ -20,6 +20,10 @@ pub fn parse_label_config(xml: &str, path: &str) -> Result<LabelConfig, InputErr
     // objects when it is a TimeSeries, line where it opened).
     let mut stack: Vec<(String, Option<usize>, Option<usize>, u64)> = Vec::new();
     let mut seen_root = false;
+    // Every tag's name, with its line: names must be unique and toName must find one.
+    let mut names: Vec<(String, u64)> = Vec::new();
+    // The names of object and control tags, once per tag.
+    let mut tagged: Vec<(String, u64)> = Vec::new();
     let fail = |offset: u64, msg: String| {
         let (line, col) = line_col(xml.as_bytes(), offset as usize);
         InputError::at(path, line, col, format!("invalid label config: {msg}"))
@@ -28,7 +32,7 @@ pub fn parse_label_config(xml: &str, path: &str) -> Result<LabelConfig, InputErr
         let start = reader.buffer_position();
         let event = match reader.read_event() {
             Ok(event) => event,
-            Err(err) => return Err(fail(reader.error_position(), err.to_string())),
+            Err(err) => return Err(fail(reader.error_position(), xml_message(&err.to_string()))),
         };
         let (element, is_empty) = match event {
             Event::Start(e) => (e, false),
@@ -54,8 +58,11 @@ pub fn parse_label_config(xml: &str, path: &str) -> Result<LabelConfig, InputErr
         }
         let line = line_col(xml.as_bytes(), start as usize).0;
         let tag = element.name().as_ref().to_string();
-        let attrs = attributes(&element).map_err(|msg| fail(start, msg))?;
+        let attrs = attributes(&element).map_err(|msg| fail(start, xml_message(&msg)))?;
         let get = |name: &str| attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        if let Some(name) = get("name") {
+            names.push((name, line));
+        }
 
         let mut object_index = None;
         for attr in ["value", "valueList"] {
@@ -97,6 +104,11 @@ pub fn parse_label_config(xml: &str, path: &str) -> Result<LabelConfig, InputErr
             });
             control_index = Some(config.controls.len() - 1);
         }
+        if (object_index.is_some() || control_index.is_some())
+            && let Some(name) = get("name")
+        {
+            tagged.push((name, line));
+        }
         if LABEL_TAGS.contains(&tag.as_str()) {
             let owner = stack.iter().rev().find_map(|(_, control, _, _)| *control);
             if let Some(owner) = owner {
@@ -129,12 +141,74 @@ pub fn parse_label_config(xml: &str, path: &str) -> Result<LabelConfig, InputErr
         ));
     }
     if !seen_root {
-        return Err(InputError::file(
+        return Err(InputError::at(
             path,
+            1,
+            1,
             "invalid label config: no tags found; a config looks like <View>...</View>",
         ));
     }
+    check_names(&config, &names, &tagged, path)?;
     Ok(config)
+}
+
+/// As Label Studio checks a config: object and control tags have unique names, and every
+/// `toName` names a tag of the config.
+fn check_names(
+    config: &LabelConfig,
+    names: &[(String, u64)],
+    tagged: &[(String, u64)],
+    path: &str,
+) -> Result<(), InputError> {
+    for (i, (name, line)) in tagged.iter().enumerate() {
+        if tagged[..i].iter().any(|(n, _)| n == name) {
+            let line = *line;
+            return Err(InputError::line(
+                path,
+                line,
+                format!(
+                    "invalid label config: the name {name:?} is used by two tags; names must be unique"
+                ),
+            ));
+        }
+    }
+    for control in &config.controls {
+        for to in &control.to_name {
+            if !names.iter().any(|(n, _)| n == to) {
+                let line = names.iter().find(|(n, _)| *n == control.name).map_or(1, |(_, l)| *l);
+                return Err(InputError::line(
+                    path,
+                    line,
+                    format!(
+                        "invalid label config: toName=\"{to}\" of <{} name=\"{}\"> names no tag; \
+                         point it at the name of an object tag such as <Text name=\"{to}\" ...>",
+                        control.tag, control.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// quick-xml's message without its byte positions (the line and column say where), and with
+/// a hint for entities, which a label config may not define.
+fn xml_message(msg: &str) -> String {
+    let mut msg = msg;
+    for prefix in ["position ", "at "] {
+        if let Some(rest) = msg.strip_prefix(prefix)
+            && let Some((_, after)) = rest.split_once(": ")
+        {
+            msg = after;
+        }
+    }
+    if msg.contains("unrecognized entity") {
+        return format!(
+            "{msg}; a label config can use only &lt; &gt; &amp; &quot; &apos; and character \
+             references, not entities of its own"
+        );
+    }
+    msg.to_string()
 }
 
 /// The attributes of a tag as (name, unescaped value) pairs.

@@ -1,18 +1,19 @@
 //! The shell's dot commands. Each calls the module that the matching subcommand uses.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 
 use super::Shell;
 use super::complete::DOT_COMMANDS;
-use crate::export::{ExportFormat, Selection, select_tasks, write_export, write_parquet};
+use crate::export::{
+    ExportFormat, Selection, select_tasks, write_export, write_file, write_parquet,
+};
 use crate::import::{Format, ImportOptions, run_import};
 use crate::output::{OutputFormat, render};
 use crate::project::summary_lines;
 use crate::query::run_query;
-use crate::report::{STATS_SQL, VALIDATION_ROWS_SQL, VALIDATION_SUMMARY_SQL};
+use crate::report::{STATS_SQL, write_validation};
 use crate::sample::{SampleRequest, sample};
 
 /// Run one dot command line.
@@ -100,10 +101,7 @@ pub fn run_dot(shell: &mut Shell<'_>, line: &str) -> Result<()> {
             if format == ExportFormat::Parquet {
                 write_parquet(shell.store.conn(), path.as_ref())?;
             } else {
-                let file = std::fs::File::create(path).with_context(|| format!("creating {path}"))?;
-                let mut out = std::io::BufWriter::new(file);
-                write_export(shell.store.conn(), format, total, &mut out)?;
-                out.flush()?;
+                write_file(path.as_ref(), |out| write_export(shell.store.conn(), format, total, out))?;
             }
             eprintln!("exported {total} tasks to {path}");
             Ok(())
@@ -117,8 +115,12 @@ pub fn run_dot(shell: &mut Shell<'_>, line: &str) -> Result<()> {
             shell.out(|out| render(&result, mode, style, out))
         }
         ".validate" => {
-            print_query(shell, VALIDATION_SUMMARY_SQL)?;
-            print_query(shell, VALIDATION_ROWS_SQL)
+            let (mode, style, limit) = (shell.mode, shell.style(), shell.max_rows as u64);
+            let store = shell.store;
+            shell.out(|out| {
+                write_validation(store.conn(), mode, style, limit, true, out)?;
+                Ok(())
+            })
         }
         ".stats" => print_query(shell, STATS_SQL),
         ".timer" => {

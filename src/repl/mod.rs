@@ -17,8 +17,8 @@ use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::{CompletionType, Config, Editor};
 
-use crate::output::{OutputFormat, TableStyle, render, terminal_width};
-use crate::query::{is_complete, run_query, split_statements};
+use crate::output::{OutputFormat, RowWriter, TableStyle, terminal_width};
+use crate::query::{is_complete, split_statements, stream_query};
 use crate::store::Store;
 use complete::ShellHelper;
 
@@ -69,10 +69,15 @@ impl<'s> Shell<'s> {
     fn style(&self) -> TableStyle {
         let width =
             if self.is_interactive && self.output.is_none() { terminal_width() } else { None };
-        TableStyle { width, is_headerless: false }
+        TableStyle { width, is_headerless: false, truncation_hint: "; see .maxrows" }
     }
 
     fn report(&mut self, err: &anyhow::Error) {
+        if crate::error::is_broken_pipe(err) {
+            // The reader of our output is gone (`lsdb shell < q.sql | head -1`): stop quietly.
+            self.is_quitting = true;
+            return;
+        }
         self.has_failed = true;
         eprintln!("Error: {}", format!("{err:#}").replace('\n', " "));
     }
@@ -80,25 +85,23 @@ impl<'s> Shell<'s> {
     /// Run one statement and print its rows.
     pub fn run_statement(&mut self, sql: &str) {
         let started = Instant::now();
-        let limit =
-            matches!(self.mode, OutputFormat::Table | OutputFormat::Line).then_some(self.max_rows);
-        let result = run_query(self.store.conn(), sql, limit);
-        match result {
-            Ok(result) => {
-                let (mode, style) = (self.mode, self.style());
-                let is_timing = self.is_timing;
-                let printed = self.out(|out| {
-                    render(&result, mode, style, out)?;
-                    if is_timing {
-                        writeln!(out, "Run Time: {:.3}s", started.elapsed().as_secs_f64())?;
-                    }
-                    Ok(())
-                });
-                if let Err(err) = printed {
-                    self.report(&err);
-                }
+        let (mode, style, max_rows, is_timing) =
+            (self.mode, self.style(), self.max_rows, self.is_timing);
+        let store = self.store;
+        let printed = self.out(|out| {
+            let mut writer = RowWriter::new(mode, style, out);
+            if mode == OutputFormat::Table {
+                writer.max_rows = Some(max_rows);
             }
-            Err(err) => self.report(&err),
+            stream_query(store.conn(), sql, &mut writer)?;
+            writer.finish(false)?;
+            if is_timing {
+                writeln!(out, "Run Time: {:.3}s", started.elapsed().as_secs_f64())?;
+            }
+            Ok(())
+        });
+        if let Err(err) = printed {
+            self.report(&err);
         }
     }
 
@@ -180,7 +183,10 @@ impl<'s> Shell<'s> {
                     if pending.is_empty() && line.trim_start().starts_with('.') {
                         let _ = editor.add_history_entry(line.trim());
                         let _ = editor.save_history(&history);
+                        crate::cancel::reset();
+                        running.store(true, Ordering::SeqCst);
                         self.run_input(&line);
+                        running.store(false, Ordering::SeqCst);
                     } else {
                         if line.trim().is_empty() && pending.is_empty() {
                             continue;
@@ -193,6 +199,7 @@ impl<'s> Shell<'s> {
                         let input = std::mem::take(&mut pending);
                         let _ = editor.add_history_entry(input.trim());
                         let _ = editor.save_history(&history);
+                        crate::cancel::reset();
                         running.store(true, Ordering::SeqCst);
                         self.run_input(&input);
                         running.store(false, Ordering::SeqCst);
@@ -217,13 +224,15 @@ impl<'s> Shell<'s> {
     }
 }
 
-/// Ctrl-C while a statement runs interrupts it through DuckDB (the shell goes on).
+/// Ctrl-C while a statement or dot command runs interrupts it, through DuckDB and through
+/// `cancel` for work in Rust (the shell goes on).
 fn install_interrupt(store: &Store) -> Result<Arc<AtomicBool>> {
     let running = Arc::new(AtomicBool::new(false));
     let handle = store.conn().interrupt_handle();
     let flag = running.clone();
     ctrlc::set_handler(move || {
         if flag.load(Ordering::SeqCst) {
+            crate::cancel::request();
             handle.interrupt();
         }
     })?;

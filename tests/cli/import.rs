@@ -130,7 +130,7 @@ fn an_id_already_in_the_store_fails_the_import() {
     env.lsdb(&["-p", "proj", "import", "a.json"]).ok();
     env.write("b.json", r#"[{"data": {"t": 2}}, {"id": 3, "data": {"t": 9}}]"#);
     env.lsdb(&["-p", "proj", "import", "b.json"])
-        .fails_with("b.json[1]: task id 3 is already in the store");
+        .fails_with("b.json:1:22: task id 3 is already in the store");
     assert_eq!(env.counts(), (1, 0, 0));
 }
 
@@ -239,13 +239,19 @@ fn a_second_writer_is_told_the_store_is_busy() {
     let mut waited = 0;
     let err = loop {
         std::thread::sleep(std::time::Duration::from_millis(100));
-        let run = env.lsdb(&["-p", "proj", "stats"]);
+        let output = env
+            .command(&["-p", "proj", "stats"])
+            .env("LSDB_BUSY_TIMEOUT", "0.3")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let run = crate::support::Run { args: vec!["stats".into()], output };
         if !run.output.status.success() || waited > 50 {
             break run;
         }
         waited += 1;
     };
-    let stderr = err.fails_with("is busy: another process");
+    let stderr = err.fails_with("is busy: another lsdb");
     assert!(stderr.contains("lsdb.duckdb"), "{stderr}");
     assert!(stderr.contains("try again"), "{stderr}");
     drop(holder.stdin.take());

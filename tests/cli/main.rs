@@ -1,10 +1,14 @@
 //! Integration tests: the real `lsdb` binary run in fresh folders, checked through its own
 //! `sql --format json` output.
 
+mod bad;
+mod crash;
 mod export;
 mod formats;
 mod import;
 mod init;
+mod integrity;
+mod roundtrip;
 mod sample;
 mod shell;
 mod sql;

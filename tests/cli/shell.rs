@@ -255,3 +255,89 @@ fn terminal_tab_completes_tables() -> Result<(), rexpect::error::Error> {
     p.exp_eof()?;
     Ok(())
 }
+
+// issue 9: Ctrl-C during `.import` and `.export` returns to the prompt, store and files unchanged.
+#[test]
+fn terminal_ctrl_c_cancels_import_and_export() -> Result<(), rexpect::error::Error> {
+    let env = project();
+    let before = env.counts();
+    let mut big = String::from("[");
+    for i in 0..300_000 {
+        if i > 0 {
+            big.push(',');
+        }
+        big.push_str(&format!("{{\"data\": {{\"text\": \"line {i}\"}}}}"));
+    }
+    big.push(']');
+    env.write("big.json", big);
+    let mut p = spawn_shell(&env);
+    prompt(&mut p)?;
+    p.send_line(".import big.json")?;
+    std::thread::sleep(Duration::from_millis(400));
+    p.send_control('c')?;
+    p.exp_string("interrupted (Ctrl-C); nothing was changed")?;
+    prompt(&mut p)?;
+    p.send_line("select count(*) as n from tasks;")?;
+    p.exp_string("1 row")?;
+    prompt(&mut p)?;
+    p.send_line(".quit")?;
+    p.exp_eof()?;
+    assert_eq!(env.counts(), before);
+    // A big store, then an export stopped half way leaves no file.
+    env.lsdb(&["-p", "proj", "import", "big.json"]).ok();
+    let mut p = spawn_shell(&env);
+    prompt(&mut p)?;
+    p.send_line(".export out.json")?;
+    std::thread::sleep(Duration::from_millis(300));
+    p.send_control('c')?;
+    p.exp_string("nterrupt")?;
+    prompt(&mut p)?;
+    p.send_line(".quit")?;
+    p.exp_eof()?;
+    let names: Vec<String> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("out"))
+        .collect();
+    assert!(names.is_empty(), "an interrupted .export left {names:?}");
+    Ok(())
+}
+
+// issue 9: `.export` wrote in place; two formats shared one temp name.
+#[test]
+fn dot_export_writes_whole_files_only() {
+    let env = project();
+    env.write("a.json", "old");
+    let script = ".export a.json\n.export a.csv csv\n.export a.json nope\n";
+    let run = env.lsdb_stdin(&["-p", "proj", "shell"], script);
+    assert!(run.stderr().contains("unknown export format \"nope\""), "{}", run.stderr());
+    let json = std::fs::read_to_string(env.path("a.json")).unwrap();
+    assert!(json.starts_with("[\n{\"id\":"), "{json}");
+    assert!(std::fs::read_to_string(env.path("a.csv")).unwrap().starts_with("id,"));
+    let partial = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains("partial"))
+        .count();
+    assert_eq!(partial, 0);
+}
+
+// issue 9: a closed pipe (`lsdb shell < q.sql | head -1`) ends quietly with exit 0.
+#[test]
+fn a_closed_pipe_ends_the_shell_quietly() {
+    let env = project();
+    let mut child = env
+        .command(&["-p", "proj", "shell", "--format", "csv"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    drop(child.stdout.take()); // the reader is gone before anything is written
+    use std::io::Write;
+    stdin.write_all(b"SELECT * FROM range(100000);\nSELECT 1;\n").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
