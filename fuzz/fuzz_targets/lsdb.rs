@@ -1,12 +1,12 @@
 // lsdb's parsing modules, compiled from ../src without DuckDB, and a receiver that checks
 // what they produce. Each fuzz target `include!`s this file at its crate root.
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 #[path = "../../src/error.rs"]
 mod error;
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 #[path = "../../src/labelconfig/mod.rs"]
 mod labelconfig;
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 #[path = "../../src/import"]
 mod import {
     pub mod context;
