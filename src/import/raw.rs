@@ -77,6 +77,40 @@ pub fn object_text(object: &RawObject<'_>) -> String {
     out
 }
 
+/// The bytes of JSON text with their offsets, each marked when it is part of a string
+/// (its quotes included).
+struct Tokens<'a> {
+    bytes: std::iter::Enumerate<std::slice::Iter<'a, u8>>,
+    is_in_string: bool,
+    is_escaped: bool,
+}
+
+impl<'a> Tokens<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Tokens { bytes: bytes.iter().enumerate(), is_in_string: false, is_escaped: false }
+    }
+}
+
+impl Iterator for Tokens<'_> {
+    type Item = (usize, u8, bool);
+
+    fn next(&mut self) -> Option<(usize, u8, bool)> {
+        let (i, &b) = self.bytes.next()?;
+        if !self.is_in_string {
+            self.is_in_string = b == b'"';
+            return Some((i, b, self.is_in_string));
+        }
+        if self.is_escaped {
+            self.is_escaped = false;
+        } else if b == b'\\' {
+            self.is_escaped = true;
+        } else if b == b'"' {
+            self.is_in_string = false;
+        }
+        Some((i, b, true))
+    }
+}
+
 /// Valid JSON text without the whitespace between tokens; strings and numbers untouched.
 pub fn compact(json: &str) -> String {
     let bytes = json.as_bytes();
@@ -84,22 +118,8 @@ pub fn compact(json: &str) -> String {
         return json.to_string();
     }
     let mut out = Vec::with_capacity(bytes.len());
-    let mut is_in_string = false;
-    let mut is_escaped = false;
-    for &b in bytes {
-        if is_in_string {
-            out.push(b);
-            if is_escaped {
-                is_escaped = false;
-            } else if b == b'\\' {
-                is_escaped = true;
-            } else if b == b'"' {
-                is_in_string = false;
-            }
-        } else if b == b'"' {
-            is_in_string = true;
-            out.push(b);
-        } else if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+    for (_, b, is_in_string) in Tokens::new(bytes) {
+        if is_in_string || !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
             out.push(b);
         }
     }
@@ -157,20 +177,12 @@ pub const MAX_DEPTH: u32 = 128;
 
 /// The byte offset of the first list or object nested deeper than `MAX_DEPTH`.
 pub fn too_deep(json: &[u8]) -> Option<usize> {
-    let (mut depth, mut is_in_string, mut is_escaped) = (0u32, false, false);
-    for (i, &b) in json.iter().enumerate() {
+    let mut depth = 0u32;
+    for (i, b, is_in_string) in Tokens::new(json) {
         if is_in_string {
-            if is_escaped {
-                is_escaped = false;
-            } else if b == b'\\' {
-                is_escaped = true;
-            } else if b == b'"' {
-                is_in_string = false;
-            }
             continue;
         }
         match b {
-            b'"' => is_in_string = true,
             b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_DEPTH {

@@ -9,28 +9,19 @@ use crate::support::{Run, TestEnv};
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/bad");
 
-/// A project holding one task with a completion and a prediction (task id 1), and a config.
+/// A project holding one task with a completion and a prediction (task id 123), and a config.
 fn project() -> TestEnv {
-    let env = TestEnv::new();
-    let config = env.fixture("configs/text_classification.xml");
-    let tasks = env.fixture("tasks/text_classification.json");
-    env.lsdb(&[
-        "init",
-        "proj",
-        "-l",
-        config.to_str().unwrap(),
-        "--input-path",
-        tasks.to_str().unwrap(),
-    ])
-    .ok();
-    env
+    TestEnv::with_project("configs/text_classification.xml", "tasks/text_classification.json")
 }
 
-/// The store's state that no failed command may change.
-fn state(env: &TestEnv) -> (i64, i64, i64, String, i64) {
-    let (t, c, p) = env.counts();
-    let config = env.lsdb(&["-p", "proj", "config", "show"]).ok();
-    (t, c, p, config, env.count("imports"))
+/// The store's state that no failed command may change: counts, imports, the config.
+fn state(env: &TestEnv) -> serde_json::Value {
+    env.query(
+        "SELECT (SELECT count(*) FROM tasks) AS tasks, (SELECT count(*) FROM completions) AS c, \
+         (SELECT count(*) FROM predictions) AS p, (SELECT count(*) FROM imports) AS imports, \
+         (SELECT count(*) FROM import_rejects) AS rejects, (SELECT xml FROM label_config) AS xml, \
+         (SELECT count(*) FROM config_objects) AS objects",
+    )
 }
 
 /// Run one case: a label config goes through `config set`, anything else through `import`.

@@ -8,18 +8,7 @@ use crate::support::TestEnv;
 
 /// A task list of `n` tasks with a prediction each, written to `name`.
 fn write_tasks(env: &TestEnv, name: &str, n: usize, tag: &str) {
-    let mut text = String::with_capacity(n * 120);
-    text.push('[');
-    for i in 0..n {
-        if i > 0 {
-            text.push_str(",\n");
-        }
-        text.push_str(&format!(
-            "{{\"data\": {{\"text\": \"{tag} task {i}\"}}, \"predictions\": [{{\"result\": [], \"score\": 0.{i}}}]}}"
-        ));
-    }
-    text.push(']');
-    env.write(name, text);
+    env.write_task_list(name, n, tag, true);
 }
 
 fn counts_in(env: &TestEnv, project: &str) -> (i64, i64, i64) {

@@ -274,15 +274,7 @@ fn a_killed_import_leaves_the_store_as_it_was() {
     let env = env_with_project();
     let good = env.fixture("tasks/text_classification.json");
     env.lsdb(&["-p", "proj", "import", good.to_str().unwrap()]).ok();
-    let mut big = String::from("[");
-    for i in 0..400_000 {
-        if i > 0 {
-            big.push_str(",\n");
-        }
-        big.push_str(&format!("{{\"data\": {{\"text\": \"task number {i}\"}}, \"predictions\": [{{\"result\": [], \"score\": 0.5}}]}}"));
-    }
-    big.push(']');
-    env.write("big.json", big);
+    env.write_task_list("big.json", 400_000, "big", true);
     let mut child = env
         .command(&["-p", "proj", "import", "big.json"])
         .stdout(std::process::Stdio::null())

@@ -260,18 +260,7 @@ fn issue_9_csv_and_json_output_stream_in_flat_memory() {
 // issue_9: `validate` evaluated the view three times and said only in a table that it cut rows.
 #[test]
 fn issue_9_validate_says_when_it_cut_the_rows_in_every_format() {
-    let env = TestEnv::new();
-    let config = env.fixture("configs/validation.xml");
-    let tasks = env.fixture("tasks/validation_cases.json");
-    env.lsdb(&[
-        "init",
-        "proj",
-        "-l",
-        config.to_str().unwrap(),
-        "--input-path",
-        tasks.to_str().unwrap(),
-    ])
-    .ok();
+    let env = TestEnv::with_project("configs/validation.xml", "tasks/validation_cases.json");
     for format in ["json", "csv", "jsonl", "table"] {
         let run = env.lsdb(&["-p", "proj", "validate", "--format", format, "--limit", "3"]);
         let stderr = run.exit(1);

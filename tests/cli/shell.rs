@@ -261,15 +261,7 @@ fn terminal_tab_completes_tables() -> Result<(), rexpect::error::Error> {
 fn terminal_ctrl_c_cancels_import_and_export() -> Result<(), rexpect::error::Error> {
     let env = project();
     let before = env.counts();
-    let mut big = String::from("[");
-    for i in 0..300_000 {
-        if i > 0 {
-            big.push(',');
-        }
-        big.push_str(&format!("{{\"data\": {{\"text\": \"line {i}\"}}}}"));
-    }
-    big.push(']');
-    env.write("big.json", big);
+    env.write_task_list("big.json", 300_000, "big", false);
     let mut p = spawn_shell(&env);
     prompt(&mut p)?;
     p.send_line(".import big.json")?;

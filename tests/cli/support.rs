@@ -67,6 +67,38 @@ impl TestEnv {
         TestEnv { dir: tempfile::tempdir().expect("temp dir") }
     }
 
+    /// A fresh folder with project `proj` made by `lsdb init` from a config fixture and a
+    /// task fixture.
+    pub fn with_project(config: &str, tasks: &str) -> TestEnv {
+        let env = TestEnv::new();
+        let config = env.fixture(config);
+        let tasks = env.fixture(tasks);
+        let (config, tasks) = (config.to_str().unwrap(), tasks.to_str().unwrap());
+        env.lsdb(&["init", "proj", "-l", config, "--input-path", tasks]).ok();
+        env
+    }
+
+    /// Write a JSON list of `n` text tasks (`"<tag> task <i>"`), each with a prediction
+    /// when `has_predictions`.
+    pub fn write_task_list(&self, name: &str, n: usize, tag: &str, has_predictions: bool) {
+        let mut text = String::with_capacity(n * 100);
+        text.push('[');
+        for i in 0..n {
+            if i > 0 {
+                text.push_str(",\n");
+            }
+            text.push_str(&format!("{{\"data\": {{\"text\": \"{tag} task {i}\"}}"));
+            if has_predictions {
+                text.push_str(&format!(
+                    ", \"predictions\": [{{\"result\": [], \"score\": 0.{i}}}]"
+                ));
+            }
+            text.push('}');
+        }
+        text.push(']');
+        self.write(name, text);
+    }
+
     pub fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
