@@ -246,7 +246,8 @@ Examples:
   lsdb export --format json-min -o labels.json
   lsdb export --sample prediction-score-min --limit 100 -o queue.json
   lsdb export --where \"data->>'lang' = 'en'\" --format jsonl
-  lsdb export --format parquet -o out/")]
+  lsdb export --format parquet -o out/
+  lsdb export --dialect ls0 -o for-label-studio-0.x.json")]
 pub struct ExportArgs {
     /// Where to write (- for standard output; a folder for parquet)
     #[arg(short, long, value_name = "FILE", default_value = "-")]
@@ -269,6 +270,10 @@ pub struct ExportArgs {
     /// A SQL condition on the tasks table (e.g. "id > 100")
     #[arg(long = "where", value_name = "SQL")]
     pub condition: Option<String>,
+    /// Which Label Studio reads a json/jsonl export: ls1 writes human annotations under
+    /// `annotations` (Label Studio 1.x), ls0 under `completions` (0.x)
+    #[arg(long, value_name = "DIALECT", default_value = "ls1")]
+    pub dialect: crate::export::Dialect,
 }
 
 /// Run SQL once and print the result.

@@ -42,6 +42,26 @@ impl ExportFormat {
     }
 }
 
+/// Which Label Studio reads the `json`/`jsonl` export: the key human annotations go under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Dialect {
+    /// Label Studio 1.x (today's): `annotations`
+    #[default]
+    Ls1,
+    /// Label Studio 0.x (the seed's): `completions`
+    Ls0,
+}
+
+impl Dialect {
+    /// The task key that holds human annotations.
+    pub fn annotations_key(self) -> &'static str {
+        match self {
+            Dialect::Ls1 => "annotations",
+            Dialect::Ls0 => "completions",
+        }
+    }
+}
+
 /// Which tasks to export, in which order.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
@@ -104,13 +124,15 @@ struct TaskRow {
 
 impl TaskRow {
     /// The task in Label Studio's JSON format, built from the stored JSON texts.
-    fn to_label_studio(&self) -> String {
+    fn to_label_studio(&self, dialect: Dialect) -> String {
         let mut out = format!("{{\"id\":{},\"data\":{}", self.id, self.data);
         if let Some(meta) = &self.meta {
             out.push_str(",\"meta\":");
             out.push_str(meta);
         }
-        out.push_str(",\"completions\":");
+        out.push_str(",\"");
+        out.push_str(dialect.annotations_key());
+        out.push_str("\":");
         out.push_str(&self.completions);
         out.push_str(",\"predictions\":");
         out.push_str(&self.predictions);
@@ -155,6 +177,7 @@ fn for_each_task(
 pub fn write_export(
     conn: &Connection,
     format: ExportFormat,
+    dialect: Dialect,
     total: u64,
     out: &mut dyn Write,
 ) -> Result<u64> {
@@ -164,7 +187,7 @@ pub fn write_export(
             out.write_all(b"[")?;
             for_each_task(conn, total, |task| {
                 out.write_all(if n == 0 { b"\n" } else { b",\n" })?;
-                out.write_all(task.to_label_studio().as_bytes())?;
+                out.write_all(task.to_label_studio(dialect).as_bytes())?;
                 n += 1;
                 Ok(())
             })?;
@@ -172,7 +195,7 @@ pub fn write_export(
         }
         ExportFormat::Jsonl => {
             for_each_task(conn, total, |task| {
-                out.write_all(task.to_label_studio().as_bytes())?;
+                out.write_all(task.to_label_studio(dialect).as_bytes())?;
                 out.write_all(b"\n")?;
                 n += 1;
                 Ok(())

@@ -38,11 +38,11 @@ pub fn run(project: &Path, args: ExportArgs) -> Result<()> {
     if to_stdout {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
-        write_export(store.conn(), format, total, &mut out)?;
+        write_export(store.conn(), format, args.dialect, total, &mut out)?;
         out.flush()?;
         return Ok(());
     }
-    write_file(&args.output, |out| write_export(store.conn(), format, total, out))?;
+    write_file(&args.output, |out| write_export(store.conn(), format, args.dialect, total, out))?;
     eprintln!("exported {total} tasks to {}", args.output.display());
     Ok(())
 }

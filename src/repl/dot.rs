@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use super::Shell;
 use super::complete::DOT_COMMANDS;
 use crate::export::{
-    ExportFormat, Selection, select_tasks, write_export, write_file, write_parquet,
+    Dialect, ExportFormat, Selection, select_tasks, write_export, write_file, write_parquet,
 };
 use crate::import::{Format, ImportOptions, run_import};
 use crate::output::{OutputFormat, render};
@@ -101,7 +101,7 @@ pub fn run_dot(shell: &mut Shell<'_>, line: &str) -> Result<()> {
             if format == ExportFormat::Parquet {
                 write_parquet(shell.store.conn(), path.as_ref())?;
             } else {
-                write_file(path.as_ref(), |out| write_export(shell.store.conn(), format, total, out))?;
+                write_file(path.as_ref(), |out| write_export(shell.store.conn(), format, Dialect::Ls1, total, out))?;
             }
             eprintln!("exported {total} tasks to {path}");
             Ok(())

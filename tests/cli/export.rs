@@ -48,10 +48,17 @@ fn json_export_imports_back_unchanged() {
         serde_json::from_str(&std::fs::read_to_string(env.path("tasks/every_field.json")).unwrap())
             .unwrap();
     let task = exported.as_array().unwrap().iter().find(|t| t["id"] == 50).unwrap();
-    let mut want = original[0].clone();
+    // Label Studio 1.x reads human annotations under `annotations`.
+    let ls1 = |task: &Value| {
+        let mut task = task.clone();
+        let object = task.as_object_mut().unwrap();
+        let annotations = object.remove("completions").unwrap_or(json!([]));
+        object.insert("annotations".into(), annotations);
+        task
+    };
+    let mut want = ls1(&original[0]);
     assert_eq!(task, &want);
-    want = original[1].clone();
-    want["completions"] = json!([]);
+    want = ls1(&original[1]);
     want["predictions"][0]["id"] = json!(701); // assigned after the highest prediction id, 700
     assert_eq!(exported.as_array().unwrap().iter().find(|t| t["id"] == 51).unwrap(), &want);
 }
@@ -135,4 +142,28 @@ fn export_to_a_file_and_parquet() {
     );
     assert_eq!(env.query_in("p", &sql), json!([{"n": 2}]));
     env.lsdb(&["-p", "p", "export", "--format", "parquet"]).fails_with("give one with -o DIR");
+}
+
+// issue 10: Label Studio 1.x reads `annotations`; `--dialect ls0` writes the seed's
+// `completions`. Each dialect goes round byte for byte.
+#[test]
+fn both_dialects_go_round_byte_for_byte() {
+    let env = TestEnv::new();
+    env.lsdb(&["init", "a"]).ok();
+    import(&env, "a", "tasks/text_classification.json");
+    for (dialect, key, other) in
+        [("ls1", "annotations", "completions"), ("ls0", "completions", "annotations")]
+    {
+        let first = env.lsdb(&["-p", "a", "export", "--dialect", dialect]).ok();
+        let tasks: Value = serde_json::from_str(&first).unwrap();
+        assert_eq!(tasks[0][key].as_array().map(Vec::len), Some(1), "{dialect}: {first}");
+        assert!(tasks[0].get(other).is_none(), "{dialect}: {first}");
+        let file = format!("{dialect}.json");
+        env.write(&file, &first);
+        let project = format!("b_{dialect}");
+        env.lsdb(&["init", &project, "--input-path", &file]).ok();
+        let second = env.lsdb(&["-p", &project, "export", "--dialect", dialect]).ok();
+        assert_eq!(first, second, "{dialect}");
+    }
+    env.lsdb(&["-p", "a", "export", "--dialect", "ls2"]).exit(2);
 }

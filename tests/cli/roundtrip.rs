@@ -103,8 +103,8 @@ fn task() -> impl Strategy<Value = TaskText> {
         })
 }
 
-/// The task list as lsdb's `json` export writes it.
-fn task_list(tasks: &[TaskText]) -> String {
+/// The task list as lsdb's `json` export writes it, human annotations under `key`.
+fn task_list(tasks: &[TaskText], key: &str) -> String {
     let (mut completion_id, mut prediction_id) = (0, 0);
     let mut out = Vec::new();
     for (i, t) in tasks.iter().enumerate() {
@@ -122,7 +122,7 @@ fn task_list(tasks: &[TaskText]) -> String {
                 .collect();
             format!("[{}]", items.join(","))
         };
-        text.push_str(&format!(",\"completions\":{}", list(&t.completions, &mut completion_id)));
+        text.push_str(&format!(",\"{key}\":{}", list(&t.completions, &mut completion_id)));
         text.push_str(&format!(",\"predictions\":{}", list(&t.predictions, &mut prediction_id)));
         if !inner(&t.extra).is_empty() {
             text.push_str(&format!(",{}", inner(&t.extra)));
@@ -137,12 +137,16 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
     #[test]
-    fn any_task_list_comes_back_as_the_same_text(tasks in prop::collection::vec(task(), 0..5)) {
+    fn any_task_list_comes_back_as_the_same_text(
+        tasks in prop::collection::vec(task(), 0..5),
+        is_ls0 in any::<bool>(),
+    ) {
         let env = TestEnv::new();
-        let input = task_list(&tasks);
+        let (dialect, key) = if is_ls0 { ("ls0", "completions") } else { ("ls1", "annotations") };
+        let input = task_list(&tasks, key);
         env.write("in.json", &input);
         env.lsdb(&["init", "proj", "--input-path", "in.json"]).ok();
-        env.lsdb(&["-p", "proj", "export", "-o", "out.json"]).ok();
+        env.lsdb(&["-p", "proj", "export", "--dialect", dialect, "-o", "out.json"]).ok();
         let output = std::fs::read_to_string(env.path("out.json")).unwrap();
         prop_assert_eq!(output, input);
     }
