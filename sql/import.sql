@@ -27,8 +27,54 @@ SELECT seq FROM (
     SELECT seq, data_hash,
            row_number() OVER (PARTITION BY data_hash ORDER BY seq) AS nth
     FROM lsdb_stage_hashed
+    WHERE seq IN (SELECT seq FROM lsdb_stage_tasks)
 ) AS h
 WHERE nth > 1 OR data_hash IN (SELECT data_hash FROM tasks);
+
+-- name: merge_match
+-- --merge: each staged task's task in the store, by lsdb's id when the data agrees, else by
+-- the content hash of the data (the oldest such task).
+CREATE OR REPLACE TABLE lsdb_stage_matches AS
+WITH by_hash AS (SELECT data_hash, min(id) AS id FROM tasks GROUP BY data_hash)
+SELECT s.seq, s.given_id, s.place,
+       CASE WHEN t.id IS NOT NULL AND t.data_hash = h.data_hash THEN t.id ELSE b.id END AS task_id,
+       t.id AS id_owner, t.source AS owner_source
+FROM lsdb_stage_tasks AS s
+JOIN lsdb_stage_hashed AS h USING (seq)
+LEFT JOIN tasks AS t ON t.id = s.given_id
+LEFT JOIN by_hash AS b ON b.data_hash = h.data_hash;
+
+-- name: merge_conflict
+SELECT place, given_id, owner_source FROM lsdb_stage_matches
+WHERE task_id IS NULL AND id_owner IS NOT NULL
+ORDER BY seq LIMIT 1;
+
+-- name: merge_set_aside
+CREATE OR REPLACE TABLE lsdb_stage_merged AS
+SELECT seq, task_id AS id FROM lsdb_stage_matches WHERE task_id IS NOT NULL;
+DELETE FROM lsdb_stage_tasks WHERE seq IN (SELECT seq FROM lsdb_stage_merged);
+-- What the matched task already has (same result, same author, same time; for predictions
+-- same result, model version and score) is not added again.
+DELETE FROM lsdb_stage_completions AS c
+WHERE EXISTS (
+    SELECT 1 FROM lsdb_stage_merged AS m JOIN completions AS e ON e.task_id = m.id
+    WHERE m.seq = c.task_seq
+      AND e.result::VARCHAR = c.result
+      AND e.created_at IS NOT DISTINCT FROM c.created_at
+      AND json_extract(e.fields, '$.completed_by')
+          IS NOT DISTINCT FROM json_extract(c.fields, '$.completed_by')
+);
+DELETE FROM lsdb_stage_predictions AS p
+WHERE EXISTS (
+    SELECT 1 FROM lsdb_stage_merged AS m JOIN predictions AS e ON e.task_id = m.id
+    WHERE m.seq = p.task_seq
+      AND e.result::VARCHAR = p.result
+      AND e.model_version IS NOT DISTINCT FROM p.model_version
+      AND e.score IS NOT DISTINCT FROM p.score
+);
+
+-- name: merge_task_ids
+INSERT INTO lsdb_stage_task_ids SELECT seq, id FROM lsdb_stage_merged;
 
 -- name: drop_duplicates
 DELETE FROM lsdb_stage_tasks WHERE seq IN (SELECT seq FROM lsdb_stage_duplicates);
@@ -111,3 +157,5 @@ DROP TABLE IF EXISTS lsdb_stage_predictions;
 DROP TABLE IF EXISTS lsdb_stage_hashed;
 DROP TABLE IF EXISTS lsdb_stage_duplicates;
 DROP TABLE IF EXISTS lsdb_stage_task_ids;
+DROP TABLE IF EXISTS lsdb_stage_matches;
+DROP TABLE IF EXISTS lsdb_stage_merged;

@@ -89,6 +89,10 @@ pub struct ImportFlags {
     /// Fail the import when new tasks add rows to validation_errors
     #[arg(long)]
     pub strict: bool,
+    /// Label Studio's export of tasks already here: attach its new annotations and
+    /// predictions to them (matched by id and data, else by data) instead of adding them
+    #[arg(long)]
+    pub merge: bool,
     /// Allow serving the imported local files (recorded in the project)
     #[arg(long)]
     pub allow_serving_local_files: bool,
@@ -155,7 +159,8 @@ Examples:
   lsdb import images.txt                      a list of URLs
   lsdb import photos/ --format image-dir --host-url http://localhost:8080
   lsdb import a.jpg b.wav                     one task a file
-  lsdb import tasks.json --skip-invalid --skip-duplicates")]
+  lsdb import tasks.json --skip-invalid --skip-duplicates
+  lsdb import label-studio-export.json --merge  annotations back onto their tasks")]
 pub struct ImportArgs {
     /// Files or folders to import (- reads JSON from standard input)
     #[arg(required = true, value_name = "PATH")]
@@ -247,7 +252,8 @@ Examples:
   lsdb export --sample prediction-score-min --limit 100 -o queue.json
   lsdb export --where \"data->>'lang' = 'en'\" --format jsonl
   lsdb export --format parquet -o out/
-  lsdb export --dialect ls0 -o for-label-studio-0.x.json")]
+  lsdb export --dialect ls0 -o for-label-studio-0.x.json
+  lsdb export --url-style ls1 --document-root /data -o for-label-studio-1.x.json")]
 pub struct ExportArgs {
     /// Where to write (- for standard output; a folder for parquet)
     #[arg(short, long, value_name = "FILE", default_value = "-")]
@@ -274,6 +280,17 @@ pub struct ExportArgs {
     /// `annotations` (Label Studio 1.x), ls0 under `completions` (0.x)
     #[arg(long, value_name = "DIALECT", default_value = "ls1")]
     pub dialect: crate::export::Dialect,
+    /// Write the local-file URLs lsdb made at import with this scheme and host instead
+    /// (e.g. http://labels.example:8080)
+    #[arg(long, value_name = "URL")]
+    pub host_url: Option<String>,
+    /// lsdb keeps `<host>/data/<name>?d=<folder>` (Label Studio 0.x, lsdb serve); ls1 writes
+    /// Label Studio 1.x's `<host>/data/local-files/?d=<path under --document-root>`
+    #[arg(long, value_name = "STYLE", default_value = "lsdb")]
+    pub url_style: crate::urls::UrlStyle,
+    /// With --url-style ls1: Label Studio's LOCAL_FILES_DOCUMENT_ROOT
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub document_root: std::path::PathBuf,
 }
 
 /// Run SQL once and print the result.

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::sample::{QUEUE_SQL, SampleRequest, check_strategy};
 use crate::sqltext::{check_condition, quote_literal};
+use crate::urls::UrlRewrite;
 
 const PAGE_SQL: &str = include_str!("../sql/export.sql");
 const PAGE_SIZE: i64 = 5_000;
@@ -148,6 +149,7 @@ impl TaskRow {
 /// Call `visit` for each selected task, a page at a time, in export order.
 fn for_each_task(
     conn: &Connection,
+    urls: &UrlRewrite,
     total: u64,
     mut visit: impl FnMut(&TaskRow) -> Result<()>,
 ) -> Result<()> {
@@ -158,9 +160,10 @@ fn for_each_task(
         let mut rows = stmt.query(params![from, to, from, to, from, to])?;
         while let Some(r) = rows.next()? {
             crate::cancel::check()?;
+            let data: String = r.get(1)?;
             let row = TaskRow {
                 id: r.get(0)?,
-                data: r.get(1)?,
+                data: urls.rewrite_data(&data)?,
                 meta: r.get(2)?,
                 extra: r.get(3)?,
                 completions: r.get(4)?,
@@ -178,6 +181,7 @@ pub fn write_export(
     conn: &Connection,
     format: ExportFormat,
     dialect: Dialect,
+    urls: &UrlRewrite,
     total: u64,
     out: &mut dyn Write,
 ) -> Result<u64> {
@@ -185,7 +189,7 @@ pub fn write_export(
     match format {
         ExportFormat::Json => {
             out.write_all(b"[")?;
-            for_each_task(conn, total, |task| {
+            for_each_task(conn, urls, total, |task| {
                 out.write_all(if n == 0 { b"\n" } else { b",\n" })?;
                 out.write_all(task.to_label_studio(dialect).as_bytes())?;
                 n += 1;
@@ -194,7 +198,7 @@ pub fn write_export(
             out.write_all(if n == 0 { b"]\n" } else { b"\n]\n" })?;
         }
         ExportFormat::Jsonl => {
-            for_each_task(conn, total, |task| {
+            for_each_task(conn, urls, total, |task| {
                 out.write_all(task.to_label_studio(dialect).as_bytes())?;
                 out.write_all(b"\n")?;
                 n += 1;
@@ -203,7 +207,7 @@ pub fn write_export(
         }
         ExportFormat::JsonMin => {
             out.write_all(b"[")?;
-            for_each_task(conn, total, |task| {
+            for_each_task(conn, urls, total, |task| {
                 out.write_all(if n == 0 { b"\n" } else { b",\n" })?;
                 serde_json::to_writer(&mut *out, &min_record(task)?)?;
                 n += 1;
@@ -214,7 +218,7 @@ pub fn write_export(
         ExportFormat::Csv => {
             // First pass: the columns; second pass: the rows.
             let mut columns: Vec<String> = Vec::new();
-            for_each_task(conn, total, |task| {
+            for_each_task(conn, urls, total, |task| {
                 for key in min_record(task)?.keys() {
                     if !columns.contains(key) {
                         columns.push(key.clone());
@@ -224,7 +228,7 @@ pub fn write_export(
             })?;
             let mut w = csv::Writer::from_writer(&mut *out);
             w.write_record(&columns)?;
-            for_each_task(conn, total, |task| {
+            for_each_task(conn, urls, total, |task| {
                 let record = min_record(task)?;
                 w.write_record(columns.iter().map(|c| match record.get(c) {
                     None | Some(Value::Null) => String::new(),

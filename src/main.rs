@@ -17,6 +17,7 @@ mod sample;
 mod sqltext;
 mod store;
 mod templates;
+mod urls;
 
 use std::process::ExitCode;
 

@@ -74,15 +74,30 @@ pub fn import_into(dir: &Path, opts: &ImportOptions) -> Result<ImportSummary> {
 pub fn summary_lines(summary: &ImportSummary) -> Vec<String> {
     let c = &summary.counts;
     let mut lines = summary.notes.clone();
-    let mut line = format!(
-        "imported {} task{}, {} completion{}, {} prediction{}",
-        c.tasks,
-        plural(c.tasks),
-        c.completions,
-        plural(c.completions),
-        c.predictions,
-        plural(c.predictions)
-    );
+    let mut line = if summary.merged > 0 {
+        format!(
+            "matched {} task{} already here and added {} completion{}, {} prediction{} to \
+             them and the {} new task{}",
+            summary.merged,
+            plural(summary.merged),
+            c.completions,
+            plural(c.completions),
+            c.predictions,
+            plural(c.predictions),
+            c.tasks,
+            plural(c.tasks)
+        )
+    } else {
+        format!(
+            "imported {} task{}, {} completion{}, {} prediction{}",
+            c.tasks,
+            plural(c.tasks),
+            c.completions,
+            plural(c.completions),
+            c.predictions,
+            plural(c.predictions)
+        )
+    };
     if summary.duplicates > 0 {
         line.push_str(&format!(
             ", {} duplicate{} of tasks already present",

@@ -11,9 +11,15 @@ use crate::export::{
 };
 use crate::sample::SampleRequest;
 use crate::store::Store;
+use crate::urls::UrlRewrite;
 
 pub fn run(project: &Path, args: ExportArgs) -> Result<()> {
     let format = ExportFormat::parse(&args.format)?;
+    let urls = UrlRewrite {
+        host: args.host_url,
+        style: args.url_style,
+        document_root: args.document_root,
+    };
     let store = Store::open(project)?;
     let selection = Selection {
         sample: args.sample.map(|strategy| SampleRequest {
@@ -38,11 +44,13 @@ pub fn run(project: &Path, args: ExportArgs) -> Result<()> {
     if to_stdout {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
-        write_export(store.conn(), format, args.dialect, total, &mut out)?;
+        write_export(store.conn(), format, args.dialect, &urls, total, &mut out)?;
         out.flush()?;
         return Ok(());
     }
-    write_file(&args.output, |out| write_export(store.conn(), format, args.dialect, total, out))?;
+    write_file(&args.output, |out| {
+        write_export(store.conn(), format, args.dialect, &urls, total, out)
+    })?;
     eprintln!("exported {total} tasks to {}", args.output.display());
     Ok(())
 }

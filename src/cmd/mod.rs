@@ -66,6 +66,7 @@ pub fn import_options(
         is_strict: flags.strict,
         config: None,
         is_allowing_local_files: flags.allow_serving_local_files,
+        is_merging: flags.merge,
     }
 }
 

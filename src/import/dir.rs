@@ -58,34 +58,12 @@ pub fn walk_files(root: &Path, sink: &mut dyn Receiver) -> Result<Vec<PathBuf>> 
     Ok(files)
 }
 
-/// The URL Label Studio serves a local file under:
-/// `<host>/data/<basename, percent-encoded>?d=<absolute folder, form-encoded>`.
+/// The URL Label Studio 0.x serves a local file under (see `urls.rs`), for the file's
+/// absolute path.
 pub fn local_file_url(host_url: &str, path: &Path) -> Result<String> {
     let absolute = std::path::absolute(path)
         .with_context(|| format!("finding the absolute path of {}", path.display()))?;
-    let name = absolute.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let folder = absolute.parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(format!(
-        "{}/data/{}?d={}",
-        host_url.trim_end_matches('/'),
-        percent_encode(&name, false),
-        percent_encode(&folder, true)
-    ))
-}
-
-/// Percent-encode all but unreserved characters; with `is_form`, a space becomes `+`.
-pub fn percent_encode(text: &str, is_form: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for &b in text.as_bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' if is_form => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    Ok(crate::urls::local_file_url(host_url, &absolute))
 }
 
 /// One task for one media file, its URL under `key`, its path as the source.

@@ -9,7 +9,8 @@ mod dir;
 pub mod format;
 mod json;
 mod lines;
-mod raw;
+mod place;
+pub mod raw;
 mod scan;
 mod series;
 mod sink;
@@ -22,10 +23,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
-use duckdb::{Connection, OptionalExt, params};
+use duckdb::{Connection, params};
 
 pub use context::ReadContext;
 pub use format::{Format, MediaKind};
+use place::section;
 pub use sink::Counts;
 use task::Receiver;
 
@@ -36,7 +38,6 @@ use crate::store::Store;
 use crate::store::config::{load_config, save_config};
 use crate::store::schema::set_meta;
 
-const IMPORT_SQL: &str = include_str!("../../sql/import.sql");
 /// The host in URLs made for local files, as Label Studio's default server.
 pub const DEFAULT_HOST_URL: &str = "http://localhost:8080";
 /// DuckDB's memory cap during an import (`LSDB_IMPORT_MEMORY` overrides it).
@@ -56,6 +57,9 @@ pub struct ImportOptions {
     pub config: Option<ChosenConfig>,
     /// Record that the project may serve the local files its tasks reference.
     pub is_allowing_local_files: bool,
+    /// Attach the annotations and predictions of tasks already in the store to them
+    /// (matched by id and data, else by data) instead of adding the tasks again.
+    pub is_merging: bool,
 }
 
 /// What an import did.
@@ -65,6 +69,8 @@ pub struct ImportSummary {
     pub counts: Counts,
     /// Tasks whose data was already in the store (or earlier in this input).
     pub duplicates: u64,
+    /// With `--merge`: tasks of the input that matched tasks in the store.
+    pub merged: u64,
     pub seconds: f64,
     pub notes: Vec<String>,
 }
@@ -175,36 +181,17 @@ fn import_in_transaction(
     }
     let mut counts = sink.finish()?;
     phases.done("read and append");
-    conn.execute_batch(section("hash"))?;
-    conn.execute_batch(section("duplicates"))?;
-    let duplicates: i64 =
-        conn.query_row("SELECT count(*) FROM lsdb_stage_duplicates", [], |r| r.get(0))?;
-    if opts.is_skipping_duplicates && duplicates > 0 {
-        conn.execute_batch(section("drop_duplicates"))?;
-        counts.tasks -= duplicates as u64;
-        counts.completions = count(conn, "lsdb_stage_completions")?;
-        counts.predictions = count(conn, "lsdb_stage_predictions")?;
-    }
-    phases.done("hash and find duplicates");
-    check_ids(conn)?;
-    conn.execute_batch(section("assign_task_ids"))?;
-    phases.done("check and assign ids");
-    conn.execute(section("insert_tasks"), params![import_id])?;
-    phases.done("insert tasks");
-    for (name, what) in [("insert_completions", "completion"), ("insert_predictions", "prediction")]
-    {
-        conn.execute(section(name), params![import_id]).map_err(|err| {
-            if err.to_string().contains("Overflow") {
-                anyhow::anyhow!(
-                    "a {what} id in the input is so large that no new {what} ids fit after it \
-                     (ids go up to 9223372036854775807); give smaller ids, or leave them out"
-                )
-            } else {
-                err.into()
-            }
-        })?;
-    }
-    phases.done("insert completions and predictions");
+    let placed = place::place_staged(
+        conn,
+        import_id,
+        opts.is_merging,
+        opts.is_skipping_duplicates,
+        &mut phases,
+    )?;
+    counts.tasks = placed.tasks;
+    counts.completions = placed.completions;
+    counts.predictions = placed.predictions;
+    let duplicates = placed.duplicates as i64;
     let source: Vec<String> = inputs.iter().map(|(p, _)| p.display().to_string()).collect();
     let mut formats: Vec<&str> = inputs.iter().map(|(_, f)| f.name()).collect();
     formats.dedup();
@@ -248,12 +235,13 @@ fn import_in_transaction(
         import_id,
         counts,
         duplicates: duplicates as u64,
+        merged: placed.merged,
         ..ImportSummary::default()
     })
 }
 
 /// With `LSDB_TIMING` set, how long each phase of an import took, on stderr (for profiling).
-struct Phases {
+pub struct Phases {
     last: Option<Instant>,
 }
 
@@ -262,72 +250,12 @@ impl Phases {
         Phases { last: std::env::var_os("LSDB_TIMING").map(|_| Instant::now()) }
     }
 
-    fn done(&mut self, phase: &str) {
+    pub fn done(&mut self, phase: &str) {
         if let Some(last) = self.last {
             eprintln!("lsdb: timing: {phase}: {:.2}s", last.elapsed().as_secs_f64());
             self.last = Some(Instant::now());
         }
     }
-}
-
-fn count(conn: &Connection, table: &str) -> Result<u64> {
-    let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
-    Ok(n as u64)
-}
-
-/// A given task id must be free in the store and appear once in the input, and leave room
-/// for the new ids of tasks without one.
-fn check_ids(conn: &Connection) -> Result<()> {
-    let (top, needed, source): (i64, i64, Option<String>) = conn.query_row(
-        "SELECT greatest((SELECT coalesce(max(id), 0) FROM tasks), \
-                         (SELECT coalesce(max(given_id), 0) FROM lsdb_stage_tasks)), \
-                (SELECT count(*) FROM lsdb_stage_tasks WHERE given_id IS NULL), \
-                (SELECT place FROM lsdb_stage_tasks ORDER BY given_id DESC NULLS LAST, seq LIMIT 1)",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
-    if top.checked_add(needed).is_none() {
-        let place = source.map(|s| format!("{s}: ")).unwrap_or_default();
-        bail!(
-            "{place}task id {top} leaves no room for the {needed} new task id{} after it (ids go \
-             up to 9223372036854775807); give smaller ids, or leave them out",
-            if needed == 1 { "" } else { "s" }
-        );
-    }
-    let taken: Option<(i64, String)> =
-        conn.query_row(section("id_taken"), [], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
-    if let Some((id, source)) = taken {
-        bail!(
-            "{source}: task id {id} is already in the store; remove \"id\" to get a new one, or \
-             pass --skip-duplicates when it is the same task"
-        );
-    }
-    let twice: Option<(i64, String)> = conn
-        .query_row(section("id_twice"), [], |r| Ok((r.get(0)?, r.get::<_, String>(1)?)))
-        .optional()?;
-    if let Some((id, places)) = twice {
-        let mut places = places.split(", ");
-        let first = places.next().unwrap_or_default();
-        let others: Vec<&str> = places.collect();
-        bail!(
-            "{first}: task id {id} appears more than once in the input (again at {}); task ids \
-             must be unique",
-            others.join(", ")
-        );
-    }
-    Ok(())
-}
-
-/// One section of `sql/import.sql`, by its `-- name:` line.
-fn section(name: &str) -> &'static str {
-    let marker = format!("-- name: {name}\n");
-    let start = IMPORT_SQL
-        .find(&marker)
-        .map(|i| i + marker.len())
-        .expect("section exists in sql/import.sql");
-    let rest = &IMPORT_SQL[start..];
-    let end = rest.find("-- name:").unwrap_or(rest.len());
-    &rest[..end]
 }
 
 fn epoch_seconds() -> f64 {

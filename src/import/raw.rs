@@ -37,6 +37,11 @@ impl<'a> RawObject<'a> {
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()
     }
+
+    /// The members in order.
+    pub fn members(&self) -> &[(String, &'a RawValue)] {
+        &self.members
+    }
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for RawObject<'a> {

@@ -15,6 +15,7 @@ use crate::project::summary_lines;
 use crate::query::run_query;
 use crate::report::{STATS_SQL, write_validation};
 use crate::sample::{SampleRequest, sample};
+use crate::urls::UrlRewrite;
 
 /// Run one dot command line.
 pub fn run_dot(shell: &mut Shell<'_>, line: &str) -> Result<()> {
@@ -101,7 +102,7 @@ pub fn run_dot(shell: &mut Shell<'_>, line: &str) -> Result<()> {
             if format == ExportFormat::Parquet {
                 write_parquet(shell.store.conn(), path.as_ref())?;
             } else {
-                write_file(path.as_ref(), |out| write_export(shell.store.conn(), format, Dialect::Ls1, total, out))?;
+                write_file(path.as_ref(), |out| write_export(shell.store.conn(), format, Dialect::Ls1, &UrlRewrite::default(), total, out))?;
             }
             eprintln!("exported {total} tasks to {path}");
             Ok(())

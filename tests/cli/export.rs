@@ -167,3 +167,41 @@ fn both_dialects_go_round_byte_for_byte() {
     }
     env.lsdb(&["-p", "a", "export", "--dialect", "ls2"]).exit(2);
 }
+
+// issue 10: the local-file URLs made at import are rewritten for the Label Studio that
+// will show them: another host, or Label Studio 1.x's local-files form.
+#[test]
+fn local_file_urls_are_rewritten_for_label_studio() {
+    let env = TestEnv::new();
+    let images = env.fixture("dirs/images");
+    let images = images.canonicalize().unwrap();
+    let images = images.to_str().unwrap();
+    env.lsdb(&["init", "p", "--input-path", images, "--input-format", "image-dir"]).ok();
+    let urls = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["-p", "p", "export", "--format", "jsonl"];
+        all.extend_from_slice(args);
+        env.lsdb(&all)
+            .ok()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["data"]["image"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    let plain = urls(&[]);
+    assert!(plain[0].starts_with("http://localhost:8080/data/"), "{plain:?}");
+    let moved = urls(&["--host-url", "https://labels.example:9000/"]);
+    assert_eq!(moved[0], plain[0].replace("http://localhost:8080", "https://labels.example:9000"));
+    let root = std::path::Path::new(images).parent().unwrap().to_str().unwrap().to_string();
+    let ls1 = urls(&["--url-style", "ls1", "--document-root", &root]);
+    assert!(
+        ls1.iter().all(|u| u.starts_with("http://localhost:8080/data/local-files/?d=images/")),
+        "{ls1:?}"
+    );
+    assert_eq!(ls1.len(), plain.len());
+    env.lsdb(&["-p", "p", "export", "--url-style", "ls1", "--document-root", "/nowhere"])
+        .fails_with("is not under --document-root /nowhere");
+}
