@@ -53,16 +53,21 @@ ORDER BY seq LIMIT 1;
 CREATE OR REPLACE TABLE lsdb_stage_merged AS
 SELECT seq, task_id AS id FROM lsdb_stage_matches WHERE task_id IS NOT NULL;
 DELETE FROM lsdb_stage_tasks WHERE seq IN (SELECT seq FROM lsdb_stage_merged);
--- What the matched task already has (same result, same author, same time; for predictions
--- same result, model version and score) is not added again.
+-- What the matched task already has (the annotation Label Studio imported from it, or the
+-- same result by the same author at the same time; for predictions the same result, model
+-- version and score) is not added again.
 DELETE FROM lsdb_stage_completions AS c
 WHERE EXISTS (
     SELECT 1 FROM lsdb_stage_merged AS m JOIN completions AS e ON e.task_id = m.id
     WHERE m.seq = c.task_seq
-      AND e.result::VARCHAR = c.result
-      AND e.created_at IS NOT DISTINCT FROM c.created_at
-      AND json_extract(e.fields, '$.completed_by')
-          IS NOT DISTINCT FROM json_extract(c.fields, '$.completed_by')
+      AND (
+          -- Label Studio keeps the id an annotation had when it was imported as import_id.
+          e.id = TRY_CAST(json_extract_string(c.fields, '$.import_id') AS BIGINT)
+          OR (e.result::VARCHAR = c.result
+              AND e.created_at IS NOT DISTINCT FROM c.created_at
+              AND json_extract(e.fields, '$.completed_by')
+                  IS NOT DISTINCT FROM json_extract(c.fields, '$.completed_by'))
+      )
 );
 DELETE FROM lsdb_stage_predictions AS p
 WHERE EXISTS (

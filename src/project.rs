@@ -76,16 +76,16 @@ pub fn summary_lines(summary: &ImportSummary) -> Vec<String> {
     let mut lines = summary.notes.clone();
     let mut line = if summary.merged > 0 {
         format!(
-            "matched {} task{} already here and added {} completion{}, {} prediction{} to \
-             them and the {} new task{}",
+            "matched {} task{} already here; imported {} new task{}; added {} completion{}, \
+             {} prediction{}",
             summary.merged,
             plural(summary.merged),
+            c.tasks,
+            plural(c.tasks),
             c.completions,
             plural(c.completions),
             c.predictions,
-            plural(c.predictions),
-            c.tasks,
-            plural(c.tasks)
+            plural(c.predictions)
         )
     } else {
         format!(
@@ -107,6 +107,14 @@ pub fn summary_lines(summary: &ImportSummary) -> Vec<String> {
     }
     if c.rejected > 0 {
         line.push_str(&format!(", rejected {} (see import_rejects)", c.rejected));
+    }
+    if c.prediction_refs > 0 {
+        line.push_str(&format!(
+            ", left out {} prediction id{} without content (Label Studio's export lists \
+             predictions by id)",
+            c.prediction_refs,
+            plural(c.prediction_refs)
+        ));
     }
     if c.skipped > 0 {
         line.push_str(&format!(", skipped {} (blank lines or other files)", c.skipped));

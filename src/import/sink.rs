@@ -17,6 +17,8 @@ pub struct Counts {
     pub rejected: u64,
     /// Blank lines and files of other kinds that were passed over.
     pub skipped: u64,
+    /// Predictions given only by id (Label Studio's export), left out.
+    pub prediction_refs: u64,
 }
 
 /// Receives tasks from readers and appends them to the staging tables in bulk.
@@ -76,6 +78,7 @@ impl Receiver for Sink<'_> {
     fn push(&mut self, task: Task) -> Result<()> {
         self.counts.tasks += 1;
         let seq = self.counts.tasks as i64;
+        self.counts.prediction_refs += task.prediction_refs;
         self.tasks.append_row(params![
             seq,
             task.given_id,

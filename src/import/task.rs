@@ -33,6 +33,9 @@ pub struct Task {
     pub place: String,
     pub completions: Vec<Annotation>,
     pub predictions: Vec<Annotation>,
+    /// Predictions given only by their id, as Label Studio 1.x's export lists them: there
+    /// is nothing to store, so they are counted and left out.
+    pub prediction_refs: u64,
 }
 
 /// A completion or prediction: its id and result, plus typed copies of well-known fields.
@@ -97,11 +100,12 @@ pub fn task_from_json(raw: &RawValue, what: &str, source: String) -> Result<Task
     let mut completions = Vec::new();
     for key in ["completions", "annotations"] {
         if let Some(list) = object.remove(key) {
-            completions.extend(annotations(list, key, what, false)?);
+            completions.extend(annotations(list, key, what, false, &mut 0)?);
         }
     }
+    let mut prediction_refs = 0;
     let predictions = match object.remove("predictions") {
-        Some(list) => annotations(list, "predictions", what, true)?,
+        Some(list) => annotations(list, "predictions", what, true, &mut prediction_refs)?,
         None => Vec::new(),
     };
     let meta = object.remove("meta").map(|m| compact(m.get()));
@@ -115,6 +119,7 @@ pub fn task_from_json(raw: &RawValue, what: &str, source: String) -> Result<Task
         place: String::new(),
         completions,
         predictions,
+        prediction_refs,
     })
 }
 
@@ -165,6 +170,7 @@ fn annotations(
     key: &str,
     what: &str,
     is_prediction: bool,
+    refs: &mut u64,
 ) -> Result<Vec<Annotation>, String> {
     let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(list.get()) else {
         return Err(format!(
@@ -176,6 +182,10 @@ fn annotations(
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         let this = format!("{singular} {i} of {what}");
+        if is_prediction && item.get().bytes().all(|b| b.is_ascii_digit()) {
+            *refs += 1;
+            continue;
+        }
         let Some(mut fields) = RawObject::parse(item) else {
             return Err(format!(
                 "{this} is {}; it must be an object like {{\"result\": [...]}}",

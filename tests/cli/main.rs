@@ -8,6 +8,7 @@ mod formats;
 mod import;
 mod init;
 mod integrity;
+mod merge;
 mod roundtrip;
 mod sample;
 mod shell;
