@@ -101,6 +101,21 @@ def text_loop(args, work):
                       "JOIN tasks AS t ON t.id = q.task_id")
     left = {r["text"] for r in queue_now}
     step("the labeled tasks have left the queue", not (texts & left), f"labeled {sorted(texts)}, queue {sorted(left)}")
+    # What came back from Label Studio goes out again, whole, to a new Label Studio project.
+    second = os.path.join(work, "second.json")
+    lsdb(args.lsdb, "-p", project, "export", "-o", second)
+    exported = json.load(open(second))
+    want = {
+        "task_count": len(exported),
+        "annotation_count": sum(len(t.get("annotations", [])) for t in exported),
+        "prediction_count": sum(len(t.get("predictions", [])) for t in exported),
+    }
+    again_project = api(args.ls_url, args.token, "POST", "/api/projects",
+                        {"title": "lsdb loop, second round", "label_config": xml})["id"]
+    got = api(args.ls_url, args.token, "POST", f"/api/projects/{again_project}/import", exported)
+    got = {k: got.get(k) for k in want}
+    step("after the merge, lsdb's export imports whole into a new Label Studio project",
+         got == want, f"{got}, sent {want}")
 
 
 def image_loop(args, work):
