@@ -320,12 +320,19 @@ pub struct ShellArgs {
     pub mode: OutputFormat,
 }
 
-/// Counts: tasks, completions, predictions, invalid rows, imports.
+/// Counts: tasks, completions, predictions, invalid rows, imports; and annotations by author
+/// and by day.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  lsdb stats\n  lsdb stats --format json")]
+#[command(
+    after_help = "Examples:\n  lsdb stats\n  lsdb stats --format json\n  lsdb stats --by author --format csv"
+)]
 pub struct StatsArgs {
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Only annotations by author (`completed_by`) or by day (`created_at`); a table shows
+    /// the counts and both when this is left out
+    #[arg(long, value_name = "author|day")]
+    pub by: Option<crate::report::Breakdown>,
 }
 
 /// How rows are printed.

@@ -17,6 +17,37 @@ pub const STATS_SQL: &str = "SELECT \
     (SELECT count(*) FROM import_rejects) AS rejected, \
     (SELECT count(*) FROM imports) AS imports";
 
+/// A breakdown of the annotations (`lsdb stats --by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Breakdown {
+    /// By `completed_by` (an email when Label Studio gave the user as an object)
+    Author,
+    /// By the day of `created_at`
+    Day,
+}
+
+impl Breakdown {
+    /// The query that counts annotations this way.
+    pub fn sql(self) -> &'static str {
+        match self {
+            Breakdown::Author => ANNOTATIONS_BY_AUTHOR_SQL,
+            Breakdown::Day => ANNOTATIONS_BY_DAY_SQL,
+        }
+    }
+}
+
+/// Annotations per author: Label Studio gives `completed_by` as a user id or an object.
+const ANNOTATIONS_BY_AUTHOR_SQL: &str = "SELECT coalesce(fields->'completed_by'->>'email', \
+     fields->'completed_by'->>'id', fields->>'completed_by', '(unknown)') AS author, \
+     count(*) AS annotations, count(*) FILTER (WHERE was_cancelled) AS cancelled, \
+     count(DISTINCT task_id) AS tasks, min(created_at) AS first, max(created_at) AS last \
+     FROM completions GROUP BY ALL ORDER BY annotations DESC, author";
+
+/// Annotations per day of `created_at`.
+const ANNOTATIONS_BY_DAY_SQL: &str = "SELECT coalesce(substr(created_at, 1, 10), '(unknown)') AS day, \
+     count(*) AS annotations, count(*) FILTER (WHERE was_cancelled) AS cancelled, \
+     count(DISTINCT task_id) AS tasks FROM completions GROUP BY ALL ORDER BY day";
+
 /// Rows of the validation snapshot per code, most first.
 const VALIDATION_SUMMARY_SQL: &str = "SELECT code, count(*) AS rows, count(DISTINCT task_id) AS tasks \
      FROM lsdb_validation GROUP BY code ORDER BY rows DESC, code";

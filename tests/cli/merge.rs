@@ -96,3 +96,21 @@ fn an_id_in_the_store_with_other_data_is_an_error_naming_both() {
         .fails_with("other.json:1:2: --merge: task id 3 is in the store (from ");
     assert_eq!(counts(&env), json!([{"tasks": 8, "c": 2, "p": 7}]));
 }
+
+// issue 10: `lsdb stats` shows annotations by author and by day.
+#[test]
+fn stats_count_annotations_by_author_and_day() {
+    let env = sampling_project();
+    let export = env.fixture(EXPORT);
+    env.lsdb(&["-p", "proj", "import", export.to_str().unwrap(), "--merge"]).ok();
+    let by_author = env.lsdb(&["-p", "proj", "stats", "--by", "author", "--format", "csv"]).ok();
+    assert_eq!(
+        by_author.lines().collect::<Vec<_>>()[..2],
+        ["author,annotations,cancelled,tasks,first,last", "(unknown),2,1,2,,"]
+    );
+    assert!(by_author.lines().nth(2).unwrap().starts_with("1,2,0,2,2026-11-25T"), "{by_author}");
+    let by_day = env.lsdb(&["-p", "proj", "stats", "--by", "day", "--format", "csv"]).ok();
+    assert_eq!(by_day, "day,annotations,cancelled,tasks\n(unknown),2,1,2\n2026-11-25,2,0,2\n");
+    let table = env.lsdb(&["-p", "proj", "stats"]).ok();
+    assert!(table.contains("author") && table.contains("2026-11-25"), "{table}");
+}
