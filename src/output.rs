@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::query::{Cell, QueryResult, RowSink};
+use crate::query::{Cell, CellRef, QueryResult, RowSink};
 use anyhow::Result;
 use comfy_table::{ContentArrangement, Table, presets};
 
@@ -68,7 +68,8 @@ pub fn render(
     let mut writer = RowWriter::new(format, style, out);
     writer.columns(&result.columns)?;
     for row in &result.rows {
-        writer.row(row.clone())?;
+        let cells: Vec<CellRef<'_>> = row.iter().map(Cell::as_ref).collect();
+        writer.row(&cells)?;
     }
     writer.finish(result.is_truncated)
 }
@@ -141,22 +142,22 @@ impl RowSink for RowWriter<'_> {
         Ok(())
     }
 
-    fn row(&mut self, row: Vec<Cell>) -> Result<bool> {
+    fn row(&mut self, row: &[CellRef<'_>]) -> Result<bool> {
         match self.format {
             OutputFormat::Table => {
                 if self.max_rows.is_some_and(|max| self.rows.len() >= max) {
                     self.is_truncated = true;
                     return Ok(false);
                 }
-                self.rows.push(row);
+                self.rows.push(row.iter().map(|c| c.to_cell()).collect());
             }
-            OutputFormat::Csv => write_csv_record(self.out, row.iter().map(Cell::plain))?,
+            OutputFormat::Csv => write_csv_record(self.out, row.iter().map(CellRef::plain))?,
             OutputFormat::Json => {
                 self.out.write_all(if self.count == 0 { b"\n" } else { b",\n" })?;
-                write_object(self.out, &self.columns, &row)?;
+                write_object(self.out, &self.columns, row)?;
             }
             OutputFormat::Jsonl => {
-                write_object(self.out, &self.columns, &row)?;
+                write_object(self.out, &self.columns, row)?;
                 self.out.write_all(b"\n")?;
             }
             OutputFormat::Line => {
@@ -164,7 +165,7 @@ impl RowSink for RowWriter<'_> {
                     writeln!(self.out)?;
                 }
                 let width = self.columns.iter().map(|c| c.chars().count()).max().unwrap_or(0);
-                for (name, value) in self.columns.iter().zip(&row) {
+                for (name, value) in self.columns.iter().zip(row) {
                     writeln!(self.out, "{name:>width$} = {}", display_text(value))?;
                 }
             }
@@ -201,7 +202,7 @@ fn write_csv_record<'a>(out: &mut dyn Write, fields: impl Iterator<Item = &'a st
 }
 
 /// One row as a JSON object, values written as their JSON text.
-fn write_object(out: &mut dyn Write, columns: &[String], row: &[Cell]) -> Result<()> {
+fn write_object(out: &mut dyn Write, columns: &[String], row: &[CellRef<'_>]) -> Result<()> {
     out.write_all(b"{")?;
     for (i, (name, value)) in columns.iter().zip(row).enumerate() {
         if i > 0 {
@@ -209,17 +210,17 @@ fn write_object(out: &mut dyn Write, columns: &[String], row: &[Cell]) -> Result
         }
         serde_json::to_writer(&mut *out, name)?;
         out.write_all(b":")?;
-        out.write_all(value.json_text().as_bytes())?;
+        value.write_json(out)?;
     }
     out.write_all(b"}")?;
     Ok(())
 }
 
 /// A value as a person reads it: NULL spelled out.
-fn display_text(value: &Cell) -> String {
+fn display_text<'a>(value: &CellRef<'a>) -> &'a str {
     match value {
-        Cell::Null => "NULL".into(),
-        other => other.plain().to_string(),
+        CellRef::Null => "NULL",
+        CellRef::Text(s) | CellRef::Raw(s) => s,
     }
 }
 
@@ -237,8 +238,11 @@ pub fn cut(text: &str, max: usize) -> String {
 fn write_table(result: &QueryResult, style: TableStyle, out: &mut dyn Write) -> Result<()> {
     let mut table = Table::new();
     table.load_style(presets::UTF8_FULL_CONDENSED);
-    let texts: Vec<Vec<String>> =
-        result.rows.iter().map(|row| row.iter().map(display_text).collect()).collect();
+    let texts: Vec<Vec<String>> = result
+        .rows
+        .iter()
+        .map(|row| row.iter().map(|c| display_text(&c.as_ref()).to_string()).collect())
+        .collect();
     let limits = match style.width {
         Some(width) => {
             table.set_content_arrangement(ContentArrangement::Dynamic).set_width(width);

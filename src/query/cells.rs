@@ -19,15 +19,8 @@ pub enum Cell {
 }
 
 impl Cell {
-    /// The cell as text for tables and CSV: strings bare, NULL empty, JSON as its text.
-    pub fn plain(&self) -> &str {
-        match self {
-            Cell::Null => "",
-            Cell::Text(s) | Cell::Raw(s) => s,
-        }
-    }
-
     /// The cell as JSON text.
+    #[cfg(test)]
     pub fn json_text(&self) -> String {
         match self {
             Cell::Null => "null".into(),
@@ -39,6 +32,52 @@ impl Cell {
     /// A number as a cell.
     pub fn number(n: impl ToString) -> Cell {
         Cell::Raw(n.to_string())
+    }
+
+    /// The cell as a borrowed cell.
+    pub fn as_ref(&self) -> CellRef<'_> {
+        match self {
+            Cell::Null => CellRef::Null,
+            Cell::Text(s) => CellRef::Text(s),
+            Cell::Raw(s) => CellRef::Raw(s),
+        }
+    }
+}
+
+/// A cell borrowed from a batch of rows (or from a `Cell`): no copy per value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CellRef<'a> {
+    Null,
+    Text(&'a str),
+    Raw(&'a str),
+}
+
+impl CellRef<'_> {
+    /// The cell as text for tables and CSV: strings bare, NULL empty, JSON as its text.
+    pub fn plain(&self) -> &str {
+        match self {
+            CellRef::Null => "",
+            CellRef::Text(s) | CellRef::Raw(s) => s,
+        }
+    }
+
+    /// An owned copy.
+    pub fn to_cell(self) -> Cell {
+        match self {
+            CellRef::Null => Cell::Null,
+            CellRef::Text(s) => Cell::Text(s.to_string()),
+            CellRef::Raw(s) => Cell::Raw(s.to_string()),
+        }
+    }
+
+    /// Write the cell as JSON.
+    pub fn write_json(&self, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+        match self {
+            CellRef::Null => out.write_all(b"null")?,
+            CellRef::Text(s) => serde_json::to_writer(&mut *out, s)?,
+            CellRef::Raw(s) => out.write_all(s.as_bytes())?,
+        }
+        Ok(())
     }
 }
 
@@ -86,55 +125,78 @@ impl Kind {
     }
 }
 
-/// The rows of a batch as cells. With `kinds`, the columns are text tagged by kind; without,
-/// each column is read by its Arrow type.
-pub fn batch_cells(batch: &RecordBatch, kinds: Option<&[Kind]>) -> Vec<Vec<Cell>> {
-    let mut rows: Vec<Vec<Cell>> =
-        (0..batch.num_rows()).map(|_| Vec::with_capacity(batch.num_columns())).collect();
-    for (i, column) in batch.columns().iter().enumerate() {
-        let kind = kinds.and_then(|k| k.get(i).copied());
-        let cells = column_cells(column, kind);
-        for (row, cell) in rows.iter_mut().zip(cells) {
-            row.push(cell);
-        }
-    }
-    rows
+/// One column of a batch as text: borrowed from Arrow's strings, or formatted once.
+enum Texts<'a> {
+    Utf8(&'a duckdb::arrow::array::StringArray),
+    LargeUtf8(&'a duckdb::arrow::array::LargeStringArray),
+    View(&'a duckdb::arrow::array::StringViewArray),
+    Formatted(Vec<Option<String>>),
 }
 
-fn column_cells(column: &ArrayRef, kind: Option<Kind>) -> Vec<Cell> {
-    let n = column.len();
-    let texts: Vec<Option<String>> = match column.data_type() {
-        DataType::Utf8 => column.as_string::<i32>().iter().map(|v| v.map(str::to_string)).collect(),
-        DataType::LargeUtf8 => {
-            column.as_string::<i64>().iter().map(|v| v.map(str::to_string)).collect()
+impl Texts<'_> {
+    fn get(&self, row: usize) -> Option<&str> {
+        match self {
+            Texts::Utf8(a) => a.is_valid(row).then(|| a.value(row)),
+            Texts::LargeUtf8(a) => a.is_valid(row).then(|| a.value(row)),
+            Texts::View(a) => a.is_valid(row).then(|| a.value(row)),
+            Texts::Formatted(v) => v.get(row).and_then(Option::as_deref),
         }
-        DataType::Utf8View => {
-            column.as_string_view().iter().map(|v| v.map(str::to_string)).collect()
-        }
-        _ => formatted(column),
-    };
-    let kind = kind.unwrap_or_else(|| arrow_kind(column.data_type()));
-    let mut out = Vec::with_capacity(n);
-    for text in texts {
-        out.push(match text {
-            None => Cell::Null,
-            Some(text) => tagged(text, kind),
-        });
     }
-    out
+}
+
+/// Hand each row of a batch to `visit` as borrowed cells. With `kinds`, the columns are text
+/// tagged by kind; without, each column is read by its Arrow type. Stops when `visit`
+/// returns false; returns whether it went through every row.
+pub fn for_each_row(
+    batch: &RecordBatch,
+    kinds: Option<&[Kind]>,
+    mut visit: impl FnMut(&[CellRef<'_>]) -> anyhow::Result<bool>,
+) -> anyhow::Result<bool> {
+    let columns: Vec<(Texts<'_>, Kind)> = batch
+        .columns()
+        .iter()
+        .enumerate()
+        .map(|(i, column)| {
+            let kind = kinds
+                .and_then(|k| k.get(i).copied())
+                .unwrap_or_else(|| arrow_kind(column.data_type()));
+            (texts(column), kind)
+        })
+        .collect();
+    let mut row = Vec::with_capacity(columns.len());
+    for i in 0..batch.num_rows() {
+        row.clear();
+        row.extend(columns.iter().map(|(texts, kind)| match texts.get(i) {
+            None => CellRef::Null,
+            Some(text) => tagged(text, *kind),
+        }));
+        if !visit(&row)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn texts(column: &ArrayRef) -> Texts<'_> {
+    match column.data_type() {
+        DataType::Utf8 => Texts::Utf8(column.as_string::<i32>()),
+        DataType::LargeUtf8 => Texts::LargeUtf8(column.as_string::<i64>()),
+        DataType::Utf8View => Texts::View(column.as_string_view()),
+        _ => Texts::Formatted(formatted(column)),
+    }
 }
 
 /// A non-null value of a kind as a cell; text that is not valid JSON stays text.
-fn tagged(text: String, kind: Kind) -> Cell {
+fn tagged(text: &str, kind: Kind) -> CellRef<'_> {
     match kind {
-        Kind::Text => Cell::Text(text),
-        Kind::Bool => Cell::Raw(text),
-        Kind::Number if is_plain_number(&text) => Cell::Raw(text),
+        Kind::Text => CellRef::Text(text),
+        Kind::Bool => CellRef::Raw(text),
+        Kind::Number if is_plain_number(text) => CellRef::Raw(text),
         Kind::Number | Kind::Json => {
-            if serde_json::from_str::<&serde_json::value::RawValue>(&text).is_ok() {
-                Cell::Raw(text)
+            if serde_json::from_str::<&serde_json::value::RawValue>(text).is_ok() {
+                CellRef::Raw(text)
             } else {
-                Cell::Text(text)
+                CellRef::Text(text)
             }
         }
     }

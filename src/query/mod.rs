@@ -10,8 +10,8 @@ mod split;
 use anyhow::{Result, anyhow};
 use duckdb::Connection;
 
-pub use cells::Cell;
-use cells::{Kind, batch_cells};
+pub use cells::{Cell, CellRef};
+use cells::{Kind, for_each_row};
 pub use split::{is_complete, split_statements};
 
 use crate::sqltext::quote_ident;
@@ -30,7 +30,7 @@ pub trait RowSink {
     /// The statement's column names, before any row.
     fn columns(&mut self, columns: &[String]) -> Result<()>;
     /// One row; return `false` to stop reading (the rest is not fetched).
-    fn row(&mut self, row: Vec<Cell>) -> Result<bool>;
+    fn row(&mut self, row: &[CellRef<'_>]) -> Result<bool>;
 }
 
 /// Run one statement and collect up to `limit` rows.
@@ -44,12 +44,12 @@ pub fn run_query(conn: &Connection, sql: &str, limit: Option<usize>) -> Result<Q
             self.result.columns = columns.to_vec();
             Ok(())
         }
-        fn row(&mut self, row: Vec<Cell>) -> Result<bool> {
+        fn row(&mut self, row: &[CellRef<'_>]) -> Result<bool> {
             if self.limit.is_some_and(|l| self.result.rows.len() >= l) {
                 self.result.is_truncated = true;
                 return Ok(false);
             }
-            self.result.rows.push(row);
+            self.result.rows.push(row.iter().map(|c| c.to_cell()).collect());
             Ok(true)
         }
     }
@@ -73,10 +73,8 @@ pub fn stream_query(conn: &Connection, sql: &str, sink: &mut dyn RowSink) -> Res
         plan.columns.as_ref().map(|c| c.iter().map(|(_, kind)| *kind).collect());
     for batch in stream {
         let batch = batch.map_err(sql_error)?;
-        for row in batch_cells(&batch, kinds.as_deref()) {
-            if !sink.row(row)? {
-                return Ok(());
-            }
+        if !for_each_row(&batch, kinds.as_deref(), |row| sink.row(row))? {
+            return Ok(());
         }
     }
     Ok(())
