@@ -116,6 +116,8 @@ pub struct NewStore {
     building: PathBuf,
     /// A folder made for a project that did not exist (renamed to the project at the end).
     new_folder: Option<PathBuf>,
+    /// The outermost parent folder this made for the project, removed on failure.
+    made_parents: Option<PathBuf>,
     project: PathBuf,
     /// Moved into place: nothing to clean up.
     is_done: bool,
@@ -139,6 +141,7 @@ impl NewStore {
             old = Some(open_connection(&path)?);
         }
         let pid = std::process::id();
+        let mut made_parents = None;
         let (building, new_folder) = if project.is_dir() {
             (project.join(format!(".{STORE_FILE}.new-{pid}")), None)
         } else {
@@ -150,16 +153,23 @@ impl NewStore {
                 .map_or_else(|| "project".to_string(), |n| n.to_string_lossy().into_owned());
             let parent = project.parent().filter(|p| !p.as_os_str().is_empty());
             let parent = parent.unwrap_or(Path::new("."));
-            if !parent.is_dir() {
-                bail!(
-                    "can't create project {}: the folder {} does not exist",
-                    project.display(),
-                    parent.display()
-                );
-            }
-            let folder = parent.join(format!(".{name}.lsdb-new-{pid}"));
-            std::fs::create_dir(&folder)
+            // Missing parent folders are made too, and removed again on failure.
+            made_parents = parent
+                .ancestors()
+                .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+                .last()
+                .map(Path::to_path_buf);
+            std::fs::create_dir_all(parent)
                 .with_context(|| format!("creating project folder {}", project.display()))?;
+            let folder = parent.join(format!(".{name}.lsdb-new-{pid}"));
+            let made = std::fs::create_dir(&folder)
+                .with_context(|| format!("creating project folder {}", project.display()));
+            if let Err(err) = made {
+                if let Some(top) = &made_parents {
+                    let _ = std::fs::remove_dir_all(top);
+                }
+                return Err(err);
+            }
             (folder.join(STORE_FILE), Some(folder))
         };
         let mut new = NewStore {
@@ -167,6 +177,7 @@ impl NewStore {
             old,
             building,
             new_folder,
+            made_parents,
             project: project.into(),
             is_done: false,
         };
@@ -221,6 +232,9 @@ impl Drop for NewStore {
         remove_store_files(&self.building);
         if let Some(folder) = &self.new_folder {
             let _ = std::fs::remove_dir_all(folder);
+        }
+        if let Some(top) = &self.made_parents {
+            let _ = std::fs::remove_dir_all(top);
         }
     }
 }

@@ -193,6 +193,8 @@ fn issue_9_failed_commands_on_missing_projects_leave_nothing() {
     env.write("bad.json", "[1]");
     env.lsdb(&["-p", "typo", "import", "bad.json"]).fails_with("bad.json:1:2: task 0 is a number");
     env.lsdb(&["init", "typo2", "--input-path", "bad.json"]).fails_with("task 0 is a number");
+    env.lsdb(&["init", "deep/er/typo3", "--input-path", "bad.json"])
+        .fails_with("task 0 is a number");
     let left: Vec<String> = std::fs::read_dir(env.path(""))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -213,10 +215,12 @@ fn issue_9_failed_commands_on_missing_projects_leave_nothing() {
         env.lsdb(&all).fails_with("no lsdb project at empty");
         assert_eq!(std::fs::read_dir(env.path("empty")).unwrap().count(), 0, "{args:?} made files");
     }
-    // An import into a new project that works makes it.
+    // An import into a new project that works makes it, parent folders too.
     env.write("ok.json", "[{\"data\": {\"text\": \"a\"}}]");
     env.lsdb(&["-p", "fresh", "import", "ok.json"]).ok();
     assert_eq!(env.query_in("fresh", "SELECT count(*) AS n FROM tasks"), json!([{"n": 1}]));
+    env.lsdb(&["init", "a/b/c", "--input-path", "ok.json"]).ok();
+    assert_eq!(env.query_in("a/b/c", "SELECT count(*) AS n FROM tasks"), json!([{"n": 1}]));
 }
 
 /// Peak resident memory (KiB) of a finished child, from wait4 (which reaps it).
