@@ -157,6 +157,13 @@ fn issue_9_numbers_come_back_byte_for_byte() {
         ])
         .ok();
     assert_eq!(score, "0.36088106914938645\n");
+    // The flat formats keep the digits too (they failed with "number out of range").
+    for format in ["json-min", "csv"] {
+        let out = env.lsdb(&["-p", "again", "export", "--format", format]).ok();
+        for text in ["123456789012345678901", "0.23053804129850775", "5e-324", "-0.0"] {
+            assert!(out.contains(text), "{format}: {text} lost: {out}");
+        }
+    }
 }
 
 // issue_9: a repeated CSV header dropped a cell silently.
