@@ -73,18 +73,26 @@ fn jsonl_json_min_and_csv() {
     let min: Value =
         serde_json::from_str(&env.lsdb(&["-p", "p", "export", "--format", "json-min"]).ok())
             .unwrap();
+    // As label-studio-sdk's converter writes it (tests/converter/compare.py checks the
+    // same fixture against the converter itself): without a label config, a control's
+    // regions stay a list.
     assert_eq!(
         min[0],
-        json!({"id": 50, "text": "all fields", "n": 3, "nested": {"k": [1, 2.5, null]}, "annotation_id": 900,
-               "created_at": "2021-01-03T09:00:00Z", "lead_time": 12.5, "class": "A"})
+        json!({"text": "all fields", "n": 3, "nested": {"k": [1, 2.5, null]}, "id": 50,
+               "class": [{"choices": ["A"]}], "annotator": "a@b.c", "annotation_id": 900,
+               "created_at": "2021-01-03T09:00:00Z", "updated_at": null, "lead_time": 12.5})
     );
-    assert_eq!(min[1], json!({"id": 51, "text": "ünïcödé ✓ and \"quotes\""}));
+    assert_eq!(
+        min[1],
+        json!({"text": "ünïcödé ✓ and \"quotes\"", "id": 51, "annotator": null,
+               "annotation_id": null, "created_at": null, "updated_at": null, "lead_time": null})
+    );
     let csv = env.lsdb(&["-p", "p", "export", "--format", "csv"]).ok();
     assert_eq!(
         csv,
-        "id,text,n,nested,annotation_id,created_at,lead_time,class\n\
-         50,all fields,3,\"{\"\"k\"\":[1,2.5,null]}\",900,2021-01-03T09:00:00Z,12.5,A\n\
-         51,\"ünïcödé ✓ and \"\"quotes\"\"\",,,,,,\n"
+        "text,n,nested,id,class,annotator,annotation_id,created_at,updated_at,lead_time\n\
+         all fields,3,\"{\"\"k\"\":[1,2.5,null]}\",50,\"[{\"\"choices\"\":[\"\"A\"\"]}]\",a@b.c,900,2021-01-03T09:00:00Z,,12.5\n\
+         \"ünïcödé ✓ and \"\"quotes\"\"\",,,51,,,,,,\n"
     );
 }
 

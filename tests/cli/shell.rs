@@ -305,7 +305,8 @@ fn dot_export_writes_whole_files_only() {
     assert!(run.stderr().contains("unknown export format \"nope\""), "{}", run.stderr());
     let json = std::fs::read_to_string(env.path("a.json")).unwrap();
     assert!(json.starts_with("[\n{\"id\":"), "{json}");
-    assert!(std::fs::read_to_string(env.path("a.csv")).unwrap().starts_with("id,"));
+    let csv = std::fs::read_to_string(env.path("a.csv")).unwrap();
+    assert!(csv.starts_with("text,id,annotator,annotation_id,"), "{csv}");
     let partial = std::fs::read_dir(env.dir.path())
         .unwrap()
         .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains("partial"))

@@ -14,7 +14,9 @@ use crate::sample::{QUEUE_SQL, SampleRequest, check_strategy};
 use crate::sqltext::{check_condition, quote_literal};
 use crate::urls::UrlRewrite;
 
-const PAGE_SQL: &str = include_str!("../sql/export.sql");
+mod min;
+
+const PAGE_SQL: &str = include_str!("../../sql/export.sql");
 const PAGE_SIZE: i64 = 5_000;
 
 /// The export formats.
@@ -123,7 +125,20 @@ struct TaskRow {
     predictions: String,
 }
 
+/// The label config's control tags (name, tag), for the flat formats.
+fn controls(conn: &Connection) -> Result<Vec<min::Control>> {
+    let config = crate::store::config::load_config(conn)?;
+    Ok(config
+        .map(|c| c.controls.into_iter().map(|c| (c.name, c.tag)).collect())
+        .unwrap_or_default())
+}
+
 impl TaskRow {
+    /// The task's flat records (`json-min`, `csv`).
+    fn min_records(&self, controls: &[min::Control]) -> Result<Vec<Map<String, Value>>> {
+        min::min_records(self.id, &self.data, self.extra.as_deref(), &self.completions, controls)
+    }
+
     /// The task in Label Studio's JSON format, built from the stored JSON texts.
     fn to_label_studio(&self, dialect: Dialect) -> String {
         let mut out = format!("{{\"id\":{},\"data\":{}", self.id, self.data);
@@ -206,22 +221,30 @@ pub fn write_export(
             })?;
         }
         ExportFormat::JsonMin => {
+            let controls = controls(conn)?;
+            let mut records = 0u64;
             out.write_all(b"[")?;
             for_each_task(conn, urls, total, |task| {
-                out.write_all(if n == 0 { b"\n" } else { b",\n" })?;
-                serde_json::to_writer(&mut *out, &min_record(task)?)?;
+                for record in task.min_records(&controls)? {
+                    out.write_all(if records == 0 { b"\n" } else { b",\n" })?;
+                    serde_json::to_writer(&mut *out, &record)?;
+                    records += 1;
+                }
                 n += 1;
                 Ok(())
             })?;
-            out.write_all(if n == 0 { b"]\n" } else { b"\n]\n" })?;
+            out.write_all(if records == 0 { b"]\n" } else { b"\n]\n" })?;
         }
         ExportFormat::Csv => {
             // First pass: the columns; second pass: the rows.
+            let controls = controls(conn)?;
             let mut columns: Vec<String> = Vec::new();
             for_each_task(conn, urls, total, |task| {
-                for key in min_record(task)?.keys() {
-                    if !columns.contains(key) {
-                        columns.push(key.clone());
+                for record in task.min_records(&controls)? {
+                    for key in record.keys() {
+                        if !columns.contains(key) {
+                            columns.push(key.clone());
+                        }
                     }
                 }
                 Ok(())
@@ -229,12 +252,13 @@ pub fn write_export(
             let mut w = csv::Writer::from_writer(&mut *out);
             w.write_record(&columns)?;
             for_each_task(conn, urls, total, |task| {
-                let record = min_record(task)?;
-                w.write_record(columns.iter().map(|c| match record.get(c) {
-                    None | Some(Value::Null) => String::new(),
-                    Some(Value::String(s)) => s.clone(),
-                    Some(other) => other.to_string(),
-                }))?;
+                for record in task.min_records(&controls)? {
+                    w.write_record(columns.iter().map(|c| match record.get(c) {
+                        None | Some(Value::Null) => String::new(),
+                        Some(Value::String(s)) => s.clone(),
+                        Some(other) => other.to_string(),
+                    }))?;
+                }
                 n += 1;
                 Ok(())
             })?;
@@ -243,59 +267,6 @@ pub fn write_export(
         ExportFormat::Parquet => bail!("parquet export writes a folder; use write_parquet"),
     }
     Ok(n)
-}
-
-/// Label Studio's JSON-min record: `id`, the data fields, and each control's value from the
-/// latest completion that was not cancelled.
-fn min_record(task: &TaskRow) -> Result<Map<String, Value>> {
-    let mut record = Map::new();
-    record.insert("id".into(), task.id.into());
-    if let Value::Object(data) = serde_json::from_str(&task.data)? {
-        record.extend(data);
-    }
-    let completions: Vec<Value> = serde_json::from_str(&task.completions)?;
-    let latest =
-        completions.iter().rfind(|c| c.get("was_cancelled").and_then(Value::as_bool) != Some(true));
-    let Some(completion) = latest else { return Ok(record) };
-    record.insert("annotation_id".into(), completion.get("id").cloned().unwrap_or(Value::Null));
-    for key in ["created_at", "updated_at", "lead_time"] {
-        if let Some(v) = completion.get(key) {
-            record.insert(key.into(), v.clone());
-        }
-    }
-    let mut by_control: Vec<(String, Vec<Value>, String)> = Vec::new();
-    for item in completion.get("result").and_then(Value::as_array).into_iter().flatten() {
-        let (Some(name), Some(value)) =
-            (item.get("from_name").and_then(Value::as_str), item.get("value"))
-        else {
-            continue;
-        };
-        let kind = item.get("type").and_then(Value::as_str).unwrap_or_default().to_string();
-        match by_control.iter_mut().find(|(n, _, _)| n == name) {
-            Some((_, values, _)) => values.push(value.clone()),
-            None => by_control.push((name.to_string(), vec![value.clone()], kind)),
-        }
-    }
-    for (name, values, kind) in by_control {
-        let single_choice = (kind == "choices" && values.len() == 1)
-            .then(|| {
-                values[0]
-                    .get("choices")
-                    .and_then(Value::as_array)
-                    .filter(|c| c.len() == 1)
-                    .map(|c| c[0].clone())
-            })
-            .flatten();
-        let value = match single_choice {
-            Some(choice) => choice,
-            None if values.len() == 1 && kind == "textarea" => {
-                values[0].get("text").cloned().unwrap_or(Value::Null)
-            }
-            None => Value::Array(values),
-        };
-        record.insert(name, value);
-    }
-    Ok(record)
 }
 
 /// Write `tasks.parquet`, `completions.parquet` and `predictions.parquet` of the selected
