@@ -12,15 +12,55 @@ use serde_json::{Map, Value};
 /// A control tag of the label config: its name and tag (`Choices`, `TextArea`, ...).
 pub type Control = (String, String);
 
-/// The records of one task. `data`, `extra` and `annotations` are JSON text as stored.
-pub fn min_records(
+/// One annotation of a task (or the task alone), as the converter's items are: the input
+/// data, each control's region values (tagged with their control's tag), the annotation.
+pub struct Item {
+    pub id: i64,
+    pub input: Map<String, Value>,
+    pub outputs: Vec<(String, Vec<Map<String, Value>>)>,
+    pub annotation: Option<Value>,
+    pub agreement: Option<Value>,
+}
+
+impl Item {
+    /// A field of the annotation, null when there is none.
+    pub fn field(&self, key: &str) -> Value {
+        self.annotation.as_ref().and_then(|a| a.get(key)).cloned().unwrap_or(Value::Null)
+    }
+
+    /// `completed_by` of the annotation: `None` when it has none (or there is no annotation).
+    pub fn completed_by(&self) -> Option<&Value> {
+        self.annotation.as_ref().and_then(|a| a.get("completed_by"))
+    }
+
+    /// The json-min record.
+    pub fn min_record(&self) -> Map<String, Value> {
+        let mut record = self.input.clone();
+        record.insert("id".into(), self.id.into());
+        for (name, values) in &self.outputs {
+            record.insert(name.clone(), prettify(values.clone()));
+        }
+        record.insert("annotator".into(), annotator(self.completed_by()));
+        record.insert("annotation_id".into(), self.field("id"));
+        for key in ["created_at", "updated_at", "lead_time"] {
+            record.insert(key.into(), self.field(key));
+        }
+        if let Some(agreement) = &self.agreement {
+            record.insert("agreement".into(), agreement.clone());
+        }
+        record
+    }
+}
+
+/// The items of one task. `data`, `extra` and `annotations` are JSON text as stored.
+pub fn items(
     id: i64,
     data: &str,
     extra: Option<&str>,
     annotations: &str,
     controls: &[Control],
-) -> Result<Vec<Map<String, Value>>> {
-    let data = match serde_json::from_str(data)? {
+) -> Result<Vec<Item>> {
+    let input = match serde_json::from_str(data)? {
         Value::Object(map) => map,
         _ => Map::new(),
     };
@@ -29,26 +69,15 @@ pub fn min_records(
         _ => None,
     };
     let annotations: Vec<Value> = serde_json::from_str(annotations)?;
-    let record = |outputs: Vec<(String, Value)>, annotation: Option<&Value>| {
-        let mut record = data.clone();
-        record.insert("id".into(), id.into());
-        for (name, value) in outputs {
-            record.insert(name, value);
-        }
-        let field = |key: &str| annotation.and_then(|a| a.get(key)).cloned().unwrap_or(Value::Null);
-        record
-            .insert("annotator".into(), annotator(annotation.and_then(|a| a.get("completed_by"))));
-        for key in ["annotation_id", "created_at", "updated_at", "lead_time"] {
-            let value = field(if key == "annotation_id" { "id" } else { key });
-            record.insert(key.into(), value);
-        }
-        if let Some(agreement) = &agreement {
-            record.insert("agreement".into(), agreement.clone());
-        }
-        record
+    let item = |annotation: Option<&Value>| Item {
+        id,
+        input: input.clone(),
+        outputs: annotation.map(|a| outputs(a, controls)).unwrap_or_default(),
+        annotation: annotation.cloned(),
+        agreement: agreement.clone(),
     };
     if annotations.is_empty() {
-        return Ok(vec![record(Vec::new(), None)]);
+        return Ok(vec![item(None)]);
     }
     let is_set = |a: &Value, key: &str| a.get(key).and_then(Value::as_bool) == Some(true);
     let mut kept: Vec<&Value> = annotations
@@ -58,11 +87,11 @@ pub fn min_records(
     // Newest first; ties and missing times keep their order (a stable sort, as Python's).
     let created = |a: &Value| a.get("created_at").and_then(Value::as_str).map(str::to_string);
     kept.sort_by_key(|a| std::cmp::Reverse(created(a)));
-    Ok(kept.into_iter().map(|a| record(outputs(a, controls), Some(a))).collect())
+    Ok(kept.into_iter().map(|a| item(Some(a))).collect())
 }
 
 /// Each control's values in an annotation, in the order the controls first appear.
-fn outputs(annotation: &Value, controls: &[Control]) -> Vec<(String, Value)> {
+fn outputs(annotation: &Value, controls: &[Control]) -> Vec<(String, Vec<Map<String, Value>>)> {
     let mut by_name: Vec<(String, Vec<Map<String, Value>>)> = Vec::new();
     let results = annotation.get("result").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
     for result in results {
@@ -95,12 +124,12 @@ fn outputs(annotation: &Value, controls: &[Control]) -> Vec<(String, Value)> {
             None => by_name.push((name.to_string(), vec![value])),
         }
     }
-    by_name.into_iter().map(|(name, values)| (name, prettify(values))).collect()
+    by_name
 }
 
 /// One choice or one text as itself; chat messages as their message; anything else as the
 /// list of region values, without their `type`.
-fn prettify(values: Vec<Map<String, Value>>) -> Value {
+pub fn prettify(values: Vec<Map<String, Value>>) -> Value {
     let mut out = Vec::with_capacity(values.len());
     let mut last_tag = String::new();
     for mut value in values {

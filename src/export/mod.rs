@@ -8,12 +8,12 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use duckdb::{Connection, params};
-use serde_json::{Map, Value};
 
 use crate::sample::{QUEUE_SQL, SampleRequest, check_strategy};
 use crate::sqltext::{check_condition, quote_literal};
 use crate::urls::UrlRewrite;
 
+mod csv;
 mod min;
 
 const PAGE_SQL: &str = include_str!("../../sql/export.sql");
@@ -134,9 +134,9 @@ fn controls(conn: &Connection) -> Result<Vec<min::Control>> {
 }
 
 impl TaskRow {
-    /// The task's flat records (`json-min`, `csv`).
-    fn min_records(&self, controls: &[min::Control]) -> Result<Vec<Map<String, Value>>> {
-        min::min_records(self.id, &self.data, self.extra.as_deref(), &self.completions, controls)
+    /// The task's flat items (`json-min`, `csv`).
+    fn items(&self, controls: &[min::Control]) -> Result<Vec<min::Item>> {
+        min::items(self.id, &self.data, self.extra.as_deref(), &self.completions, controls)
     }
 
     /// The task in Label Studio's JSON format, built from the stored JSON texts.
@@ -225,9 +225,9 @@ pub fn write_export(
             let mut records = 0u64;
             out.write_all(b"[")?;
             for_each_task(conn, urls, total, |task| {
-                for record in task.min_records(&controls)? {
+                for item in task.items(&controls)? {
                     out.write_all(if records == 0 { b"\n" } else { b",\n" })?;
-                    serde_json::to_writer(&mut *out, &record)?;
+                    serde_json::to_writer(&mut *out, &item.min_record())?;
                     records += 1;
                 }
                 n += 1;
@@ -238,31 +238,20 @@ pub fn write_export(
         ExportFormat::Csv => {
             // First pass: the columns; second pass: the rows.
             let controls = controls(conn)?;
-            let mut columns: Vec<String> = Vec::new();
+            let mut columns = csv::Columns::default();
             for_each_task(conn, urls, total, |task| {
-                for record in task.min_records(&controls)? {
-                    for key in record.keys() {
-                        if !columns.contains(key) {
-                            columns.push(key.clone());
-                        }
-                    }
-                }
+                task.items(&controls)?.iter().for_each(|item| columns.add(item));
                 Ok(())
             })?;
-            let mut w = csv::Writer::from_writer(&mut *out);
-            w.write_record(&columns)?;
+            let columns = columns.finish();
+            csv::write_header(out, &columns)?;
             for_each_task(conn, urls, total, |task| {
-                for record in task.min_records(&controls)? {
-                    w.write_record(columns.iter().map(|c| match record.get(c) {
-                        None | Some(Value::Null) => String::new(),
-                        Some(Value::String(s)) => s.clone(),
-                        Some(other) => other.to_string(),
-                    }))?;
+                for item in task.items(&controls)? {
+                    csv::write_row(out, &columns, &item)?;
                 }
                 n += 1;
                 Ok(())
             })?;
-            w.flush()?;
         }
         ExportFormat::Parquet => bail!("parquet export writes a folder; use write_parquet"),
     }

@@ -88,11 +88,12 @@ fn jsonl_json_min_and_csv() {
                "annotation_id": null, "created_at": null, "updated_at": null, "lead_time": null})
     );
     let csv = env.lsdb(&["-p", "p", "export", "--format", "csv"]).ok();
+    // The converter's csv: sorted columns, texts quoted, numbers bare, CRLF.
     assert_eq!(
         csv,
-        "text,n,nested,id,class,annotator,annotation_id,created_at,updated_at,lead_time\n\
-         all fields,3,\"{\"\"k\"\":[1,2.5,null]}\",50,\"[{\"\"choices\"\":[\"\"A\"\"]}]\",a@b.c,900,2021-01-03T09:00:00Z,,12.5\n\
-         \"ünïcödé ✓ and \"\"quotes\"\"\",,,51,,,,,,\n"
+        "\"annotation_id\",\"annotator\",\"class\",\"created_at\",\"id\",\"lead_time\",\"n\",\"nested\",\"text\",\"updated_at\"\r\n\
+         900,\"a@b.c\",\"[{\"\"choices\"\":[\"\"A\"\"]}]\",\"2021-01-03T09:00:00Z\",50,12.5,3,\"{\"\"k\"\":[1,2.5,null]}\",\"all fields\",\"\"\r\n\
+         \"\",\"\",\"\",\"\",51,\"\",\"\",\"\",\"ünïcödé ✓ and \"\"quotes\"\"\",\"\"\r\n"
     );
 }
 

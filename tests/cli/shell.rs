@@ -306,7 +306,10 @@ fn dot_export_writes_whole_files_only() {
     let json = std::fs::read_to_string(env.path("a.json")).unwrap();
     assert!(json.starts_with("[\n{\"id\":"), "{json}");
     let csv = std::fs::read_to_string(env.path("a.csv")).unwrap();
-    assert!(csv.starts_with("text,id,annotator,annotation_id,"), "{csv}");
+    assert!(
+        csv.starts_with("\"annotation_id\",\"annotator\",\"class\",\"created_at\",\"id\","),
+        "{csv}"
+    );
     let partial = std::fs::read_dir(env.dir.path())
         .unwrap()
         .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains("partial"))

@@ -73,6 +73,22 @@ def compare(binary, config, tasks, work):
     )
     theirs = json.load(open(os.path.join(out, "result.json")))
     problems = []
+    # csv: the converter's file, byte for byte.
+    our_csv = subprocess.run(
+        [binary, "-p", project, "export", "--format", "csv"], capture_output=True
+    ).stdout
+    csv_out = os.path.join(work, "converter_csv")
+    converter = Converter(config=xml, project_dir=work, download_resources=False)
+    converter.convert_to_csv(exported, csv_out, is_dir=False, sep=",")
+    their_csv = open(os.path.join(csv_out, "result.csv"), "rb").read()
+    if our_csv != their_csv:
+        ours_lines, theirs_lines = our_csv.splitlines(), their_csv.splitlines()
+        for i, (a, b) in enumerate(zip(ours_lines, theirs_lines)):
+            if a != b:
+                problems.append(f"csv line {i + 1}: {a!r}, the converter's {b!r}")
+                break
+        else:
+            problems.append(f"csv: {len(ours_lines)} lines, the converter wrote {len(theirs_lines)}")
     if len(ours) != len(theirs):
         problems.append(f"{len(ours)} records, the converter wrote {len(theirs)}")
     for i, (a, b) in enumerate(zip(ours, theirs)):
@@ -100,7 +116,7 @@ def main():
                 print(f"     {p}")
         else:
             print(f"same {name}: {n} records")
-    print(f"json-min: {'differs from' if failed else 'the same as'} label-studio-sdk's converter")
+    print(f"json-min and csv: {'differ from' if failed else 'the same as'} label-studio-sdk's converter")
     sys.exit(1 if failed else 0)
 
 
