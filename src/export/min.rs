@@ -133,7 +133,7 @@ pub fn prettify(values: Vec<Map<String, Value>>) -> Value {
     let mut out = Vec::with_capacity(values.len());
     let mut last_tag = String::new();
     for mut value in values {
-        last_tag = match value.remove("type") {
+        last_tag = match value.shift_remove("type") {
             Some(Value::String(tag)) => tag,
             _ => String::new(),
         };

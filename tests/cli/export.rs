@@ -214,3 +214,46 @@ fn local_file_urls_are_rewritten_for_label_studio() {
     env.lsdb(&["-p", "p", "export", "--url-style", "ls1", "--document-root", "/nowhere"])
         .fails_with("is not under --document-root /nowhere");
 }
+
+// issue 10: json-min and csv as Label Studio's converter writes them (tests/converter/
+// compare.py checks these same fixtures against label-studio-sdk itself, in .ci/run).
+#[test]
+fn json_min_and_csv_follow_label_studios_converter() {
+    let env = TestEnv::with_project("configs/converter_cases.xml", "tasks/converter_cases.json");
+    let min: Vec<Value> =
+        serde_json::from_str(&env.lsdb(&["-p", "proj", "export", "--format", "json-min"]).ok())
+            .unwrap();
+    // One record per annotation that was not cancelled, newest first; none for a task
+    // whose only annotation was cancelled; the data alone for a task without any.
+    let ids: Vec<_> = min.iter().map(|r| (r["id"].clone(), r["annotation_id"].clone())).collect();
+    assert_eq!(
+        ids,
+        [
+            (json!(1), json!(12)),
+            (json!(1), json!(11)),
+            (json!(3), json!(31)),
+            (json!(4), json!(null))
+        ]
+    );
+    // One choice or one text as itself; several stay in their region value.
+    assert_eq!(min[0]["text_class"], json!({"choices": ["A", "B"]}));
+    assert_eq!(min[0]["summary"], json!({"text": ["first", "second"]}));
+    assert_eq!(min[1]["summary"], json!("one line"));
+    assert_eq!(min[1]["text_class"], json!("A"));
+    assert_eq!(min[1]["annotator"], json!("ann@example.org"));
+    assert_eq!(min[1]["agreement"], json!(66.67));
+    assert_eq!(min[1]["box"][0]["original_width"], json!(640));
+    assert_eq!(
+        min[1]["chat"],
+        json!([{"role": "user", "content": "hi / there"}, {"role": "assistant", "content": ""}])
+    );
+    assert_eq!(min[2]["id"], json!(3));
+    let csv = env.lsdb(&["-p", "proj", "export", "--format", "csv"]).ok();
+    let header = csv.lines().next().unwrap();
+    assert!(
+        header.contains("\"_data_summary\",") && header.contains("\"chat_transcript\","),
+        "{header}"
+    );
+    assert!(header.contains("\"history\""), "{header}");
+    assert!(csv.contains("\"user: hi / there\nassistant:\""), "{csv}");
+}

@@ -27,6 +27,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CASES = [
     ("configs/sampling.xml", "label_studio/ls_1.23.2_text_export.json"),
     ("configs/sampling.xml", "tasks/sampling.json"),
+    ("configs/converter_cases.xml", "tasks/converter_cases.json"),
+    (None, "tasks/converter_cases.json"),
     ("configs/text_classification.xml", "tasks/text_classification.json"),
     ("configs/validation.xml", "tasks/validation_clean.json"),
     (None, "tasks/every_field.json"),
@@ -94,8 +96,8 @@ def compare(binary, config, tasks, work):
     for i, (a, b) in enumerate(zip(ours, theirs)):
         if list(a) != list(b):
             problems.append(f"record {i}: columns {list(a)}, the converter's {list(b)}")
-        elif a != b:
-            diff = {k: (a[k], b[k]) for k in a if a[k] != b[k]}
+        elif json.dumps(a) != json.dumps(b):  # values, and key order inside them
+            diff = {k: (a[k], b[k]) for k in a if json.dumps(a[k]) != json.dumps(b[k])}
             problems.append(f"record {i}: {diff}")
     return len(theirs), problems
 
