@@ -74,8 +74,11 @@ fn lsdb_ids_match_when_the_data_agrees_and_new_tasks_are_added() {
     tasks.push(json!({"data": {"text": "brand new"}, "completions": [{"result": []}]}));
     env.write("ls0.json", serde_json::to_string(&tasks).unwrap());
     let out = env.lsdb(&["-p", "proj", "import", "ls0.json", "--merge"]).ok();
+    // Its 7 predictions are the ones the tasks have: not added again.
     assert!(
-        out.contains("matched 8 tasks already here; imported 1 new task; added 2 completions"),
+        out.contains(
+            "matched 8 tasks already here; imported 1 new task; added 2 completions, 0 predictions"
+        ),
         "{out}"
     );
     assert_eq!(env.query("SELECT max(id) AS m FROM tasks"), json!([{"m": 9}]));
