@@ -55,8 +55,10 @@ def text_loop(args, work):
     config = os.path.join(ROOT, "fixtures/configs/sampling.xml")
     tasks = os.path.join(ROOT, "fixtures/tasks/sampling.json")
     lsdb(args.lsdb, "init", project, "-l", config, "--input-path", tasks)
+    # The queue: the unlabeled tasks, the model's least sure first.
     queue = os.path.join(work, "queue.json")
-    lsdb(args.lsdb, "-p", project, "export", "-o", queue)
+    lsdb(args.lsdb, "-p", project, "export", "--sample", "prediction-score-min", "--limit", "6",
+         "-o", queue)
     exported = json.load(open(queue))
     want = {
         "task_count": len(exported),
@@ -68,7 +70,7 @@ def text_loop(args, work):
                      {"title": "lsdb loop", "label_config": xml})["id"]
     got = api(args.ls_url, args.token, "POST", f"/api/projects/{ls_project}/import", exported)
     got = {k: got.get(k) for k in want}
-    step("Label Studio imports lsdb's export whole", got == want, f"{got}, sent {want}")
+    step("Label Studio imports lsdb's exported queue whole", got == want, f"{got}, sent {want}")
     ls_tasks = api(args.ls_url, args.token, "GET",
                    f"/api/tasks?project={ls_project}&page_size=100&fields=all")
     ls_tasks = ls_tasks["tasks"] if isinstance(ls_tasks, dict) else ls_tasks

@@ -23,7 +23,7 @@ LABEL_STUDIO_BASE_DATA_DIR="$DATA" \
     "$VENV/bin/label-studio" start --no-browser --port "$PORT" --internal-host 127.0.0.1 \
     --data-dir "$DATA" >"$DATA/server.log" 2>&1 &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$DATA"' EXIT
+trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
 for _ in $(seq 1 120); do
     if curl -sf "http://127.0.0.1:$PORT/health" >/dev/null; then break; fi
     sleep 2
