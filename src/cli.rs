@@ -281,7 +281,7 @@ pub struct ExportArgs {
     #[arg(long, value_name = "DIALECT", default_value = "ls1")]
     pub dialect: crate::export::Dialect,
     /// Write the local-file URLs lsdb made at import with this scheme and host instead
-    /// (e.g. http://labels.example:8080)
+    /// (e.g. `http://labels.example:8080`)
     #[arg(long, value_name = "URL")]
     pub host_url: Option<String>,
     /// lsdb keeps `<host>/data/<name>?d=<folder>` (Label Studio 0.x, lsdb serve); ls1 writes
