@@ -83,10 +83,18 @@ fn open_connection(path: &Path) -> Result<Connection> {
         .filter(|s| s.is_finite() && *s >= 0.0)
         .unwrap_or(5.0);
     let deadline = Instant::now() + Duration::from_secs_f64(timeout);
+    let mut has_said = false;
     loop {
         match Connection::open(path) {
             Ok(conn) => return Ok(conn),
             Err(err) if is_busy(&err) && Instant::now() < deadline => {
+                if !has_said && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                    eprintln!(
+                        "lsdb: {} is busy (another lsdb has it open); waiting up to {timeout}s",
+                        path.display()
+                    );
+                    has_said = true;
+                }
                 std::thread::sleep(Duration::from_millis(50));
             }
             Err(err) => return Err(open_error(path, err)),
