@@ -74,29 +74,19 @@ pub fn import_into(dir: &Path, opts: &ImportOptions) -> Result<ImportSummary> {
 pub fn summary_lines(summary: &ImportSummary) -> Vec<String> {
     let c = &summary.counts;
     let mut lines = summary.notes.clone();
+    let added = format!(
+        "{}, {}",
+        counted(c.completions, "completion"),
+        counted(c.predictions, "prediction")
+    );
     let mut line = if summary.merged > 0 {
         format!(
-            "matched {} task{} already here; imported {} new task{}; added {} completion{}, \
-             {} prediction{}",
-            summary.merged,
-            plural(summary.merged),
-            c.tasks,
-            plural(c.tasks),
-            c.completions,
-            plural(c.completions),
-            c.predictions,
-            plural(c.predictions)
+            "matched {} already here; imported {}; added {added}",
+            counted(summary.merged, "task"),
+            counted(c.tasks, "new task")
         )
     } else {
-        format!(
-            "imported {} task{}, {} completion{}, {} prediction{}",
-            c.tasks,
-            plural(c.tasks),
-            c.completions,
-            plural(c.completions),
-            c.predictions,
-            plural(c.predictions)
-        )
+        format!("imported {}, {added}", counted(c.tasks, "task"))
     };
     if summary.duplicates > 0 {
         line.push_str(&format!(
@@ -122,6 +112,11 @@ pub fn summary_lines(summary: &ImportSummary) -> Vec<String> {
     line.push_str(&format!(" in {:.2}s (import {})", summary.seconds, summary.import_id));
     lines.push(line);
     lines
+}
+
+/// `n` and the noun, plural when it is not 1: "1 task", "2 tasks".
+fn counted(n: u64, noun: &str) -> String {
+    format!("{n} {noun}{}", plural(n))
 }
 
 fn plural(n: u64) -> &'static str {
