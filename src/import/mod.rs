@@ -1,14 +1,17 @@
-//! Importing: input paths → a reader per format → the `Sink` (appenders on staging tables)
-//! → one SQL pass (`sql/import.sql`) that checks ids, finds duplicates and moves the rows
-//! into `tasks`, `completions` and `predictions`. All in one transaction: an import loads
-//! everything or nothing.
+//! Importing: input paths → a reader per format, on a thread of its own → the `Loader`
+//! (duplicates, ids and Arrow batches, decided while reading) → a bounded channel → the
+//! `Writer`, which appends the batches straight into `tasks`, `completions` and
+//! `predictions`. `--merge` stages the rows instead and matches them in SQL
+//! (`sql/import.sql`). All in one transaction: an import loads everything or nothing.
 
 mod context;
 mod csv;
 mod dir;
 pub mod format;
+mod ids;
 mod json;
 mod lines;
+mod load;
 mod place;
 pub mod raw;
 mod scan;
@@ -171,27 +174,17 @@ fn import_in_transaction(
     ctx: &mut ReadContext<'_>,
     started_at: f64,
 ) -> Result<ImportSummary> {
-    conn.execute_batch(section("stage"))?;
     let import_id: i64 =
         conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM imports", [], |r| r.get(0))?;
     let mut phases = Phases::new();
-    let mut sink = sink::Sink::new(conn, import_id, opts.is_skipping_invalid)?;
-    for (path, format) in inputs {
-        read_input(path, *format, ctx, &mut sink)?;
-    }
-    let mut counts = sink.finish()?;
-    phases.done("read and append");
-    let placed = place::place_staged(
-        conn,
-        import_id,
-        opts.is_merging,
-        opts.is_skipping_duplicates,
-        &mut phases,
-    )?;
-    counts.tasks = placed.tasks;
-    counts.completions = placed.completions;
-    counts.predictions = placed.predictions;
-    let duplicates = placed.duplicates as i64;
+    let (counts, duplicates, merged) = if opts.is_merging {
+        load_staged(conn, opts, inputs, ctx, import_id, &mut phases)?
+    } else {
+        let loaded = load_direct(conn, opts, inputs, ctx, import_id)?;
+        phases.done("read and append");
+        (loaded.counts, loaded.duplicates, 0)
+    };
+    let duplicates = duplicates as i64;
     let source: Vec<String> = inputs.iter().map(|(p, _)| p.display().to_string()).collect();
     let mut formats: Vec<&str> = inputs.iter().map(|(_, f)| f.name()).collect();
     formats.dedup();
@@ -235,9 +228,79 @@ fn import_in_transaction(
         import_id,
         counts,
         duplicates: duplicates as u64,
-        merged: placed.merged,
+        merged,
         ..ImportSummary::default()
     })
+}
+
+/// Read the inputs on a thread of their own and append what they hold straight into the
+/// tables, on this one (`load.rs`).
+fn load_direct(
+    conn: &Connection,
+    opts: &ImportOptions,
+    inputs: &[(PathBuf, Format)],
+    ctx: &mut ReadContext<'_>,
+    import_id: i64,
+) -> Result<load::Loaded> {
+    // The reader's own connection sees the store as committed: its ids and data hashes.
+    let reads = conn.try_clone()?;
+    let state = load::StoreState::read(&reads)?;
+    let (sender, messages) = std::sync::mpsc::sync_channel(load::CHANNEL_BATCHES);
+    let mut writer = load::Writer::new(conn, import_id)?;
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            let mut loader = load::Loader::new(
+                &reads,
+                state,
+                sender,
+                import_id,
+                opts.is_skipping_invalid,
+                opts.is_skipping_duplicates,
+            );
+            for (path, format) in inputs {
+                read_input(path, *format, ctx, &mut loader)?;
+            }
+            loader.finish()
+        });
+        let mut written = Ok(());
+        while let Ok(message) = messages.recv() {
+            written = writer.write(message);
+            if written.is_err() {
+                break;
+            }
+        }
+        // A failed append closes the channel, so that the reader stops too.
+        drop(messages);
+        let read = reader.join().map_err(|_| anyhow::anyhow!("the import's reader failed"));
+        written?;
+        let loaded = read??;
+        writer.finish(&loaded.deferred)?;
+        Ok(loaded)
+    })
+}
+
+/// `--merge`: stage the rows, match them to the store in SQL, then place them.
+fn load_staged(
+    conn: &Connection,
+    opts: &ImportOptions,
+    inputs: &[(PathBuf, Format)],
+    ctx: &mut ReadContext<'_>,
+    import_id: i64,
+    phases: &mut Phases,
+) -> Result<(Counts, u64, u64)> {
+    conn.execute_batch(section("stage"))?;
+    let mut sink = sink::Sink::new(conn, import_id, opts.is_skipping_invalid)?;
+    for (path, format) in inputs {
+        read_input(path, *format, ctx, &mut sink)?;
+    }
+    let mut counts = sink.finish()?;
+    phases.done("read and append");
+    let placed =
+        place::place_staged(conn, import_id, opts.is_merging, opts.is_skipping_duplicates, phases)?;
+    counts.tasks = placed.tasks;
+    counts.completions = placed.completions;
+    counts.predictions = placed.predictions;
+    Ok((counts, placed.duplicates, placed.merged))
 }
 
 /// With `LSDB_TIMING` set, how long each phase of an import took, on stderr (for profiling).
@@ -327,7 +390,7 @@ fn read_input(
     path: &Path,
     format: Format,
     ctx: &mut ReadContext<'_>,
-    sink: &mut sink::Sink<'_>,
+    sink: &mut dyn Receiver,
 ) -> Result<()> {
     let shown = path.display().to_string();
     let series = ctx.config.and_then(LabelConfig::single_time_series);

@@ -1,5 +1,6 @@
-//! Where readers put what they read: DuckDB appenders on the import's staging tables, the
-//! `--skip-invalid` policy for bad records, counts and the progress bar.
+//! Where readers put what they read during a `--merge` import: DuckDB appenders on the
+//! import's staging tables, the `--skip-invalid` policy for bad records, counts and the
+//! progress bar. (Other imports go through `load.rs`, straight into the tables.)
 
 use anyhow::{Context, Result};
 use duckdb::{Appender, Connection, params};
@@ -38,16 +39,7 @@ impl<'c> Sink<'c> {
     /// Appenders on the staging tables (which the caller has created).
     pub fn new(conn: &'c Connection, import_id: i64, is_skipping_invalid: bool) -> Result<Self> {
         let staged = |table: &str| conn.appender(table);
-        let progress = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {human_pos} tasks read in {elapsed} {msg}")
-                    .expect("the progress template is valid"),
-            );
-            bar
-        } else {
-            ProgressBar::hidden()
-        };
+        let progress = progress_bar();
         Ok(Sink {
             tasks: staged("lsdb_stage_tasks")?,
             completions: staged("lsdb_stage_completions")?,
@@ -71,6 +63,19 @@ impl<'c> Sink<'c> {
         }
         Ok(self.counts)
     }
+}
+
+/// The import's progress on a terminal's stderr (hidden elsewhere).
+pub fn progress_bar() -> ProgressBar {
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {human_pos} tasks read in {elapsed} {msg}")
+            .expect("the progress template is valid"),
+    );
+    bar
 }
 
 impl Receiver for Sink<'_> {

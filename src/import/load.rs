@@ -1,0 +1,637 @@
+//! The one-pass import. A reader thread parses tasks and decides everything about each row
+//! while reading — duplicates (an MD5 of `data`, against the store's hashes read once at the
+//! start), ids (`ids.rs`), provenance — and fills Arrow batches of the three tables. The
+//! thread that owns the import's transaction appends each batch straight into `tasks`,
+//! `completions` and `predictions`. A bounded channel between the two keeps memory flat.
+
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::mpsc::SyncSender;
+
+use anyhow::{Context, Result, anyhow, bail};
+use duckdb::arrow::array::{ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder};
+use duckdb::arrow::record_batch::RecordBatch;
+use duckdb::{Appender, Connection, params};
+use indicatif::ProgressBar;
+use md5::{Digest, Md5};
+
+use super::ids::{IdSpace, Switch};
+use super::sink::{Counts, progress_bar};
+use super::task::{Annotation, Receiver, Task};
+use crate::error::InputError;
+
+/// Tasks per Arrow batch.
+const BATCH_ROWS: usize = 4096;
+/// Batches in flight between the reader and the appender.
+pub const CHANNEL_BATCHES: usize = 6;
+
+/// One of the tables an import writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Tasks,
+    Completions,
+    Predictions,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Tasks => "tasks",
+            Table::Completions => "completions",
+            Table::Predictions => "predictions",
+        }
+    }
+}
+
+/// What the reader sends the appender, in order.
+pub enum Message {
+    Rows(Table, RecordBatch),
+    /// A record kept aside with `--skip-invalid`.
+    Reject(InputError),
+    /// New ids written so far in this table become provisional (see `ids.rs`).
+    Renumber(Table, i64),
+}
+
+/// What the store holds when the import starts, read once.
+pub struct StoreState {
+    task_max: i64,
+    completion_max: i64,
+    prediction_max: i64,
+    hashes: HashSet<u128>,
+}
+
+impl StoreState {
+    /// Read the highest ids and every task's data hash (committed state).
+    pub fn read(conn: &Connection) -> Result<StoreState> {
+        let (task_max, completion_max, prediction_max, count): (i64, i64, i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT coalesce(max(id), 0) FROM tasks), \
+                        (SELECT coalesce(max(id), 0) FROM completions), \
+                        (SELECT coalesce(max(id), 0) FROM predictions), \
+                        (SELECT count(*) FROM tasks)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .context("reading the store's highest ids")?;
+        let mut hashes = HashSet::with_capacity(count as usize);
+        if count > 0 {
+            let mut stmt = conn.prepare("SELECT data_hash FROM tasks")?;
+            for batch in stmt.query_arrow([])? {
+                let column = batch.column(0);
+                let strings = column
+                    .as_any()
+                    .downcast_ref::<duckdb::arrow::array::StringArray>()
+                    .ok_or_else(|| anyhow!("data_hash is not text"))?;
+                hashes.extend(
+                    strings.iter().flatten().filter_map(|h| u128::from_str_radix(h, 16).ok()),
+                );
+            }
+        }
+        Ok(StoreState { task_max, completion_max, prediction_max, hashes })
+    }
+}
+
+/// The ids of one table already in the store, read the first time a given id could be one.
+fn store_ids(conn: &Connection, table: Table) -> Result<HashSet<i64>> {
+    let mut stmt = conn.prepare(&format!("SELECT id FROM {}", table.name()))?;
+    let ids = stmt.query_map([], |r| r.get::<_, i64>(0))?.collect::<Result<HashSet<i64>, _>>()?;
+    Ok(ids)
+}
+
+/// Ids of completions or predictions: a given id is kept when it is not in the store and
+/// first in the input; other rows take new ids.
+struct AnnotationIds {
+    table: Table,
+    space: IdSpace,
+    seen: HashSet<i64>,
+    in_store: Option<HashSet<i64>>,
+}
+
+impl AnnotationIds {
+    fn new(table: Table, store_max: i64) -> AnnotationIds {
+        AnnotationIds {
+            table,
+            space: IdSpace::new(store_max),
+            seen: HashSet::new(),
+            in_store: None,
+        }
+    }
+
+    fn assign(&mut self, given: Option<i64>, reads: &Connection) -> Result<(i64, Switch)> {
+        let Some(id) = given else { return Ok((self.space.fresh(), Switch::None)) };
+        let switch = self.space.given(id);
+        let mut is_free = self.seen.insert(id);
+        if is_free && id <= self.space.store_max {
+            if self.in_store.is_none() {
+                self.in_store = Some(store_ids(reads, self.table)?);
+            }
+            is_free = !self.in_store.as_ref().is_some_and(|s| s.contains(&id));
+        }
+        Ok((if is_free { id } else { self.space.fresh() }, switch))
+    }
+}
+
+/// A task id given more than once: where first, and where again.
+struct Twice {
+    id: i64,
+    first_seq: u64,
+    first: String,
+    again: Vec<String>,
+}
+
+/// What reading decided, for the appender to finish with.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub counts: Counts,
+    pub duplicates: u64,
+    /// Tables whose provisional ids become `top + n`: (table, top).
+    pub deferred: Vec<(Table, i64)>,
+}
+
+/// The reader's side: takes tasks from the format readers and sends rows to the appender.
+pub struct Loader<'a> {
+    reads: &'a Connection,
+    out: SyncSender<Message>,
+    import_id: i64,
+    is_skipping_invalid: bool,
+    is_skipping_duplicates: bool,
+    hashes: HashSet<u128>,
+    tasks: IdSpace,
+    /// Given task ids: where each was first read (and its sequence number).
+    task_places: HashMap<i64, (u64, Box<str>)>,
+    tasks_in_store: Option<HashSet<i64>>,
+    completions: AnnotationIds,
+    predictions: AnnotationIds,
+    first_place: Option<String>,
+    max_given_place: Option<String>,
+    taken: Option<(i64, String)>,
+    twice: Option<Twice>,
+    batch: Batches,
+    seq: u64,
+    counts: Counts,
+    duplicates: u64,
+    progress: ProgressBar,
+}
+
+impl<'a> Loader<'a> {
+    pub fn new(
+        reads: &'a Connection,
+        state: StoreState,
+        out: SyncSender<Message>,
+        import_id: i64,
+        is_skipping_invalid: bool,
+        is_skipping_duplicates: bool,
+    ) -> Loader<'a> {
+        Loader {
+            reads,
+            out,
+            import_id,
+            is_skipping_invalid,
+            is_skipping_duplicates,
+            hashes: state.hashes,
+            tasks: IdSpace::new(state.task_max),
+            task_places: HashMap::new(),
+            tasks_in_store: None,
+            completions: AnnotationIds::new(Table::Completions, state.completion_max),
+            predictions: AnnotationIds::new(Table::Predictions, state.prediction_max),
+            first_place: None,
+            max_given_place: None,
+            taken: None,
+            twice: None,
+            batch: Batches::default(),
+            seq: 0,
+            counts: Counts::default(),
+            duplicates: 0,
+            progress: progress_bar(),
+        }
+    }
+
+    /// Whether an id error was found: reading goes on (a broken record later in the input
+    /// is reported first, as before), but nothing more is sent.
+    fn has_failed(&self) -> bool {
+        self.taken.is_some() || self.twice.is_some()
+    }
+
+    fn send(&self, message: Message) -> Result<()> {
+        // The appender stops taking messages only when it failed; its error is the one told.
+        self.out.send(message).map_err(|_| anyhow!("the appender stopped"))
+    }
+
+    /// Send the rows built so far.
+    fn flush(&mut self) -> Result<()> {
+        for (table, batch) in self.batch.finish(self.import_id)? {
+            self.send(Message::Rows(table, batch))?;
+        }
+        Ok(())
+    }
+
+    fn renumber(&mut self, table: Table, store_max: i64) -> Result<()> {
+        self.flush()?;
+        self.send(Message::Renumber(table, store_max))
+    }
+
+    /// Check a given task id against the store and the input so far.
+    fn given_task_id(&mut self, id: i64, place: &str) -> Result<()> {
+        if id <= self.tasks.store_max && self.taken.is_none() {
+            if self.tasks_in_store.is_none() {
+                self.tasks_in_store = Some(store_ids(self.reads, Table::Tasks)?);
+            }
+            if self.tasks_in_store.as_ref().is_some_and(|s| s.contains(&id)) {
+                self.taken = Some((id, place.to_string()));
+            }
+        }
+        match self.task_places.entry(id) {
+            Entry::Vacant(e) => {
+                e.insert((self.seq, place.into()));
+            }
+            Entry::Occupied(e) => {
+                let (first_seq, first) = e.get();
+                match &mut self.twice {
+                    Some(t) if t.id == id => t.again.push(place.to_string()),
+                    Some(t) if t.first_seq < *first_seq => {}
+                    _ => {
+                        self.twice = Some(Twice {
+                            id,
+                            first_seq: *first_seq,
+                            first: first.to_string(),
+                            again: vec![place.to_string()],
+                        })
+                    }
+                }
+            }
+        }
+        if id > self.tasks.max_given() {
+            self.max_given_place = Some(place.to_string());
+        }
+        if self.tasks.given(id) == Switch::Renumber && !self.has_failed() {
+            self.renumber(Table::Tasks, self.tasks.store_max)?;
+        }
+        Ok(())
+    }
+
+    fn annotation(&mut self, table: Table, task_id: i64, a: Annotation) -> Result<()> {
+        let ids =
+            if table == Table::Completions { &mut self.completions } else { &mut self.predictions };
+        let (id, switch) = ids.assign(a.given_id, self.reads)?;
+        let store_max = ids.space.store_max;
+        if switch == Switch::Renumber {
+            self.renumber(table, store_max)?;
+        }
+        self.batch.annotation(table, id, task_id, a);
+        Ok(())
+    }
+
+    /// The end of the input: the last rows, then the id checks that need all of it.
+    pub fn finish(mut self) -> Result<Loaded> {
+        self.progress.finish_and_clear();
+        if self.tasks.overflows() {
+            let top = self.tasks.top();
+            let needed = self.tasks.fresh_count();
+            let place = self
+                .max_given_place
+                .or(self.first_place)
+                .map(|p| format!("{p}: "))
+                .unwrap_or_default();
+            bail!(
+                "{place}task id {top} leaves no room for the {needed} new task id{} after it (ids \
+                 go up to 9223372036854775807); give smaller ids, or leave them out",
+                if needed == 1 { "" } else { "s" }
+            );
+        }
+        if let Some((id, place)) = self.taken {
+            bail!(
+                "{place}: task id {id} is already in the store; remove \"id\" to get a new one, \
+                 or pass --skip-duplicates when it is the same task"
+            );
+        }
+        if let Some(t) = self.twice {
+            bail!(
+                "{}: task id {} appears more than once in the input (again at {}); task ids must \
+                 be unique",
+                t.first,
+                t.id,
+                t.again.join(", ")
+            );
+        }
+        for (ids, what) in [(&self.completions, "completion"), (&self.predictions, "prediction")] {
+            if ids.space.overflows() {
+                bail!(
+                    "a {what} id in the input is so large that no new {what} ids fit after it \
+                     (ids go up to 9223372036854775807); give smaller ids, or leave them out"
+                );
+            }
+        }
+        self.flush()?;
+        let mut deferred = Vec::new();
+        for (table, space) in [
+            (Table::Tasks, &self.tasks),
+            (Table::Completions, &self.completions.space),
+            (Table::Predictions, &self.predictions.space),
+        ] {
+            if space.is_deferred() {
+                deferred.push((table, space.top()));
+            }
+        }
+        Ok(Loaded { counts: self.counts, duplicates: self.duplicates, deferred })
+    }
+}
+
+impl Receiver for Loader<'_> {
+    fn push(&mut self, task: Task) -> Result<()> {
+        self.seq += 1;
+        if self.seq % 4096 == 0 {
+            self.progress.set_position(self.seq);
+            crate::cancel::check()?;
+        }
+        self.counts.prediction_refs += task.prediction_refs;
+        let place = if task.place.is_empty() { task.source.clone() } else { task.place };
+        if self.first_place.is_none() {
+            self.first_place = Some(place.clone());
+        }
+        let hash = u128::from_be_bytes(Md5::digest(task.data.as_bytes()).into());
+        if !self.hashes.insert(hash) {
+            self.duplicates += 1;
+            if self.is_skipping_duplicates {
+                return Ok(());
+            }
+        }
+        let id = match task.given_id {
+            Some(id) => {
+                self.given_task_id(id, &place)?;
+                id
+            }
+            None => self.tasks.fresh(),
+        };
+        if self.has_failed() {
+            return Ok(());
+        }
+        self.counts.tasks += 1;
+        self.batch.tasks.push(
+            id,
+            &task.data,
+            task.meta.as_deref(),
+            task.extra.as_deref(),
+            &task.source,
+            hash,
+        );
+        for c in task.completions {
+            self.counts.completions += 1;
+            self.annotation(Table::Completions, id, c)?;
+        }
+        for p in task.predictions {
+            self.counts.predictions += 1;
+            self.annotation(Table::Predictions, id, p)?;
+        }
+        if self.batch.tasks.len >= BATCH_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn reject(&mut self, err: InputError) -> Result<()> {
+        if !self.is_skipping_invalid {
+            return Err(err.into());
+        }
+        self.counts.rejected += 1;
+        self.send(Message::Reject(err))
+    }
+
+    fn skip(&mut self, n: u64) -> Result<()> {
+        self.counts.skipped += n;
+        crate::cancel::check()
+    }
+}
+
+/// Column builders for the rows of one batch.
+#[derive(Default)]
+struct Batches {
+    tasks: TaskColumns,
+    completions: AnnotationColumns,
+    predictions: AnnotationColumns,
+}
+
+impl Batches {
+    fn annotation(&mut self, table: Table, id: i64, task_id: i64, a: Annotation) {
+        let columns =
+            if table == Table::Completions { &mut self.completions } else { &mut self.predictions };
+        columns.push(id, task_id, a);
+    }
+
+    /// The batches that have rows, in table order; the builders start again empty.
+    fn finish(&mut self, import_id: i64) -> Result<Vec<(Table, RecordBatch)>> {
+        let mut out = Vec::with_capacity(3);
+        if self.tasks.len > 0 {
+            out.push((Table::Tasks, self.tasks.finish(import_id)?));
+        }
+        if self.completions.len > 0 {
+            out.push((Table::Completions, self.completions.finish_completions(import_id)?));
+        }
+        if self.predictions.len > 0 {
+            out.push((Table::Predictions, self.predictions.finish_predictions(import_id)?));
+        }
+        Ok(out)
+    }
+}
+
+/// `tasks` columns: id, data, meta, extra, import_id, source, data_hash.
+#[derive(Default)]
+struct TaskColumns {
+    len: usize,
+    id: Int64Builder,
+    data: StringBuilder,
+    meta: StringBuilder,
+    extra: StringBuilder,
+    source: StringBuilder,
+    hash: StringBuilder,
+}
+
+impl TaskColumns {
+    fn push(
+        &mut self,
+        id: i64,
+        data: &str,
+        meta: Option<&str>,
+        extra: Option<&str>,
+        source: &str,
+        hash: u128,
+    ) {
+        self.len += 1;
+        self.id.append_value(id);
+        self.data.append_value(data);
+        self.meta.append_option(meta);
+        self.extra.append_option(extra);
+        self.source.append_value(source);
+        self.hash.append_value(format!("{hash:032x}"));
+    }
+
+    fn finish(&mut self, import_id: i64) -> Result<RecordBatch> {
+        let n = std::mem::take(&mut self.len);
+        Ok(RecordBatch::try_from_iter([
+            ("id", Arc::new(self.id.finish()) as ArrayRef),
+            ("data", Arc::new(self.data.finish())),
+            ("meta", Arc::new(self.meta.finish())),
+            ("extra", Arc::new(self.extra.finish())),
+            ("import_id", constant(import_id, n)),
+            ("source", Arc::new(self.source.finish())),
+            ("data_hash", Arc::new(self.hash.finish())),
+        ])?)
+    }
+}
+
+fn constant(value: i64, n: usize) -> ArrayRef {
+    Arc::new(duckdb::arrow::array::Int64Array::from_value(value, n))
+}
+
+/// `completions` and `predictions` columns (each table takes the ones it has).
+#[derive(Default)]
+struct AnnotationColumns {
+    len: usize,
+    id: Int64Builder,
+    task_id: Int64Builder,
+    result: StringBuilder,
+    fields: StringBuilder,
+    was_cancelled: BooleanBuilder,
+    lead_time: Float64Builder,
+    created_at: StringBuilder,
+    model_version: StringBuilder,
+    score: Float64Builder,
+}
+
+impl AnnotationColumns {
+    fn push(&mut self, id: i64, task_id: i64, a: Annotation) {
+        self.len += 1;
+        self.id.append_value(id);
+        self.task_id.append_value(task_id);
+        self.result.append_value(&a.result);
+        self.fields.append_value(&a.fields);
+        self.was_cancelled.append_value(a.was_cancelled);
+        self.lead_time.append_option(a.lead_time);
+        self.created_at.append_option(a.created_at.as_deref());
+        self.model_version.append_option(a.model_version.as_deref());
+        self.score.append_option(a.score);
+    }
+
+    /// id, task_id, result, was_cancelled, lead_time, created_at, fields, import_id.
+    fn finish_completions(&mut self, import_id: i64) -> Result<RecordBatch> {
+        let n = std::mem::take(&mut self.len);
+        self.model_version.finish();
+        self.score.finish();
+        Ok(RecordBatch::try_from_iter([
+            ("id", Arc::new(self.id.finish()) as ArrayRef),
+            ("task_id", Arc::new(self.task_id.finish())),
+            ("result", Arc::new(self.result.finish())),
+            ("was_cancelled", Arc::new(self.was_cancelled.finish())),
+            ("lead_time", Arc::new(self.lead_time.finish())),
+            ("created_at", Arc::new(self.created_at.finish())),
+            ("fields", Arc::new(self.fields.finish())),
+            ("import_id", constant(import_id, n)),
+        ])?)
+    }
+
+    /// id, task_id, model_version, score, result, fields, import_id.
+    fn finish_predictions(&mut self, import_id: i64) -> Result<RecordBatch> {
+        let n = std::mem::take(&mut self.len);
+        self.was_cancelled.finish();
+        self.lead_time.finish();
+        self.created_at.finish();
+        Ok(RecordBatch::try_from_iter([
+            ("id", Arc::new(self.id.finish()) as ArrayRef),
+            ("task_id", Arc::new(self.task_id.finish())),
+            ("model_version", Arc::new(self.model_version.finish())),
+            ("score", Arc::new(self.score.finish())),
+            ("result", Arc::new(self.result.finish())),
+            ("fields", Arc::new(self.fields.finish())),
+            ("import_id", constant(import_id, n)),
+        ])?)
+    }
+}
+
+/// The appender's side: owns the import's connection and writes what the reader sends.
+pub struct Writer<'c> {
+    conn: &'c Connection,
+    import_id: i64,
+    tasks: Appender<'c>,
+    completions: Appender<'c>,
+    predictions: Appender<'c>,
+    rejects: Appender<'c>,
+}
+
+impl<'c> Writer<'c> {
+    pub fn new(conn: &'c Connection, import_id: i64) -> Result<Writer<'c>> {
+        Ok(Writer {
+            conn,
+            import_id,
+            tasks: conn.appender("tasks")?,
+            completions: conn.appender("completions")?,
+            predictions: conn.appender("predictions")?,
+            rejects: conn.appender("import_rejects")?,
+        })
+    }
+
+    fn appender(&mut self, table: Table) -> &mut Appender<'c> {
+        match table {
+            Table::Tasks => &mut self.tasks,
+            Table::Completions => &mut self.completions,
+            Table::Predictions => &mut self.predictions,
+        }
+    }
+
+    pub fn write(&mut self, message: Message) -> Result<()> {
+        match message {
+            Message::Rows(table, batch) => self
+                .appender(table)
+                .append_record_batch(batch)
+                .with_context(|| format!("appending to {}", table.name())),
+            Message::Reject(err) => Ok(self.rejects.append_row(params![
+                self.import_id,
+                err.path,
+                err.line.map(|l| l as i64),
+                err.msg
+            ])?),
+            Message::Renumber(table, store_max) => {
+                self.flush()?;
+                // New ids so far are store_max + n; they become -n (provisional).
+                self.move_ids(table, "-({c} - $1)", "{c} > $1", store_max)
+            }
+        }
+    }
+
+    pub fn flush(&mut self) -> Result<()> {
+        for appender in
+            [&mut self.tasks, &mut self.completions, &mut self.predictions, &mut self.rejects]
+        {
+            appender.flush().context("appending rows")?;
+        }
+        Ok(())
+    }
+
+    /// Provisional ids (-n) become `top + n`.
+    pub fn finish(mut self, deferred: &[(Table, i64)]) -> Result<()> {
+        self.flush()?;
+        for (table, top) in deferred {
+            self.move_ids(*table, "$1 - {c}", "{c} < 0", *top)?;
+        }
+        Ok(())
+    }
+
+    /// Rewrite this import's ids of `table` (and, for tasks, the task ids that point at
+    /// them) where `filter` holds, to `value`; `{c}` stands for the column, `$1` for `n`.
+    fn move_ids(&self, table: Table, value: &str, filter: &str, n: i64) -> Result<()> {
+        let mut targets = vec![(table.name(), "id")];
+        if table == Table::Tasks {
+            targets.extend([("completions", "task_id"), ("predictions", "task_id")]);
+        }
+        for (name, column) in targets {
+            let sql = format!(
+                "UPDATE {name} SET {column} = {} WHERE import_id = $2 AND {}",
+                value.replace("{c}", column),
+                filter.replace("{c}", column)
+            );
+            self.conn
+                .execute(&sql, params![n, self.import_id])
+                .with_context(|| format!("numbering {name}"))?;
+        }
+        Ok(())
+    }
+}
