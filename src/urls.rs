@@ -63,21 +63,18 @@ impl UrlRewrite {
         if self.is_identity() || !data.contains("/data/") {
             return Ok(data.to_string());
         }
-        let Ok(raw) = serde_json::from_str::<&serde_json::value::RawValue>(data) else {
-            return Ok(data.to_string());
-        };
-        let Some(object) = RawObject::parse(raw) else { return Ok(data.to_string()) };
+        let Some(object) = RawObject::parse(data) else { return Ok(data.to_string()) };
         let mut out = String::from("{");
         for (i, (key, value)) in object.members().iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            out.push_str(&serde_json::Value::from(key.as_str()).to_string());
+            out.push_str(&serde_json::Value::from(key.as_ref()).to_string());
             out.push(':');
-            let text = serde_json::from_str::<String>(value.get()).ok();
+            let text = serde_json::from_str::<String>(value).ok();
             match text.map(|t| self.rewrite(&t)).transpose()?.flatten() {
                 Some(url) => out.push_str(&serde_json::Value::from(url).to_string()),
-                None => out.push_str(value.get()),
+                None => out.push_str(value),
             }
         }
         out.push('}');

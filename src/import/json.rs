@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use super::lines::for_each_line;
 use super::scan::{Element, ElementScanner};
-use super::task::{Receiver, task_from_json};
+use super::task::{Receiver, Task, task_from_compact, task_from_json};
 use crate::error::InputError;
 
 /// Read a `.json` task file.
@@ -19,10 +19,7 @@ pub fn read_json(reader: impl BufRead, path: &str, sink: &mut dyn Receiver) -> R
             Some(i) => (format!("task {i}"), format!("{path}[{i}]")),
             None => ("the task".to_string(), path.to_string()),
         };
-        match parse_record(&element.bytes, element.line, element.col, path).and_then(|value| {
-            task_from_json(value, &what, source)
-                .map_err(|msg| InputError::at(path, element.line, element.col, msg))
-        }) {
+        match read_record(&element.bytes, element.line, element.col, path, &what, source) {
             Ok(mut task) => {
                 task.place = format!("{path}:{}:{}", element.line, element.col);
                 sink.push(task)?
@@ -43,11 +40,7 @@ pub fn read_jsonl(reader: impl BufRead, path: &str, sink: &mut dyn Receiver) -> 
         }
         records += 1;
         let what = format!("the task on line {number}");
-        let record = parse_record(bytes, number, 1, path).and_then(|value| {
-            task_from_json(value, &what, format!("{path}:{number}"))
-                .map_err(|msg| InputError::at(path, number, 1, msg))
-        });
-        match record {
+        match read_record(bytes, number, 1, path, &what, format!("{path}:{number}")) {
             Ok(task) => sink.push(task),
             Err(err) => sink.reject(err),
         }
@@ -60,6 +53,23 @@ pub fn read_jsonl(reader: impl BufRead, path: &str, sink: &mut dyn Receiver) -> 
 }
 
 /// Parse one task's bytes, with errors placed in the file (the record starts at line:col).
+/// One task's JSON text as a task. Plain valid JSON is checked and compacted in one pass;
+/// anything else takes the careful path, which says what is wrong and where.
+fn read_record(
+    bytes: &[u8],
+    line: u64,
+    col: u64,
+    path: &str,
+    what: &str,
+    source: String,
+) -> Result<Task, InputError> {
+    let task = match super::raw::compact_checked(bytes) {
+        Some(text) => task_from_compact(&text, what, source),
+        None => task_from_json(parse_record(bytes, line, col, path)?, what, source),
+    };
+    task.map_err(|msg| InputError::at(path, line, col, msg))
+}
+
 fn parse_record<'a>(
     bytes: &'a [u8],
     line: u64,

@@ -6,6 +6,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
 
@@ -21,10 +22,186 @@ use super::sink::{Counts, progress_bar};
 use super::task::{Annotation, Receiver, Task};
 use crate::error::InputError;
 
+/// A set of MD5 digests: they are uniformly spread already, so their low bits are the hash.
+type Digests = HashSet<u128, BuildHasherDefault<DigestHasher>>;
+
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u128(&mut self, n: u128) {
+        self.0 = n as u64;
+    }
+}
+
+/// An MD5 digest as DuckDB's `md5()` writes it: 32 lowercase hex digits.
+fn hex(digest: u128) -> [u8; 32] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 32];
+    for (i, b) in digest.to_be_bytes().iter().enumerate() {
+        out[2 * i] = DIGITS[usize::from(b >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(b & 15)];
+    }
+    out
+}
+
 /// Tasks per Arrow batch.
 const BATCH_ROWS: usize = 4096;
-/// Batches in flight between the reader and the appender.
-pub const CHANNEL_BATCHES: usize = 6;
+/// Batches in flight between the loader and the appender.
+const CHANNEL_BATCHES: usize = 8;
+/// Tasks per chunk from the readers to the loader, and chunks in flight.
+const CHUNK_TASKS: usize = 1024;
+const CHANNEL_CHUNKS: usize = 4;
+
+/// Three threads, in order: the format readers parse tasks (`Forwarder`), the loader
+/// decides duplicates and ids and builds Arrow batches (`Loader`), and this thread, which
+/// owns the import's transaction, appends them (`Writer`). `read` runs the readers.
+pub fn load(
+    conn: &Connection,
+    import_id: i64,
+    is_skipping_invalid: bool,
+    is_skipping_duplicates: bool,
+    read: impl FnOnce(&mut dyn Receiver) -> Result<()> + Send,
+) -> Result<Loaded> {
+    // The loader's own connection sees the store as committed: its ids and data hashes.
+    let reads = conn.try_clone()?;
+    let state = StoreState::read(&reads)?;
+    let (chunks_in, chunks) = std::sync::mpsc::sync_channel(CHANNEL_CHUNKS);
+    let (batches_in, batches) = std::sync::mpsc::sync_channel(CHANNEL_BATCHES);
+    let mut writer = Writer::new(conn, import_id)?;
+    let mut phases = super::Phases::new();
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            let mut forwarder =
+                Forwarder { out: chunks_in, chunk: Vec::new(), is_skipping_invalid };
+            read(&mut forwarder)?;
+            forwarder.send_chunk()
+        });
+        let loader = scope.spawn(move || {
+            let mut loader = Loader::new(
+                &reads,
+                state,
+                batches_in,
+                import_id,
+                is_skipping_invalid,
+                is_skipping_duplicates,
+            );
+            while let Ok(message) = chunks.recv() {
+                match message {
+                    Read::Tasks(tasks) => {
+                        for task in tasks {
+                            loader.push(task)?;
+                        }
+                    }
+                    Read::Reject(err) => loader.reject(err)?,
+                    Read::Skip(n) => loader.skip(n)?,
+                }
+            }
+            loader.finish()
+        });
+        let mut written = Ok(());
+        let mut appending = std::time::Duration::ZERO;
+        while let Ok(message) = batches.recv() {
+            let started = std::time::Instant::now();
+            written = writer.write(message);
+            appending += started.elapsed();
+            if written.is_err() {
+                break;
+            }
+        }
+        // A failed append closes the channel, so that the loader and the reader stop too.
+        drop(batches);
+        let read = reader.join().unwrap_or_else(|_| Err(anyhow!("the import's reader failed")));
+        let loaded = loader.join().unwrap_or_else(|_| Err(anyhow!("the import's loader failed")));
+        phases.done(&format!("read and append ({:.2}s of it appending)", appending.as_secs_f64()));
+        let (loaded, load_error) = match loaded {
+            Ok(loaded) => (Some(loaded), None),
+            Err(err) => (None, Some(err)),
+        };
+        // The first real error: a thread that stopped because the next one did says less.
+        let errors: Vec<anyhow::Error> =
+            [read.err(), load_error, written.err()].into_iter().flatten().collect();
+        if let Some(loaded) = loaded.filter(|_| errors.is_empty()) {
+            writer.finish(&loaded.deferred)?;
+            phases.done("number new ids");
+            return Ok(loaded);
+        }
+        let first = errors.iter().position(|e| e.downcast_ref::<Stopped>().is_none()).unwrap_or(0);
+        Err(errors.into_iter().nth(first).unwrap_or_else(|| anyhow!("the import stopped")))
+    })
+}
+/// A thread stopped because the next one in the pipeline had stopped (its error is told).
+#[derive(Debug)]
+struct Stopped;
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the import stopped")
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+/// What the readers hand the loader, in order.
+enum Read {
+    Tasks(Vec<Task>),
+    Reject(InputError),
+    Skip(u64),
+}
+
+/// The readers' receiver: passes tasks on to the loader in chunks.
+struct Forwarder {
+    out: SyncSender<Read>,
+    chunk: Vec<Task>,
+    is_skipping_invalid: bool,
+}
+
+impl Forwarder {
+    fn send(&self, message: Read) -> Result<()> {
+        self.out.send(message).map_err(|_| Stopped.into())
+    }
+
+    fn send_chunk(&mut self) -> Result<()> {
+        if self.chunk.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK_TASKS));
+        self.send(Read::Tasks(chunk))
+    }
+}
+
+impl Receiver for Forwarder {
+    fn push(&mut self, task: Task) -> Result<()> {
+        self.chunk.push(task);
+        if self.chunk.len() >= CHUNK_TASKS {
+            self.send_chunk()?;
+        }
+        Ok(())
+    }
+
+    fn reject(&mut self, err: InputError) -> Result<()> {
+        if !self.is_skipping_invalid {
+            return Err(err.into());
+        }
+        self.send_chunk()?;
+        self.send(Read::Reject(err))
+    }
+
+    fn skip(&mut self, n: u64) -> Result<()> {
+        self.send(Read::Skip(n))?;
+        crate::cancel::check()
+    }
+}
 
 /// One of the tables an import writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +235,7 @@ pub struct StoreState {
     task_max: i64,
     completion_max: i64,
     prediction_max: i64,
-    hashes: HashSet<u128>,
+    hashes: Digests,
 }
 
 impl StoreState {
@@ -74,7 +251,7 @@ impl StoreState {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .context("reading the store's highest ids")?;
-        let mut hashes = HashSet::with_capacity(count as usize);
+        let mut hashes = Digests::with_capacity_and_hasher(count as usize, Default::default());
         if count > 0 {
             let mut stmt = conn.prepare("SELECT data_hash FROM tasks")?;
             for batch in stmt.query_arrow([])? {
@@ -156,7 +333,7 @@ pub struct Loader<'a> {
     import_id: i64,
     is_skipping_invalid: bool,
     is_skipping_duplicates: bool,
-    hashes: HashSet<u128>,
+    hashes: Digests,
     tasks: IdSpace,
     /// Given task ids: where each was first read (and its sequence number).
     task_places: HashMap<i64, (u64, Box<str>)>,
@@ -215,7 +392,7 @@ impl<'a> Loader<'a> {
 
     fn send(&self, message: Message) -> Result<()> {
         // The appender stops taking messages only when it failed; its error is the one told.
-        self.out.send(message).map_err(|_| anyhow!("the appender stopped"))
+        self.out.send(message).map_err(|_| Stopped.into())
     }
 
     /// Send the rows built so far.
@@ -340,7 +517,7 @@ impl<'a> Loader<'a> {
 impl Receiver for Loader<'_> {
     fn push(&mut self, task: Task) -> Result<()> {
         self.seq += 1;
-        if self.seq % 4096 == 0 {
+        if self.seq.is_multiple_of(4096) {
             self.progress.set_position(self.seq);
             crate::cancel::check()?;
         }
@@ -462,7 +639,8 @@ impl TaskColumns {
         self.meta.append_option(meta);
         self.extra.append_option(extra);
         self.source.append_value(source);
-        self.hash.append_value(format!("{hash:032x}"));
+        let digits = hex(hash);
+        self.hash.append_value(std::str::from_utf8(&digits).unwrap_or_default());
     }
 
     fn finish(&mut self, import_id: i64) -> Result<RecordBatch> {
@@ -633,5 +811,17 @@ impl<'c> Writer<'c> {
                 .with_context(|| format!("numbering {name}"))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_is_what_duckdb_md5_writes() {
+        let digest = u128::from_be_bytes(Md5::digest(b"{\"text\":\"a\"}").into());
+        assert_eq!(std::str::from_utf8(&hex(digest)).unwrap(), format!("{digest:032x}"));
+        assert_eq!(&hex(1), b"00000000000000000000000000000001");
     }
 }

@@ -90,35 +90,36 @@ pub fn apply_setup(conn: &Connection, opts: &ImportOptions) -> Result<()> {
     Ok(())
 }
 
-/// Restores DuckDB's memory limit when dropped, whatever happened in between.
-struct MemoryLimit<'c> {
+/// A DuckDB setting changed for the length of an import, restored when dropped whatever
+/// happened in between.
+struct Setting<'c> {
     conn: &'c Connection,
+    name: &'static str,
     previous: String,
 }
 
-impl<'c> MemoryLimit<'c> {
-    fn set(conn: &'c Connection, limit: &str) -> Result<MemoryLimit<'c>> {
+impl<'c> Setting<'c> {
+    /// `name` is one of lsdb's own constants; `value` is quoted.
+    fn set(conn: &'c Connection, name: &'static str, value: &str) -> Result<Setting<'c>> {
         let previous: String =
-            conn.query_row("SELECT current_setting('memory_limit')", [], |r| r.get(0))?;
-        conn.execute_batch(&format!("SET memory_limit = {}", crate::sqltext::quote_literal(limit)))
-            .with_context(|| {
-                format!("LSDB_IMPORT_MEMORY={limit:?} is not a memory size such as 1GB")
-            })?;
-        Ok(MemoryLimit { conn, previous })
+            conn.query_row("SELECT current_setting(?)::VARCHAR", [name], |r| r.get(0))?;
+        conn.execute_batch(&format!("SET {name} = {}", crate::sqltext::quote_literal(value)))?;
+        Ok(Setting { conn, name, previous })
     }
 }
 
-impl Drop for MemoryLimit<'_> {
+impl Drop for Setting<'_> {
     fn drop(&mut self) {
-        // DuckDB shows the limit rounded ("18.7 GiB"): the default comes back exactly by
+        // DuckDB shows some settings rounded ("18.7 GiB"): the default comes back exactly by
         // RESET, a value someone set comes back as shown.
-        let _ = self.conn.execute_batch("RESET memory_limit");
-        let now: Option<String> =
-            self.conn.query_row("SELECT current_setting('memory_limit')", [], |r| r.get(0)).ok();
+        let _ = self.conn.execute_batch(&format!("RESET {}", self.name));
+        let now: Option<String> = self
+            .conn
+            .query_row("SELECT current_setting(?)::VARCHAR", [self.name], |r| r.get(0))
+            .ok();
         if now.as_deref() != Some(self.previous.as_str()) {
-            let sql =
-                format!("SET memory_limit = {}", crate::sqltext::quote_literal(&self.previous));
-            let _ = self.conn.execute_batch(&sql);
+            let value = crate::sqltext::quote_literal(&self.previous);
+            let _ = self.conn.execute_batch(&format!("SET {} = {value}", self.name));
         }
     }
 }
@@ -135,7 +136,9 @@ pub fn run_import(store: &Store, opts: &ImportOptions) -> Result<ImportSummary> 
     // caps it so that peak memory stays bounded whatever the input's size: beyond the cap,
     // staged rows and intermediate results go to disk. The guard restores it.
     let limit = std::env::var("LSDB_IMPORT_MEMORY").unwrap_or_else(|_| IMPORT_MEMORY.to_string());
-    let _memory = MemoryLimit::set(conn, &limit)?;
+    let _memory = Setting::set(conn, "memory_limit", &limit).with_context(|| {
+        format!("LSDB_IMPORT_MEMORY={limit:?} is not a memory size such as 1GB")
+    })?;
     // Rolls back when dropped: every early return below leaves the store as it was.
     let tx = conn.unchecked_transaction()?;
     apply_setup(&tx, opts)?;
@@ -161,7 +164,9 @@ pub fn run_import(store: &Store, opts: &ImportOptions) -> Result<ImportSummary> 
             return Err(err);
         }
     };
+    let mut phases = Phases::new();
     tx.commit().context("committing the import")?;
+    phases.done("commit");
     summary.seconds = started.elapsed().as_secs_f64();
     summary.notes = ctx.notes;
     Ok(summary)
@@ -181,10 +186,10 @@ fn import_in_transaction(
         load_staged(conn, opts, inputs, ctx, import_id, &mut phases)?
     } else {
         let loaded = load_direct(conn, opts, inputs, ctx, import_id)?;
-        phases.done("read and append");
         (loaded.counts, loaded.duplicates, 0)
     };
     let duplicates = duplicates as i64;
+    let mut phases = Phases::new();
     let source: Vec<String> = inputs.iter().map(|(p, _)| p.display().to_string()).collect();
     let mut formats: Vec<&str> = inputs.iter().map(|(_, f)| f.name()).collect();
     formats.dedup();
@@ -233,8 +238,8 @@ fn import_in_transaction(
     })
 }
 
-/// Read the inputs on a thread of their own and append what they hold straight into the
-/// tables, on this one (`load.rs`).
+/// Read the inputs on threads of their own and append what they hold straight into the
+/// tables (`load.rs`).
 fn load_direct(
     conn: &Connection,
     opts: &ImportOptions,
@@ -242,40 +247,14 @@ fn load_direct(
     ctx: &mut ReadContext<'_>,
     import_id: i64,
 ) -> Result<load::Loaded> {
-    // The reader's own connection sees the store as committed: its ids and data hashes.
-    let reads = conn.try_clone()?;
-    let state = load::StoreState::read(&reads)?;
-    let (sender, messages) = std::sync::mpsc::sync_channel(load::CHANNEL_BATCHES);
-    let mut writer = load::Writer::new(conn, import_id)?;
-    std::thread::scope(|scope| {
-        let reader = scope.spawn(move || {
-            let mut loader = load::Loader::new(
-                &reads,
-                state,
-                sender,
-                import_id,
-                opts.is_skipping_invalid,
-                opts.is_skipping_duplicates,
-            );
-            for (path, format) in inputs {
-                read_input(path, *format, ctx, &mut loader)?;
-            }
-            loader.finish()
-        });
-        let mut written = Ok(());
-        while let Ok(message) = messages.recv() {
-            written = writer.write(message);
-            if written.is_err() {
-                break;
-            }
+    // The appender is one of three busy threads on a machine that may have two cores:
+    // DuckDB's own workers would only take turns with them (measured in docs/benchmarks.md).
+    let _threads = Setting::set(conn, "threads", "1")?;
+    load::load(conn, import_id, opts.is_skipping_invalid, opts.is_skipping_duplicates, |sink| {
+        for (path, format) in inputs {
+            read_input(path, *format, ctx, sink)?;
         }
-        // A failed append closes the channel, so that the reader stops too.
-        drop(messages);
-        let read = reader.join().map_err(|_| anyhow::anyhow!("the import's reader failed"));
-        written?;
-        let loaded = read??;
-        writer.finish(&loaded.deferred)?;
-        Ok(loaded)
+        Ok(())
     })
 }
 

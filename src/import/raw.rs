@@ -2,6 +2,7 @@
 //! between tokens, and objects put back together from raw members. Nothing here parses a
 //! number, so nothing here can change one.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
@@ -11,26 +12,62 @@ use serde_json::value::RawValue;
 /// its last value (as Python's `json`, and so Label Studio, reads it).
 #[derive(Debug, Default)]
 pub struct RawObject<'a> {
-    members: Vec<(String, &'a RawValue)>,
+    members: Vec<(Cow<'a, str>, &'a str)>,
 }
 
 impl<'a> RawObject<'a> {
-    /// The members of `raw` when it is an object.
-    pub fn parse(raw: &'a RawValue) -> Option<RawObject<'a>> {
-        if !raw.get().starts_with('{') {
+    /// The members of `json` when it is an object.
+    pub fn parse(json: &'a str) -> Option<RawObject<'a>> {
+        if !json.starts_with('{') {
             return None;
         }
-        serde_json::from_str(raw.get()).ok()
+        serde_json::from_str(json).ok()
+    }
+
+    /// The members of an object in text that `compact_checked` made (so known to be valid
+    /// and compact): found by skipping values, without parsing them again.
+    pub fn split(json: &'a str) -> Option<RawObject<'a>> {
+        let b = json.as_bytes();
+        if b.first() != Some(&b'{') {
+            return None;
+        }
+        let mut object = RawObject::default();
+        let mut i = 1;
+        if b.get(1) == Some(&b'}') {
+            return Some(object);
+        }
+        loop {
+            let key_end = string_end(b, i);
+            let key = &json[i..key_end];
+            let key = if key.contains('\\') {
+                Cow::Owned(serde_json::from_str::<String>(key).ok()?)
+            } else {
+                Cow::Borrowed(&key[1..key.len() - 1])
+            };
+            let value_end = value_end(b, key_end + 1);
+            object.insert(key, &json[key_end + 1..value_end]);
+            match b.get(value_end) {
+                Some(b',') => i = value_end + 1,
+                _ => return Some(object),
+            }
+        }
+    }
+
+    fn insert(&mut self, key: Cow<'a, str>, value: &'a str) {
+        match self.members.iter_mut().find(|(k, _)| *k == key) {
+            Some(member) => member.1 = value,
+            None => self.members.push((key, value)),
+        }
     }
 
     /// Take a member out.
-    pub fn remove(&mut self, key: &str) -> Option<&'a RawValue> {
+    pub fn remove(&mut self, key: &str) -> Option<&'a str> {
         let i = self.members.iter().position(|(k, _)| k == key)?;
         Some(self.members.remove(i).1)
     }
 
     /// A member's value.
-    pub fn get(&self, key: &str) -> Option<&'a RawValue> {
+    pub fn get(&self, key: &str) -> Option<&'a str> {
         self.members.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
     }
 
@@ -39,8 +76,228 @@ impl<'a> RawObject<'a> {
     }
 
     /// The members in order.
-    pub fn members(&self) -> &[(String, &'a RawValue)] {
+    pub fn members(&self) -> &[(Cow<'a, str>, &'a str)] {
         &self.members
+    }
+}
+
+/// The items of a list in text that `compact_checked` made.
+pub fn split_list(json: &str) -> Option<Vec<&str>> {
+    let b = json.as_bytes();
+    if b.first() != Some(&b'[') {
+        return None;
+    }
+    let mut items = Vec::new();
+    if b.get(1) == Some(&b']') {
+        return Some(items);
+    }
+    let mut i = 1;
+    loop {
+        let end = value_end(b, i);
+        items.push(&json[i..end]);
+        match b.get(end) {
+            Some(b',') => i = end + 1,
+            _ => return Some(items),
+        }
+    }
+}
+
+/// Just past the string that starts at `i` (valid JSON).
+fn string_end(b: &[u8], i: usize) -> usize {
+    let mut j = i + 1;
+    while let Some(k) = memchr::memchr2(b'"', b'\\', &b[j..]) {
+        if b[j + k] == b'"' {
+            return j + k + 1;
+        }
+        j += k + 2;
+    }
+    b.len()
+}
+
+/// Just past the value that starts at `i` (valid, compact JSON).
+fn value_end(b: &[u8], i: usize) -> usize {
+    match b.get(i) {
+        Some(b'"') => string_end(b, i),
+        Some(b'{' | b'[') => {
+            let mut depth = 0usize;
+            let mut j = i;
+            while j < b.len() {
+                match b[j] {
+                    b'"' => {
+                        j = string_end(b, j);
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return j + 1;
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            b.len()
+        }
+        _ => {
+            let rest = &b[i..];
+            i + rest.iter().position(|c| matches!(c, b',' | b']' | b'}')).unwrap_or(rest.len())
+        }
+    }
+}
+
+/// Check JSON text and take out the whitespace between tokens, in one pass. `None` when
+/// it is not plain valid JSON — invalid, nested deeper than `MAX_DEPTH`, or holding a
+/// `\uD800`-`\uDFFF` escape — for the careful path to read and explain.
+pub fn compact_checked(bytes: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let b = text.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    let mut stack: Vec<u8> = Vec::new();
+    let mut i = skip_space(b, 0);
+    // After a value: a comma, the end of the list or object, or the end of the text.
+    let mut is_after_value = false;
+    loop {
+        if is_after_value {
+            let Some(&top) = stack.last() else {
+                return (skip_space(b, i) == b.len()).then(|| String::from_utf8(out).ok())?;
+            };
+            match (b.get(i)?, top) {
+                (b',', b'{') => {
+                    out.push(b',');
+                    i = skip_space(b, i + 1);
+                    if b.get(i) != Some(&b'"') {
+                        return None;
+                    }
+                    i = copy_key(b, i, &mut out)?;
+                    is_after_value = false;
+                    continue;
+                }
+                (b',', _) => {
+                    out.push(b',');
+                    i = skip_space(b, i + 1);
+                    is_after_value = false;
+                    continue;
+                }
+                (b'}', b'{') | (b']', b'[') => {
+                    out.push(b[i]);
+                    stack.pop();
+                    i = skip_space(b, i + 1);
+                    continue;
+                }
+                _ => return None,
+            }
+        }
+        // A value starts at i.
+        match *b.get(i)? {
+            open @ (b'{' | b'[') => {
+                stack.push(open);
+                if stack.len() > MAX_DEPTH as usize {
+                    return None;
+                }
+                out.push(open);
+                i = skip_space(b, i + 1);
+                let close = if open == b'{' { b'}' } else { b']' };
+                if b.get(i) == Some(&close) {
+                    out.push(close);
+                    stack.pop();
+                    i = skip_space(b, i + 1);
+                    is_after_value = true;
+                } else if open == b'{' {
+                    if b.get(i) != Some(&b'"') {
+                        return None;
+                    }
+                    i = copy_key(b, i, &mut out)?;
+                }
+                continue;
+            }
+            b'"' => i = copy_string(b, i, &mut out)?,
+            b't' => i = copy_word(b, i, b"true", &mut out)?,
+            b'f' => i = copy_word(b, i, b"false", &mut out)?,
+            b'n' => i = copy_word(b, i, b"null", &mut out)?,
+            b'-' | b'0'..=b'9' => i = copy_number(b, i, &mut out)?,
+            _ => return None,
+        }
+        i = skip_space(b, i);
+        is_after_value = true;
+    }
+}
+
+fn skip_space(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+        i += 1;
+    }
+    i
+}
+
+/// A key, its colon and the space before the value.
+fn copy_key(b: &[u8], i: usize, out: &mut Vec<u8>) -> Option<usize> {
+    let i = skip_space(b, copy_string(b, i, out)?);
+    if b.get(i) != Some(&b':') {
+        return None;
+    }
+    out.push(b':');
+    Some(skip_space(b, i + 1))
+}
+
+fn copy_word(b: &[u8], i: usize, word: &[u8], out: &mut Vec<u8>) -> Option<usize> {
+    let end = i + word.len();
+    (b.get(i..end)? == word).then(|| out.extend_from_slice(word))?;
+    Some(end)
+}
+
+fn copy_number(b: &[u8], i: usize, out: &mut Vec<u8>) -> Option<usize> {
+    let digits = |mut j: usize| {
+        let start = j;
+        while b.get(j).is_some_and(u8::is_ascii_digit) {
+            j += 1;
+        }
+        (j > start).then_some(j)
+    };
+    let mut j = i + usize::from(b[i] == b'-');
+    j = if b.get(j) == Some(&b'0') { j + 1 } else { digits(j)? };
+    if b.get(j) == Some(&b'.') {
+        j = digits(j + 1)?;
+    }
+    if matches!(b.get(j), Some(b'e' | b'E')) {
+        j += 1;
+        if matches!(b.get(j), Some(b'+' | b'-')) {
+            j += 1;
+        }
+        j = digits(j)?;
+    }
+    out.extend_from_slice(&b[i..j]);
+    Some(j)
+}
+
+/// A string with its quotes, checked: no control characters, known escapes only.
+fn copy_string(b: &[u8], i: usize, out: &mut Vec<u8>) -> Option<usize> {
+    let mut j = i + 1;
+    loop {
+        let c = *b.get(j)?;
+        match c {
+            b'"' => {
+                out.extend_from_slice(&b[i..=j]);
+                return Some(j + 1);
+            }
+            b'\\' => match *b.get(j + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => j += 2,
+                b'u' => {
+                    let hex = std::str::from_utf8(b.get(j + 2..j + 6)?).ok()?;
+                    let code = u32::from_str_radix(hex, 16).ok()?;
+                    if !hex.bytes().all(|h| h.is_ascii_hexdigit())
+                        || (0xD800..=0xDFFF).contains(&code)
+                    {
+                        return None;
+                    }
+                    j += 6;
+                }
+                _ => return None,
+            },
+            0..=0x1f => return None,
+            _ => j += 1,
+        }
     }
 }
 
@@ -55,10 +312,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawObject<'a> {
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<RawObject<'a>, M::Error> {
                 let mut object = RawObject::default();
                 while let Some((key, value)) = map.next_entry::<String, &'de RawValue>()? {
-                    match object.members.iter_mut().find(|(k, _)| *k == key) {
-                        Some(member) => member.1 = value,
-                        None => object.members.push((key, value)),
-                    }
+                    object.insert(Cow::Owned(key), value.get());
                 }
                 Ok(object)
             }
@@ -74,9 +328,9 @@ pub fn object_text(object: &RawObject<'_>) -> String {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&serde_json::Value::from(key.as_str()).to_string());
+        out.push_str(&serde_json::Value::from(key.as_ref()).to_string());
         out.push(':');
-        out.push_str(&compact(value.get()));
+        out.push_str(&compact(value));
     }
     out.push('}');
     out
@@ -202,8 +456,8 @@ pub fn too_deep(json: &[u8]) -> Option<usize> {
 }
 
 /// What kind of JSON value this is, in words.
-pub fn kind(value: &RawValue) -> &'static str {
-    match value.get().as_bytes().first() {
+pub fn kind(value: &str) -> &'static str {
+    match value.as_bytes().first() {
         Some(b'{') => "an object",
         Some(b'[') => "a list",
         Some(b'"') => "a string",
@@ -236,8 +490,45 @@ mod tests {
 
     #[test]
     fn last_duplicate_key_wins_in_first_place() {
-        let raw: &RawValue = serde_json::from_str(r#"{"a": 1, "b": 2, "a": 3}"#).unwrap();
-        let object = RawObject::parse(raw).unwrap();
+        let object = RawObject::parse(r#"{"a": 1, "b": 2, "a": 3}"#).unwrap();
         assert_eq!(object_text(&object), r#"{"a":3,"b":2}"#);
+        let text = compact_checked(br#"{"a": 1, "b": 2, "a": 3}"#).unwrap();
+        assert_eq!(object_text(&RawObject::split(&text).unwrap()), r#"{"a":3,"b":2}"#);
+    }
+
+    #[test]
+    fn compact_checked_agrees_with_serde_json() {
+        let cases: &[&str] = &[
+            r#"{ "a b" : [ 1.10 , -0.0, 1E+2, 0, -12e-3 ],"c\" d": "x  y", "e": {}, "f": [ ] }"#,
+            r#"[true,false,null, "\u00e9\n\/" ]"#,
+            "  7 ",
+            r#""s""#,
+            r#"{"a":01}"#,
+            r#"{"a":1.}"#,
+            r#"{"a":.5}"#,
+            r#"{"a":-}"#,
+            r#"{"a":1,}"#,
+            r#"[1,]"#,
+            r#"{"a" 1}"#,
+            r#"{a:1}"#,
+            r#"{"a":tru}"#,
+            "{\"a\":\"x\ty\"}",
+            r#"{"a":"\x"}"#,
+            r#"{"a":"\u12g4"}"#,
+            r#"{"a":1}}"#,
+            r#"[1 2]"#,
+            r#"{"a":[}"#,
+            "",
+            "[",
+        ];
+        for case in cases {
+            let ours = compact_checked(case.as_bytes());
+            let theirs = serde_json::from_str::<&RawValue>(case).ok().map(|r| compact(r.get()));
+            assert_eq!(ours, theirs, "{case}");
+        }
+        // Surrogate escapes and deep nesting go to the careful path.
+        assert_eq!(compact_checked(br#"{"a":"\ud83e\udd86"}"#), None);
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert_eq!(compact_checked(deep.as_bytes()), None);
     }
 }

@@ -220,47 +220,53 @@ impl<R: BufRead> ElementScanner<R> {
             }
             let mut used = 0;
             let mut finished = false;
-            for &b in buf {
+            while used < buf.len() {
                 if in_string {
+                    // Inside a string only a quote or a backslash matters: jump to the next.
                     if escaped {
                         escaped = false;
-                    } else if b == b'\\' {
-                        escaped = true;
-                    } else if b == b'"' {
-                        in_string = false;
+                        used += 1;
+                        continue;
+                    }
+                    match memchr::memchr2(b'"', b'\\', &buf[used..]) {
+                        None => used = buf.len(),
+                        Some(k) => {
+                            used += k + 1;
+                            if buf[used - 1] == b'\\' {
+                                escaped = true;
+                            } else {
+                                in_string = false;
+                                if depth == 0 {
+                                    finished = true;
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    continue;
+                }
+                match buf[used] {
+                    b'"' => in_string = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' if depth > 0 => {
+                        depth -= 1;
                         if depth == 0 {
                             finished = true;
                         }
                     }
-                } else {
-                    match b {
-                        b'"' => in_string = true,
-                        b'{' | b'[' => depth += 1,
-                        b'}' | b']' if depth > 0 => {
-                            depth -= 1;
-                            if depth == 0 {
-                                finished = true;
-                            }
-                        }
-                        b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r' if depth == 0 => {
-                            // the end of a scalar: leave the delimiter for the caller
-                            break;
-                        }
-                        _ => {}
+                    b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r' if depth == 0 => {
+                        // the end of a scalar: leave the delimiter for the caller
+                        break;
                     }
+                    _ => {}
                 }
                 started = true;
                 used += 1;
-                if b == b'\n' {
-                    self.line += 1;
-                    self.col = 1;
-                } else if b & 0xC0 != 0x80 {
-                    self.col += 1;
-                }
                 if finished {
                     break;
                 }
             }
+            (self.line, self.col) = track(self.line, self.col, &buf[..used]);
             out.bytes.extend_from_slice(&buf[..used]);
             let ended_scalar = used < buf.len() && !finished;
             self.reader.consume(used);
@@ -268,6 +274,17 @@ impl<R: BufRead> ElementScanner<R> {
                 return Ok(());
             }
         }
+    }
+}
+
+/// The line and column after `bytes`, from those before (columns count characters).
+fn track(line: u64, col: u64, bytes: &[u8]) -> (u64, u64) {
+    let chars = |b: &[u8]| b.iter().filter(|&&c| c & 0xC0 != 0x80).count() as u64;
+    match memchr::memrchr(b'\n', bytes) {
+        Some(last) => {
+            (line + memchr::memchr_iter(b'\n', bytes).count() as u64, 1 + chars(&bytes[last + 1..]))
+        }
+        None => (line, col + chars(bytes)),
     }
 }
 

@@ -6,7 +6,7 @@
 use anyhow::Result;
 use serde_json::value::RawValue;
 
-use super::raw::{RawObject, compact, kind, object_text};
+use super::raw::{RawObject, compact, kind, object_text, split_list};
 use crate::error::InputError;
 
 /// Where readers put what they read: the store's appenders during an import, or anything
@@ -79,18 +79,58 @@ impl Task {
 
 /// Turn one task's JSON text into a task. `what` names it in messages ("task 3").
 pub fn task_from_json(raw: &RawValue, what: &str, source: String) -> Result<Task, String> {
-    let Some(object) = RawObject::parse(raw) else {
+    task_from_text(Text { json: raw.get(), is_compact: false }, what, source)
+}
+
+/// A task from text that `raw::compact_checked` made: valid and compact already, so its
+/// members are found without parsing them again.
+pub fn task_from_compact(json: &str, what: &str, source: String) -> Result<Task, String> {
+    task_from_text(Text { json, is_compact: true }, what, source)
+}
+
+/// JSON text, and whether it is known to be valid and compact.
+#[derive(Clone, Copy)]
+struct Text<'a> {
+    json: &'a str,
+    is_compact: bool,
+}
+
+impl<'a> Text<'a> {
+    fn object(self) -> Option<RawObject<'a>> {
+        if self.is_compact { RawObject::split(self.json) } else { RawObject::parse(self.json) }
+    }
+
+    fn list(self) -> Option<Vec<&'a str>> {
+        if self.is_compact {
+            split_list(self.json)
+        } else {
+            let items = serde_json::from_str::<Vec<&RawValue>>(self.json).ok()?;
+            Some(items.into_iter().map(RawValue::get).collect())
+        }
+    }
+
+    fn compact(self) -> String {
+        if self.is_compact { self.json.to_string() } else { compact(self.json) }
+    }
+
+    fn of(self, json: &'a str) -> Text<'a> {
+        Text { json, is_compact: self.is_compact }
+    }
+}
+
+fn task_from_text(raw: Text<'_>, what: &str, source: String) -> Result<Task, String> {
+    let Some(object) = raw.object() else {
         return Err(format!(
             "{what} is {}, not an object; a task looks like {{\"data\": {{\"text\": \"...\"}}}}",
-            kind(raw)
+            kind(raw.json)
         ));
     };
     let mut object = object;
     let Some(data) = object.remove("data") else {
         // Label Studio reads a task without "data" as the data itself.
-        return Ok(Task { data: compact(raw.get()), source, ..Task::default() });
+        return Ok(Task { data: raw.compact(), source, ..Task::default() });
     };
-    if !data.get().starts_with('{') {
+    if !data.starts_with('{') {
         return Err(format!(
             "\"data\" of {what} is {}; it must be an object of keys, like {{\"text\": \"...\"}}",
             kind(data)
@@ -100,19 +140,19 @@ pub fn task_from_json(raw: &RawValue, what: &str, source: String) -> Result<Task
     let mut completions = Vec::new();
     for key in ["completions", "annotations"] {
         if let Some(list) = object.remove(key) {
-            completions.extend(annotations(list, key, what, false, &mut 0)?);
+            completions.extend(annotations(raw.of(list), key, what, false, &mut 0)?);
         }
     }
     let mut prediction_refs = 0;
     let predictions = match object.remove("predictions") {
-        Some(list) => annotations(list, "predictions", what, true, &mut prediction_refs)?,
+        Some(list) => annotations(raw.of(list), "predictions", what, true, &mut prediction_refs)?,
         None => Vec::new(),
     };
-    let meta = object.remove("meta").map(|m| compact(m.get()));
+    let meta = object.remove("meta").map(|m| raw.of(m).compact());
     let extra = (!object.is_empty()).then(|| object_text(&object));
     Ok(Task {
         given_id,
-        data: compact(data.get()),
+        data: raw.of(data).compact(),
         meta,
         extra,
         source,
@@ -125,13 +165,9 @@ pub fn task_from_json(raw: &RawValue, what: &str, source: String) -> Result<Task
 
 /// An `id` field: absent or null, or a whole number from 1 to 2^63-1; annotation and
 /// prediction ids may also be strings of digits (Label Studio's documented format).
-fn optional_id(
-    id: Option<&RawValue>,
-    what: &str,
-    is_string_ok: bool,
-) -> Result<Option<i64>, String> {
+fn optional_id(id: Option<&str>, what: &str, is_string_ok: bool) -> Result<Option<i64>, String> {
     let Some(id) = id else { return Ok(None) };
-    let text = id.get();
+    let text = id;
     if text == "null" {
         return Ok(None);
     }
@@ -157,36 +193,36 @@ fn optional_id(
     }
 }
 
-fn describe(value: &RawValue) -> String {
-    match value.get().as_bytes().first() {
-        Some(b'"') => format!("the string {}", value.get()),
-        Some(b'-' | b'0'..=b'9') => format!("the number {}", value.get()),
+fn describe(value: &str) -> String {
+    match value.as_bytes().first() {
+        Some(b'"') => format!("the string {value}"),
+        Some(b'-' | b'0'..=b'9') => format!("the number {value}"),
         _ => kind(value).to_string(),
     }
 }
 
 fn annotations(
-    list: &RawValue,
+    list: Text<'_>,
     key: &str,
     what: &str,
     is_prediction: bool,
     refs: &mut u64,
 ) -> Result<Vec<Annotation>, String> {
-    let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(list.get()) else {
+    let Some(items) = list.list() else {
         return Err(format!(
             "\"{key}\" of {what} is {}; it must be a list of {{\"result\": [...]}} objects",
-            kind(list)
+            kind(list.json)
         ));
     };
     let singular = if is_prediction { "prediction" } else { "completion" };
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         let this = format!("{singular} {i} of {what}");
-        if is_prediction && item.get().bytes().all(|b| b.is_ascii_digit()) {
+        if is_prediction && item.bytes().all(|b| b.is_ascii_digit()) {
             *refs += 1;
             continue;
         }
-        let Some(mut fields) = RawObject::parse(item) else {
+        let Some(mut fields) = list.of(item).object() else {
             return Err(format!(
                 "{this} is {}; it must be an object like {{\"result\": [...]}}",
                 kind(item)
@@ -199,7 +235,7 @@ fn annotations(
                     "{this} has no \"result\"; give its regions as \"result\": [...] (an empty list for none)"
                 ));
             }
-            Some(r) if r.get().starts_with('[') => compact(r.get()),
+            Some(r) if r.starts_with('[') => list.of(r).compact(),
             Some(r) => {
                 return Err(format!(
                     "\"result\" of {this} is {}; it must be a list of regions",
@@ -207,7 +243,7 @@ fn annotations(
                 ));
             }
         };
-        let score = match fields.get("score").map(RawValue::get) {
+        let score = match fields.get("score") {
             None | Some("null") => None,
             Some(text)
                 if text.starts_with(['-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']) =>
@@ -228,16 +264,14 @@ fn annotations(
                 ));
             }
         };
-        let model_version = fields.get("model_version").and_then(|v| match v.get() {
+        let model_version = fields.get("model_version").and_then(|v| match v {
             "null" => None,
             text => Some(serde_json::from_str::<String>(text).unwrap_or_else(|_| text.to_string())),
         });
-        let was_cancelled = fields.get("was_cancelled").is_some_and(|v| v.get() == "true");
-        let lead_time = fields
-            .get("lead_time")
-            .and_then(|v| v.get().parse::<f64>().ok())
-            .filter(|f| f.is_finite());
-        let created_at = fields.get("created_at").and_then(|v| serde_json::from_str(v.get()).ok());
+        let was_cancelled = fields.get("was_cancelled") == Some("true");
+        let lead_time =
+            fields.get("lead_time").and_then(|v| v.parse::<f64>().ok()).filter(|f| f.is_finite());
+        let created_at = fields.get("created_at").and_then(|v| serde_json::from_str(v).ok());
         out.push(Annotation {
             given_id,
             result,
