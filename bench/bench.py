@@ -1,17 +1,17 @@
 #!/usr/bin/env python3
 """lsdb benchmarks, compared in the same run with DuckDB's own readers on the same files.
 
-    cargo build --release && python3 bench/bench.py [--tasks N] [--lsdb PATH]
+    cargo build --release && python3 bench/bench.py [--tasks N] [--runs R] [--lsdb PATH]
 
-Generates data under bench/data/ (deterministic), then times whole lsdb processes and records
-each one's peak memory (max RSS, from wait4). DuckDB's readers run through `lsdb sql`, i.e.
-the same DuckDB build, on the same files.
+Generates data under bench/data/ (deterministic), then times whole processes and records each
+one's peak memory (max RSS, from wait4). Every import case runs R times (default 3) and
+reports the median time and the highest peak. DuckDB's readers run through `lsdb sql`, i.e. the
+same DuckDB build, on the same files.
 """
-import argparse, json, os, random, shutil, subprocess, sys, time
+import argparse, json, os, random, shutil, statistics, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-DATA = os.path.join(HERE, 'data')
 
 CONFIG = """<View>
   <Text name="text" value="$text"/>
@@ -21,6 +21,7 @@ CONFIG = """<View>
 </View>
 """
 LABELS = ['Positive', 'Neutral', 'Negative']
+WORDS = ['great', 'awful', 'fine', 'meh']
 
 
 def result(label, score):
@@ -28,23 +29,35 @@ def result(label, score):
             "value": {"choices": [label]}, "score": score}
 
 
-def write_tasks(path, n, seed=1):
+def tasks(n, seed):
+    """n tasks: two predictions each, a completion on every tenth."""
     rng = random.Random(seed)
+    for i in range(n):
+        preds = []
+        for version in ('v1', 'v2'):
+            s = round(rng.random(), 4)
+            preds.append({"model_version": version, "score": s, "result": [result(rng.choice(LABELS), s)]})
+        task = {"data": {"text": f"review {seed}-{i}: " + rng.choice(WORDS) * rng.randint(1, 8), "ref": i},
+                "predictions": preds}
+        if i % 10 == 0:
+            task["completions"] = [{"result": [result(rng.choice(LABELS), None)], "lead_time": 3.5}]
+        yield task
+
+
+def write_json(path, n, seed=1):
     with open(path, 'w') as f:
         f.write('[\n')
-        for i in range(n):
-            preds = []
-            for version in ('v1', 'v2'):
-                s = round(rng.random(), 4)
-                preds.append({"model_version": version, "score": s, "result": [result(rng.choice(LABELS), s)]})
-            task = {"data": {"text": f"review number {i}: " + rng.choice(['great', 'awful', 'fine', 'meh']) * rng.randint(1, 8),
-                             "ref": i},
-                    "predictions": preds}
-            if i % 10 == 0:
-                task["completions"] = [{"result": [result(rng.choice(LABELS), None)], "lead_time": 3.5}]
+        for i, task in enumerate(tasks(n, seed)):
             f.write(json.dumps(task))
             f.write(',\n' if i + 1 < n else '\n')
         f.write(']\n')
+
+
+def write_jsonl(path, n, seed=3):
+    with open(path, 'w') as f:
+        for task in tasks(n, seed):
+            f.write(json.dumps(task))
+            f.write('\n')
 
 
 def write_csv(path, n, seed=2):
@@ -55,16 +68,48 @@ def write_csv(path, n, seed=2):
             f.write(f'"row {i}, {rng.choice(["good", "bad"])}",{rng.choice(LABELS)},{i:07d}\n')
 
 
-def run(cmd, quiet=True):
+def write_text(path, n, seed=4):
+    rng = random.Random(seed)
+    with open(path, 'w') as f:
+        for i in range(n):
+            f.write(f'line {i}: ' + rng.choice(WORDS) * rng.randint(1, 8) + '\n')
+
+
+def write_tree(path, n):
+    """n small image files in folders of 1,000."""
+    tmp = path + '.tmp'
+    shutil.rmtree(tmp, ignore_errors=True)
+    for i in range(n):
+        folder = os.path.join(tmp, f'batch_{i // 1000:04d}')
+        if i % 1000 == 0:
+            os.makedirs(folder)
+        with open(os.path.join(folder, f'img_{i:07d}.jpg'), 'wb') as f:
+            f.write(b'\xff\xd8\xff\xe0')
+    os.rename(tmp, path)
+
+
+def run(cmd):
     """Run a command; return (seconds, peak RSS in MiB)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL if quiet else None, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     err = proc.stderr.read().decode()
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f'failed: {" ".join(cmd)}\n{err}')
     return seconds, usage.ru_maxrss / 1024
+
+
+def measure(runs, cmd, before=None):
+    """Median seconds and highest peak RSS over `runs` runs; `before` runs untimed first."""
+    times, peak = [], 0
+    for _ in range(runs):
+        if before:
+            before()
+        s, rss = run(cmd)
+        times.append(s)
+        peak = max(peak, rss)
+    return statistics.median(times), peak
 
 
 def target_dir():
@@ -76,94 +121,151 @@ def target_dir():
     return os.environ.get('CARGO_TARGET_DIR', os.path.join(ROOT, 'target'))
 
 
-def fresh(project):
-    shutil.rmtree(project, ignore_errors=True)
+def sql_text(path):
+    """A path as an SQL string literal."""
+    return "'" + path.replace("'", "''") + "'"
+
+
+def three_tables(path, fmt):
+    """lsdb's whole job done by DuckDB's own reader: tasks, predictions and completions."""
+    return f"""
+CREATE TEMP TABLE src AS SELECT row_number() OVER () AS id, *
+  FROM read_json({sql_text(path)}, format='{fmt}', records=true,
+                 columns={{data: 'JSON', predictions: 'JSON[]', completions: 'JSON[]'}});
+CREATE TABLE d_tasks AS SELECT id, data FROM src;
+CREATE TABLE d_predictions AS SELECT id AS task_id, unnest(predictions) AS prediction FROM src;
+CREATE TABLE d_completions AS SELECT id AS task_id, unnest(completions) AS completion FROM src
+  WHERE completions IS NOT NULL;
+CHECKPOINT;
+"""
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--tasks', type=int, default=1_000_000)
+    ap.add_argument('--runs', type=int, default=3)
     ap.add_argument('--lsdb', help='the lsdb binary (default: the release build cargo made)')
+    ap.add_argument('--data', default=os.path.join(HERE, 'data'), help='where data and stores go')
+    ap.add_argument('--only-imports', action='store_true', help='skip validation, sampling and export')
     args = ap.parse_args()
     lsdb = args.lsdb or os.path.join(target_dir(), 'release', 'lsdb')
     if not os.path.exists(lsdb):
         sys.exit(f'no lsdb at {lsdb}: run `cargo build --release` first (or pass --lsdb)')
-    os.makedirs(DATA, exist_ok=True)
-    n, small = args.tasks, max(args.tasks // 10, 1)
-    files = {'big': os.path.join(DATA, f'tasks_{n}.json'), 'small': os.path.join(DATA, f'tasks_{small}.json'),
-             'csv': os.path.join(DATA, f'rows_{n}.csv')}
-    for key, path in files.items():
+    data = args.data
+    os.makedirs(data, exist_ok=True)
+    n, small, runs = args.tasks, max(args.tasks // 10, 1), args.runs
+    files = {'json': (f'tasks_{n}.json', write_json, n), 'json_small': (f'tasks_{small}.json', write_json, small),
+             'jsonl': (f'tasks_{n}.jsonl', write_jsonl, n), 'csv': (f'rows_{n}.csv', write_csv, n),
+             'text': (f'lines_{n}.txt', write_text, n), 'tree': (f'images_{small}', write_tree, small)}
+    paths = {}
+    for key, (name, writer, count) in files.items():
+        path = paths[key] = os.path.join(data, name)
         if not os.path.exists(path):
             print(f'generating {path}', flush=True)
-            if key == 'csv':
-                write_csv(path, n)
-            else:
-                write_tasks(path, n if key == 'big' else small)
-    config = os.path.join(DATA, 'config.xml')
+            writer(path, count)
+    config = os.path.join(data, 'config.xml')
     with open(config, 'w') as f:
         f.write(CONFIG)
     mib = lambda p: os.path.getsize(p) / 2**20
     rows = []
 
-    def report(name, seconds, rss, size=None, count=None, versus=None):
+    def report(name, seconds, rss, size=None, count=None, versus=None, versus_name='DuckDB'):
         line = {'benchmark': name, 'seconds': round(seconds, 2), 'peak_rss_mib': round(rss)}
         if size:
             line['MiB/s'] = round(size / seconds, 1)
         if count:
             line['rows/s'] = round(count / seconds)
         if versus:
-            line['vs DuckDB'] = f'{seconds / versus:.2f}x time'
+            line['ratio'] = f'{seconds / versus:.2f}x {versus_name}'
         rows.append(line)
         print(json.dumps(line), flush=True)
 
-    p = os.path.join(DATA, 'p_lsdb')
-    duck = os.path.join(DATA, 'p_duckdb')
+    def project(name, with_config=False):
+        path = os.path.join(data, name)
+        def make():
+            shutil.rmtree(path, ignore_errors=True)
+            run([lsdb, 'init', path] + (['--label-config', config] if with_config else []))
+        return path, make
 
-    # JSON import: lsdb vs read_json on the same file.
-    for key, count in (('small', small), ('big', n)):
-        path = files[key]
-        fresh(duck); run([lsdb, 'init', duck])
-        d_s, d_rss = run([lsdb, '-p', duck, 'sql', f"CREATE TABLE t AS SELECT * FROM read_json('{path}', format='array')"])
-        report(f'duckdb read_json {count} tasks ({mib(path):.0f} MiB)', d_s, d_rss, mib(path), count)
-        fresh(p); run([lsdb, 'init', p, '--label-config', config])
-        s, rss = run([lsdb, '-p', p, 'import', path])
-        report(f'lsdb import json {count} tasks ({mib(path):.0f} MiB)', s, rss, mib(path), count, d_s)
+    duck, fresh_duck = project('p_duckdb')
+    p, fresh_p = project('p_lsdb', with_config=True)
 
-    # CSV import: lsdb vs read_csv.
-    path = files['csv']
-    fresh(duck); run([lsdb, 'init', duck])
-    d_s, d_rss = run([lsdb, '-p', duck, 'sql', f"CREATE TABLE t AS SELECT * FROM read_csv('{path}', all_varchar=true)"])
-    report(f'duckdb read_csv {n} rows ({mib(path):.0f} MiB)', d_s, d_rss, mib(path), n)
-    pc = os.path.join(DATA, 'p_csv')
-    fresh(pc); run([lsdb, 'init', pc])
-    s, rss = run([lsdb, '-p', pc, 'import', path])
-    report(f'lsdb import csv {n} rows ({mib(path):.0f} MiB)', s, rss, mib(path), n, d_s)
+    def duckdb_case(label, sql, count, size=None):
+        s, rss = measure(runs, [lsdb, '-p', duck, 'sql', sql], fresh_duck)
+        report(label, s, rss, size, count)
+        return s
 
-    # Validation of every task and prediction as one query (p holds the big import).
-    s, rss = run([lsdb, '-p', p, 'sql', 'SELECT code, count(*) FROM validation_errors GROUP BY code'])
-    report(f'validate {n} tasks, {2 * n} predictions (one query)', s, rss, count=n)
-    s, rss = run([lsdb, '-p', p, 'sql', 'SELECT count(*) FROM tasks'])
-    report('baseline: open store and count tasks', s, rss)
+    # JSON and JSONL: lsdb against DuckDB doing the same job (three tables) and reading one table.
+    for key, fmt, count in (('json_small', 'array', small), ('json', 'array', n), ('jsonl', 'newline_delimited', n)):
+        path, kind = paths[key], 'jsonl' if fmt == 'newline_delimited' else 'json'
+        what = f'{count} tasks ({mib(path):.0f} MiB)'
+        one = duckdb_case(f'duckdb read_json one table, {kind} {what}',
+                          f"CREATE TABLE t AS SELECT * FROM read_json({sql_text(path)}, format='{fmt}')", count, mib(path))
+        three = duckdb_case(f'duckdb read_json three tables, {kind} {what}', three_tables(path, fmt), count, mib(path))
+        s, rss = measure(runs, [lsdb, '-p', p, 'import', path], fresh_p)
+        report(f'lsdb import {kind} {what}', s, rss, mib(path), count, three, 'three tables')
+        rows[-1]['ratio'] += f', {s / one:.2f}x one table'
 
-    # Sampling and export.
-    s, rss = run([lsdb, '-p', p, 'sample', '--strategy', 'uncertainty', '--limit', '10'])
-    report(f'sample uncertainty over {n} tasks', s, rss, count=n)
-    out = os.path.join(DATA, 'sample.json')
-    s, rss = run([lsdb, '-p', p, 'export', '--sample', 'prediction-score-min', '--limit', '10000', '-o', out])
-    report(f'export {n} tasks sampled to 10000', s, rss, count=10000)
-    for limit in (small, n):
-        out = os.path.join(DATA, f'export_{limit}.json')
-        s, rss = run([lsdb, '-p', p, 'export', '--limit', str(limit), '-o', out])
-        d_s, d_rss = run([lsdb, '-p', p, 'sql', f"COPY (SELECT * FROM tasks ORDER BY id LIMIT {limit}) TO '{out}.duckdb.json' (FORMAT json)"])
-        report(f'duckdb COPY tasks TO json, {limit} tasks', d_s, d_rss, count=limit)
-        report(f'lsdb export json, {limit} tasks', s, rss, mib(out), limit, d_s)
+    # A second 1M import into the store the first one filled (other tasks, the JSONL file's).
+    full = os.path.join(data, 'p_full')
+    shutil.rmtree(full, ignore_errors=True)
+    run([lsdb, 'init', full, '--label-config', config])
+    run([lsdb, '-p', full, 'import', paths['json']])
+    second = os.path.join(data, 'p_second')
+    def copy_full():
+        shutil.rmtree(second, ignore_errors=True)
+        shutil.copytree(full, second)
+    first, _ = measure(runs, [lsdb, '-p', p, 'import', paths['jsonl']], fresh_p)
+    s, rss = measure(runs, [lsdb, '-p', second, 'import', paths['jsonl']], copy_full)
+    report(f'lsdb import jsonl {n} tasks into a store of {n}', s, rss, mib(paths['jsonl']), n, first, 'the first import')
 
-    with open(os.path.join(DATA, 'results.json'), 'w') as f:
+    # CSV and text: against read_csv into one table.
+    for key, label, sql in (
+            ('csv', 'csv', f"CREATE TABLE t AS SELECT * FROM read_csv({sql_text(paths['csv'])}, all_varchar=true)"),
+            ('text', 'text', f"CREATE TABLE t AS SELECT * FROM read_csv({sql_text(paths['text'])}, header=false, "
+                             "delim='\\t', quote='', escape='', columns={'text': 'VARCHAR'})")):
+        path = paths[key]
+        what = f'{n} rows ({mib(path):.0f} MiB)'
+        d = duckdb_case(f'duckdb read_csv one table, {label} {what}', sql, n, mib(path))
+        pc, fresh_pc = project('p_rows')
+        s, rss = measure(runs, [lsdb, '-p', pc, 'import', path], fresh_pc)
+        report(f'lsdb import {label} {what}', s, rss, mib(path), n, d, 'read_csv')
+
+    # A folder of images: against a plain recursive walk that only lists the files.
+    tree = paths['tree']
+    w, w_rss = measure(runs, ['find', tree, '-type', 'f'])
+    report(f'find: walk {small} files', w, w_rss, count=small)
+    pt, fresh_pt = project('p_images')
+    s, rss = measure(runs, [lsdb, '-p', pt, 'import', tree, '--format', 'image-dir'], fresh_pt)
+    report(f'lsdb import image-dir, {small} files', s, rss, count=small, versus=w, versus_name='find')
+
+    if not args.only_imports:
+        # p holds a JSONL import now; put the big JSON back for the rest.
+        fresh_p()
+        run([lsdb, '-p', p, 'import', paths['json']])
+        s, rss = run([lsdb, '-p', p, 'sql', 'SELECT code, count(*) FROM validation_errors GROUP BY code'])
+        report(f'validate {n} tasks, {2 * n} predictions (one query)', s, rss, count=n)
+        s, rss = run([lsdb, '-p', p, 'sql', 'SELECT count(*) FROM tasks'])
+        report('baseline: open store and count tasks', s, rss)
+        s, rss = run([lsdb, '-p', p, 'sample', '--strategy', 'uncertainty', '--limit', '10'])
+        report(f'sample uncertainty over {n} tasks', s, rss, count=n)
+        out = os.path.join(data, 'sample.json')
+        s, rss = run([lsdb, '-p', p, 'export', '--sample', 'prediction-score-min', '--limit', '10000', '-o', out])
+        report(f'export {n} tasks sampled to 10000', s, rss, count=10000)
+        for limit in (small, n):
+            out = os.path.join(data, f'export_{limit}.json')
+            s, rss = run([lsdb, '-p', p, 'export', '--limit', str(limit), '-o', out])
+            d_s, d_rss = run([lsdb, '-p', p, 'sql', f"COPY (SELECT * FROM tasks ORDER BY id LIMIT {limit}) TO {sql_text(out + '.duckdb.json')} (FORMAT json)"])
+            report(f'duckdb COPY tasks TO json, {limit} tasks', d_s, d_rss, count=limit)
+            report(f'lsdb export json, {limit} tasks', s, rss, mib(out), limit, d_s, 'COPY')
+
+    with open(os.path.join(data, 'results.json'), 'w') as f:
         json.dump(rows, f, indent=1)
-    print('\n| benchmark | seconds | MiB/s | rows/s | peak RSS MiB | vs DuckDB |')
+    print(f'\n{runs} runs per import case (median seconds, highest peak RSS)\n')
+    print('| benchmark | seconds | MiB/s | rows/s | peak RSS MiB | ratio |')
     print('|---|---|---|---|---|---|')
     for r in rows:
-        print(f"| {r['benchmark']} | {r['seconds']} | {r.get('MiB/s', '')} | {r.get('rows/s', '')} | {r['peak_rss_mib']} | {r.get('vs DuckDB', '')} |")
+        print(f"| {r['benchmark']} | {r['seconds']} | {r.get('MiB/s', '')} | {r.get('rows/s', '')} | {r['peak_rss_mib']} | {r.get('ratio', '')} |")
 
 
 if __name__ == '__main__':

@@ -9,6 +9,7 @@ mod import;
 mod init;
 mod integrity;
 mod merge;
+mod perf;
 mod roundtrip;
 mod sample;
 mod shell;

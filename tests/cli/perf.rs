@@ -1,0 +1,125 @@
+//! Issue 11: the one-pass import keeps every rule of the staged one, and the benchmark's
+//! data path runs.
+
+use serde_json::json;
+
+use crate::support::{LSDB, TestEnv};
+
+fn env_with_project() -> TestEnv {
+    let env = TestEnv::new();
+    env.lsdb(&["init", "proj"]).ok();
+    env
+}
+
+// New ids follow the highest id of the store and of the whole input, for tasks,
+// completions and predictions alike, even when the highest given id comes late: the rows
+// already written take their final ids at the end.
+#[test]
+fn issue_11_new_ids_follow_given_ids_that_come_late() {
+    let env = env_with_project();
+    env.write(
+        "a.json",
+        r#"[{"data": {"t": "a"}, "annotations": [{"result": []}], "predictions": [{"result": []}]},
+            {"id": 10, "data": {"t": "b"}, "annotations": [{"id": 50, "result": []}],
+             "predictions": [{"id": 7, "result": []}]},
+            {"data": {"t": "c"}, "annotations": [{"result": []}], "predictions": [{"result": []}]}]"#,
+    );
+    env.lsdb(&["-p", "proj", "import", "a.json"]).ok();
+    assert_eq!(
+        env.query("SELECT id, data->>'t' AS t FROM tasks ORDER BY id"),
+        json!([{"id": 10, "t": "b"}, {"id": 11, "t": "a"}, {"id": 12, "t": "c"}])
+    );
+    assert_eq!(
+        env.query("SELECT id, task_id FROM completions ORDER BY id"),
+        json!([{"id": 50, "task_id": 10}, {"id": 51, "task_id": 11}, {"id": 52, "task_id": 12}])
+    );
+    assert_eq!(
+        env.query("SELECT id, task_id FROM predictions ORDER BY id"),
+        json!([{"id": 7, "task_id": 10}, {"id": 8, "task_id": 11}, {"id": 9, "task_id": 12}])
+    );
+    // Into a store that has tasks: a given id below the store's highest leaves new ids where
+    // they were; one above it moves them after it.
+    env.write(
+        "b.json",
+        r#"[{"data": {"t": "d"}}, {"id": 5, "data": {"t": "e"}}, {"data": {"t": "f"}}]"#,
+    );
+    env.lsdb(&["-p", "proj", "import", "b.json"]).ok();
+    env.write("c.json", r#"[{"data": {"t": "g"}}, {"id": 30, "data": {"t": "h"}}]"#);
+    env.lsdb(&["-p", "proj", "import", "c.json"]).ok();
+    assert_eq!(
+        env.query("SELECT list(id ORDER BY data->>'t') AS ids FROM tasks WHERE import_id > 1"),
+        json!([{"ids": [13, 5, 14, 31, 30]}])
+    );
+}
+
+// An annotation id already in the store, or given twice, takes a new id; ids in the store
+// are read once, only when a given id could be one of them.
+#[test]
+fn issue_11_annotation_ids_in_the_store_or_repeated_take_new_ones() {
+    let env = env_with_project();
+    env.write("a.json", r#"[{"data": {"t": "a"}, "annotations": [{"id": 3, "result": []}]}]"#);
+    env.lsdb(&["-p", "proj", "import", "a.json"]).ok();
+    env.write(
+        "b.json",
+        r#"[{"data": {"t": "b"}, "annotations": [{"id": 3, "result": []}, {"id": 2, "result": []},
+                                               {"id": 2, "result": []}]}]"#,
+    );
+    env.lsdb(&["-p", "proj", "import", "b.json"]).ok();
+    assert_eq!(
+        env.query("SELECT list(id ORDER BY id) AS ids FROM completions"),
+        json!([{"ids": [2, 3, 4, 5]}])
+    );
+}
+
+// Duplicates are found against the store's hashes and within the input, in one pass.
+#[test]
+fn issue_11_duplicates_are_found_in_the_store_and_the_input() {
+    let env = env_with_project();
+    env.write_task_list("a.json", 50, "x", true);
+    env.lsdb(&["-p", "proj", "import", "a.json"]).ok();
+    env.write(
+        "b.json",
+        r#"[{"data": {"text": "x task 3"}}, {"data": {"text": "new"}}, {"data": {"text": "new"}}]"#,
+    );
+    let out = env.lsdb(&["-p", "proj", "import", "b.json", "--skip-duplicates"]).ok();
+    assert!(out.contains("imported 1 task"), "{out}");
+    assert_eq!(
+        env.query("SELECT data_hash = md5(data::VARCHAR) AS same FROM tasks GROUP BY ALL"),
+        json!([{"same": true}])
+    );
+}
+
+// The benchmark's whole data path on 1,000 tasks, so that it does not rot (no timing is
+// checked).
+#[test]
+fn issue_11_the_benchmark_runs_on_a_thousand_tasks() {
+    let env = TestEnv::new();
+    let data = env.path("bench");
+    let bench = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/bench.py");
+    let out = std::process::Command::new("python3")
+        .args([bench, "--tasks", "1000", "--runs", "1", "--only-imports", "--lsdb", LSDB, "--data"])
+        .arg(&data)
+        .output()
+        .expect("python3 runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("results.json")).unwrap()).unwrap();
+    let names: Vec<&str> =
+        results.as_array().unwrap().iter().map(|r| r["benchmark"].as_str().unwrap()).collect();
+    for case in [
+        "lsdb import json 1000 tasks",
+        "duckdb read_json three tables, json 1000 tasks",
+        "lsdb import jsonl 1000 tasks",
+        "lsdb import jsonl 1000 tasks into a store of 1000",
+        "lsdb import csv 1000 rows",
+        "lsdb import text 1000 rows",
+        "lsdb import image-dir, 100 files",
+    ] {
+        assert!(names.iter().any(|n| n.starts_with(case)), "no {case:?} in {names:?}");
+    }
+    let count = |project: &str| {
+        env.query_in(&format!("bench/{project}"), "SELECT count(*) AS n FROM tasks")
+    };
+    assert_eq!(count("p_second"), json!([{"n": 2000}]));
+    assert_eq!(count("p_images"), json!([{"n": 100}]));
+}
