@@ -323,17 +323,31 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawObject<'a> {
 
 /// The object's members as compact JSON object text.
 pub fn object_text(object: &RawObject<'_>) -> String {
-    let mut out = String::from("{");
+    let size: usize = object.members.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
+    let mut out = String::with_capacity(size + 2);
+    out.push('{');
     for (i, (key, value)) in object.members.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&serde_json::Value::from(key.as_ref()).to_string());
+        push_key(&mut out, key);
         out.push(':');
-        out.push_str(&compact(value));
+        compact_into(&mut out, value);
     }
     out.push('}');
     out
+}
+
+/// A key as a JSON string: as it is when nothing in it needs escaping, else as serde_json
+/// writes it.
+fn push_key(out: &mut String, key: &str) {
+    if key.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(&serde_json::Value::from(key).to_string());
+    } else {
+        out.push('"');
+        out.push_str(key);
+        out.push('"');
+    }
 }
 
 /// The bytes of JSON text with their offsets, each marked when it is part of a string
@@ -367,6 +381,15 @@ impl Iterator for Tokens<'_> {
             self.is_in_string = false;
         }
         Some((i, b, true))
+    }
+}
+
+/// `compact(json)` added to `out`.
+fn compact_into(out: &mut String, json: &str) {
+    if json.bytes().any(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t')) {
+        out.push_str(&compact(json));
+    } else {
+        out.push_str(json);
     }
 }
 

@@ -3,6 +3,8 @@
 //! kept as the JSON text they were written in (only whitespace between tokens goes), so
 //! numbers, escapes and unknown fields come back exactly as given.
 
+use std::borrow::Cow;
+
 use anyhow::Result;
 use serde_json::value::RawValue;
 
@@ -136,7 +138,7 @@ fn task_from_text(raw: Text<'_>, what: &str, source: String) -> Result<Task, Str
             kind(data)
         ));
     }
-    let given_id = optional_id(object.remove("id"), what, false)?;
+    let given_id = optional_id(object.remove("id"), &|| what.to_string(), false)?;
     let mut completions = Vec::new();
     for key in ["completions", "annotations"] {
         if let Some(list) = object.remove(key) {
@@ -165,30 +167,36 @@ fn task_from_text(raw: Text<'_>, what: &str, source: String) -> Result<Task, Str
 
 /// An `id` field: absent or null, or a whole number from 1 to 2^63-1; annotation and
 /// prediction ids may also be strings of digits (Label Studio's documented format).
-fn optional_id(id: Option<&str>, what: &str, is_string_ok: bool) -> Result<Option<i64>, String> {
-    let Some(id) = id else { return Ok(None) };
-    let text = id;
+fn optional_id(
+    id: Option<&str>,
+    name: &dyn Fn() -> String,
+    is_string_ok: bool,
+) -> Result<Option<i64>, String> {
+    let Some(text) = id else { return Ok(None) };
     if text == "null" {
         return Ok(None);
     }
-    let digits = match serde_json::from_str::<String>(text) {
-        Ok(s) if is_string_ok => s,
-        Ok(s) => {
+    let digits = match text.starts_with('"').then(|| serde_json::from_str::<String>(text).ok()) {
+        Some(Some(s)) if is_string_ok => Cow::Owned(s),
+        Some(Some(s)) => {
             return Err(format!(
-                "\"id\" of {what} is the string {s:?}; task ids are numbers like 17 (or leave them out)"
+                "\"id\" of {} is the string {s:?}; task ids are numbers like 17 (or leave them out)",
+                name()
             ));
         }
-        Err(_) => text.to_string(),
+        _ => Cow::Borrowed(text),
     };
     let is_digits = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
     match digits.parse::<i64>() {
         Ok(n) if is_digits && n >= 1 => Ok(Some(n)),
         _ if is_digits && digits.trim_start_matches('0').len() >= 19 => Err(format!(
-            "\"id\" of {what} is {text}, too large; ids go up to 9223372036854775807 (or leave them out)"
+            "\"id\" of {} is {text}, too large; ids go up to 9223372036854775807 (or leave them out)",
+            name()
         )),
         _ => Err(format!(
-            "\"id\" of {what} is {}; ids are whole numbers from 1 (or leave them out)",
-            describe(id)
+            "\"id\" of {} is {}; ids are whole numbers from 1 (or leave them out)",
+            name(),
+            describe(text)
         )),
     }
 }
@@ -217,26 +225,30 @@ fn annotations(
     let singular = if is_prediction { "prediction" } else { "completion" };
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
-        let this = format!("{singular} {i} of {what}");
+        // Named only when something is wrong with it.
+        let name = || format!("{singular} {i} of {what}");
         if is_prediction && item.bytes().all(|b| b.is_ascii_digit()) {
             *refs += 1;
             continue;
         }
         let Some(mut fields) = list.of(item).object() else {
+            let this = name();
             return Err(format!(
                 "{this} is {}; it must be an object like {{\"result\": [...]}}",
                 kind(item)
             ));
         };
-        let given_id = optional_id(fields.remove("id"), &this, true)?;
+        let given_id = optional_id(fields.remove("id"), &name, true)?;
         let result = match fields.remove("result") {
             None => {
+                let this = name();
                 return Err(format!(
                     "{this} has no \"result\"; give its regions as \"result\": [...] (an empty list for none)"
                 ));
             }
             Some(r) if r.starts_with('[') => list.of(r).compact(),
             Some(r) => {
+                let this = name();
                 return Err(format!(
                     "\"result\" of {this} is {}; it must be a list of regions",
                     kind(r)
@@ -251,16 +263,18 @@ fn annotations(
                 match text.parse::<f64>() {
                     Ok(n) if n.is_finite() => Some(n),
                     _ => {
+                        let this = name();
                         return Err(format!(
                             "\"score\" of {this} is {text}, out of range; a score is a number such as 0.95"
                         ));
                     }
                 }
             }
-            Some(_) => {
+            Some(text) => {
+                let this = name();
                 return Err(format!(
                     "\"score\" of {this} is {}; a score is a number such as 0.95",
-                    describe(fields.get("score").expect("matched above"))
+                    describe(text)
                 ));
             }
         };
