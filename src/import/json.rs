@@ -2,6 +2,7 @@
 //! and `jsonl` (one task a line). Both parse one task at a time.
 
 use std::io::BufRead;
+use std::sync::Arc;
 
 use anyhow::Result;
 
@@ -14,18 +15,18 @@ use crate::error::InputError;
 pub fn read_json(reader: impl BufRead, path: &str, sink: &mut dyn Receiver) -> Result<()> {
     let mut scanner = ElementScanner::new(reader, path);
     let mut element = Element::default();
+    let path: Arc<str> = Arc::from(path);
     while scanner.next_element(&mut element)? {
-        let (what, source) = match element.index {
-            Some(i) => (format!("task {i}"), format!("{path}[{i}]")),
-            None => ("the task".to_string(), path.to_string()),
-        };
-        match read_record(&element.bytes, element.line, element.col, path, &what, source) {
-            Ok(mut task) => {
-                task.place = format!("{path}:{}:{}", element.line, element.col);
-                sink.push(task)?
-            }
-            Err(err) => sink.reject(err)?,
-        }
+        sink.push_record(Record {
+            bytes: std::mem::take(&mut element.bytes),
+            line: element.line,
+            col: element.col,
+            path: path.clone(),
+            at: match element.index {
+                Some(i) => At::ListItem(i),
+                None => At::Single,
+            },
+        })?;
     }
     Ok(())
 }
@@ -33,23 +34,68 @@ pub fn read_json(reader: impl BufRead, path: &str, sink: &mut dyn Receiver) -> R
 /// Read a `.jsonl` file: one task object a line, blank lines skipped.
 pub fn read_jsonl(reader: impl BufRead, path: &str, sink: &mut dyn Receiver) -> Result<()> {
     let mut records = 0u64;
+    let shared: Arc<str> = Arc::from(path);
     for_each_line(reader, path, |number, bytes| {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             sink.skip(1)?;
             return Ok(());
         }
         records += 1;
-        let what = format!("the task on line {number}");
-        match read_record(bytes, number, 1, path, &what, format!("{path}:{number}")) {
-            Ok(task) => sink.push(task),
-            Err(err) => sink.reject(err),
-        }
+        sink.push_record(Record {
+            bytes: bytes.to_vec(),
+            line: number,
+            col: 1,
+            path: shared.clone(),
+            at: At::Line,
+        })
     })?;
     if records == 0 {
         let what = "a .jsonl file holds one task object a line";
         return Err(super::text::no_tasks_error(path, what).into());
     }
     Ok(())
+}
+
+/// One task's JSON text as read, not parsed yet: readers hand these on, so that parsing
+/// can run on other threads (`load.rs`) while reading goes on.
+#[derive(Debug)]
+pub struct Record {
+    pub bytes: Vec<u8>,
+    pub line: u64,
+    pub col: u64,
+    pub path: Arc<str>,
+    pub at: At,
+}
+
+/// Where a record sits in its file.
+#[derive(Debug, Clone, Copy)]
+pub enum At {
+    /// The element of a JSON list with this 0-based index.
+    ListItem(u64),
+    /// The one task object of a JSON file.
+    Single,
+    /// A line of a JSONL file (`Record::line`).
+    Line,
+}
+
+impl Record {
+    /// The task, or what is wrong with the record and where.
+    pub fn parse(&self) -> Result<Task, InputError> {
+        let path = &*self.path;
+        let (what, source, place) = match self.at {
+            At::ListItem(i) => (format!("task {i}"), format!("{path}[{i}]"), true),
+            At::Single => ("the task".to_string(), path.to_string(), true),
+            At::Line => {
+                let line = self.line;
+                (format!("the task on line {line}"), format!("{path}:{line}"), false)
+            }
+        };
+        let mut task = read_record(&self.bytes, self.line, self.col, path, &what, source)?;
+        if place {
+            task.place = format!("{path}:{}:{}", self.line, self.col);
+        }
+        Ok(task)
+    }
 }
 
 /// Parse one task's bytes, with errors placed in the file (the record starts at line:col).

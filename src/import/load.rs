@@ -19,7 +19,7 @@ use md5::{Digest, Md5};
 
 use super::ids::{IdSpace, Switch};
 use super::sink::{Counts, progress_bar};
-use super::task::{Annotation, Receiver, Task};
+use super::task::{Annotation, Receiver, Record, Task};
 use crate::error::InputError;
 
 /// A set of MD5 digests: they are uniformly spread already, so their low bits are the hash.
@@ -59,13 +59,17 @@ fn hex(digest: u128) -> [u8; 32] {
 const BATCH_ROWS: usize = 4096;
 /// Batches in flight between the loader and the appender.
 const CHANNEL_BATCHES: usize = 8;
-/// Tasks per chunk from the readers to the loader, and chunks in flight.
-const CHUNK_TASKS: usize = 1024;
-const CHANNEL_CHUNKS: usize = 4;
+/// Items per chunk from the readers on, and chunks in flight per channel.
+const CHUNK_ITEMS: usize = 512;
+const CHANNEL_CHUNKS: usize = 2;
+/// Threads that parse records (JSON and JSONL tasks) while the readers go on.
+const PARSERS: usize = 2;
 
-/// Three threads, in order: the format readers parse tasks (`Forwarder`), the loader
-/// decides duplicates and ids and builds Arrow batches (`Loader`), and this thread, which
-/// owns the import's transaction, appends them (`Writer`). `read` runs the readers.
+/// The import's threads, in order: the format readers split the input (`Forwarder`), two
+/// parsers turn JSON records into tasks, the loader decides duplicates and ids and builds
+/// Arrow batches (`Loader`), and this thread, which owns the import's transaction, appends
+/// them (`Writer`). Chunks go to the parsers in turn and are taken back in the same turn,
+/// so the loader sees everything in input order. `read` runs the readers.
 pub fn load(
     conn: &Connection,
     import_id: i64,
@@ -76,17 +80,44 @@ pub fn load(
     // The loader's own connection sees the store as committed: its ids and data hashes.
     let reads = conn.try_clone()?;
     let state = StoreState::read(&reads)?;
-    let (chunks_in, chunks) = std::sync::mpsc::sync_channel(CHANNEL_CHUNKS);
+    let (raw_in, raw_out): (Vec<_>, Vec<_>) =
+        (0..PARSERS).map(|_| std::sync::mpsc::sync_channel::<Vec<Item>>(CHANNEL_CHUNKS)).unzip();
+    let (parsed_in, parsed_out): (Vec<_>, Vec<_>) =
+        (0..PARSERS).map(|_| std::sync::mpsc::sync_channel::<Vec<Item>>(CHANNEL_CHUNKS)).unzip();
     let (batches_in, batches) = std::sync::mpsc::sync_channel(CHANNEL_BATCHES);
     let mut writer = Writer::new(conn, import_id)?;
     let mut phases = super::Phases::new();
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
             let mut forwarder =
-                Forwarder { out: chunks_in, chunk: Vec::new(), is_skipping_invalid };
-            read(&mut forwarder)?;
+                Forwarder { out: raw_in, turn: 0, chunk: Vec::new(), is_skipping_invalid };
+            // The readers' own errors go in line, after the records read before them: an
+            // earlier broken record is told first, as when reading on one thread.
+            if let Err(err) = read(&mut forwarder) {
+                if err.downcast_ref::<Stopped>().is_some() {
+                    return Err(err);
+                }
+                forwarder.chunk.push(Item::Fail(err));
+            }
             forwarder.send_chunk()
         });
+        for (input, output) in raw_out.into_iter().zip(parsed_in) {
+            scope.spawn(move || {
+                while let Ok(mut chunk) = input.recv() {
+                    for item in &mut chunk {
+                        if let Item::Record(record) = item {
+                            *item = match record.parse() {
+                                Ok(task) => Item::Task(task),
+                                Err(err) => Item::Reject(err),
+                            };
+                        }
+                    }
+                    if output.send(chunk).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
         let loader = scope.spawn(move || {
             let mut loader = Loader::new(
                 &reads,
@@ -96,15 +127,18 @@ pub fn load(
                 is_skipping_invalid,
                 is_skipping_duplicates,
             );
-            while let Ok(message) = chunks.recv() {
-                match message {
-                    Read::Tasks(tasks) => {
-                        for task in tasks {
-                            loader.push(task)?;
-                        }
+            // Each parser's channel closes after its last chunk, so the first closed one in
+            // turn is the end of the input.
+            for turn in 0.. {
+                let Ok(chunk) = parsed_out[turn % PARSERS].recv() else { break };
+                for item in chunk {
+                    match item {
+                        Item::Task(task) => loader.push(task)?,
+                        Item::Record(record) => loader.push_record(record)?,
+                        Item::Reject(err) => loader.reject(err)?,
+                        Item::Skip(n) => loader.skip(n)?,
+                        Item::Fail(err) => return Err(err),
                     }
-                    Read::Reject(err) => loader.reject(err)?,
-                    Read::Skip(n) => loader.skip(n)?,
                 }
             }
             loader.finish()
@@ -130,7 +164,7 @@ pub fn load(
         };
         // The first real error: a thread that stopped because the next one did says less.
         let errors: Vec<anyhow::Error> =
-            [read.err(), load_error, written.err()].into_iter().flatten().collect();
+            [load_error, read.err(), written.err()].into_iter().flatten().collect();
         if let Some(loaded) = loaded.filter(|_| errors.is_empty()) {
             writer.finish(&loaded.deferred)?;
             phases.done("number new ids");
@@ -140,6 +174,7 @@ pub fn load(
         Err(errors.into_iter().nth(first).unwrap_or_else(|| anyhow!("the import stopped")))
     })
 }
+
 /// A thread stopped because the next one in the pipeline had stopped (its error is told).
 #[derive(Debug)]
 struct Stopped;
@@ -152,53 +187,63 @@ impl std::fmt::Display for Stopped {
 
 impl std::error::Error for Stopped {}
 
-/// What the readers hand the loader, in order.
-enum Read {
-    Tasks(Vec<Task>),
+/// What the readers hand on, in order.
+enum Item {
+    Task(Task),
+    /// JSON text for a parser to turn into a task.
+    Record(Record),
     Reject(InputError),
     Skip(u64),
+    /// The readers failed here.
+    Fail(anyhow::Error),
 }
 
-/// The readers' receiver: passes tasks on to the loader in chunks.
+/// The readers' receiver: passes what they read on in chunks, to the parsers in turn.
 struct Forwarder {
-    out: SyncSender<Read>,
-    chunk: Vec<Task>,
+    out: Vec<SyncSender<Vec<Item>>>,
+    turn: usize,
+    chunk: Vec<Item>,
     is_skipping_invalid: bool,
 }
 
 impl Forwarder {
-    fn send(&self, message: Read) -> Result<()> {
-        self.out.send(message).map_err(|_| Stopped.into())
+    fn add(&mut self, item: Item) -> Result<()> {
+        self.chunk.push(item);
+        if self.chunk.len() >= CHUNK_ITEMS {
+            self.send_chunk()?;
+        }
+        Ok(())
     }
 
     fn send_chunk(&mut self) -> Result<()> {
         if self.chunk.is_empty() {
             return Ok(());
         }
-        let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK_TASKS));
-        self.send(Read::Tasks(chunk))
+        let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK_ITEMS));
+        self.out[self.turn % PARSERS].send(chunk).map_err(|_| anyhow::Error::new(Stopped))?;
+        self.turn += 1;
+        Ok(())
     }
 }
 
 impl Receiver for Forwarder {
     fn push(&mut self, task: Task) -> Result<()> {
-        self.chunk.push(task);
-        if self.chunk.len() >= CHUNK_TASKS {
-            self.send_chunk()?;
-        }
-        Ok(())
+        self.add(Item::Task(task))
+    }
+
+    fn push_record(&mut self, record: Record) -> Result<()> {
+        self.add(Item::Record(record))
     }
 
     fn reject(&mut self, err: InputError) -> Result<()> {
         if !self.is_skipping_invalid {
             return Err(err.into());
         }
-        self.send_chunk()?;
-        self.send(Read::Reject(err))
+        self.add(Item::Reject(err))
     }
 
     fn skip(&mut self, n: u64) -> Result<()> {
-        self.send(Read::Skip(n))?;
+        self.add(Item::Skip(n))?;
         crate::cancel::check()
     }
 }

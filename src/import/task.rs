@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use anyhow::Result;
 use serde_json::value::RawValue;
 
+pub use super::json::Record;
 use super::raw::{RawObject, compact, kind, object_text, split_list};
 use crate::error::InputError;
 
@@ -16,6 +17,13 @@ use crate::error::InputError;
 pub trait Receiver {
     /// One task, with its completions and predictions.
     fn push(&mut self, task: Task) -> Result<()>;
+    /// One task's JSON text, to be parsed (here, unless the receiver parses elsewhere).
+    fn push_record(&mut self, record: Record) -> Result<()> {
+        match record.parse() {
+            Ok(task) => self.push(task),
+            Err(err) => self.reject(err),
+        }
+    }
     /// A record that could not be read: fatal, or kept aside with `--skip-invalid`.
     fn reject(&mut self, err: InputError) -> Result<()>;
     /// Something passed over (a blank line, a file of another kind).

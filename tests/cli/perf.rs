@@ -123,3 +123,29 @@ fn issue_11_the_benchmark_runs_on_a_thousand_tasks() {
     assert_eq!(count("p_second"), json!([{"n": 2000}]));
     assert_eq!(count("p_images"), json!([{"n": 100}]));
 }
+
+// Records are parsed on other threads while reading goes on, yet the first problem in the
+// file is the one told: a broken task early on, not the truncated end the reader finds
+// sooner.
+#[test]
+fn issue_11_the_first_problem_in_the_file_is_told_whatever_thread_finds_it() {
+    let env = env_with_project();
+    let mut text = String::from("[{\"data\": {\"t\": 0}}, {\"data\": [1]},\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("{{\"data\": {{\"t\": {i}}}}},\n"));
+    }
+    text.push_str("{\"data\": {\"t\": ");
+    env.write("a.json", &text);
+    env.lsdb(&["-p", "proj", "import", "a.json"])
+        .fails_with("a.json:1:22: \"data\" of task 1 is a list");
+    assert_eq!(env.counts(), (0, 0, 0));
+    // The same when both are in the reader's last, unsent chunk.
+    env.write("b.json", "[{\"data\": [1]}, {\"data\": {\"t\": ");
+    env.lsdb(&["-p", "proj", "import", "b.json"])
+        .fails_with("b.json:1:2: \"data\" of task 0 is a list");
+    // With --skip-invalid the broken task is set aside, and the truncated end still fails
+    // the whole import.
+    env.lsdb(&["-p", "proj", "import", "a.json", "--skip-invalid"])
+        .fails_with("unexpected end of file");
+    assert_eq!(env.counts(), (0, 0, 0));
+}
