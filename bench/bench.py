@@ -147,6 +147,8 @@ def main():
     ap.add_argument('--lsdb', help='the lsdb binary (default: the release build cargo made)')
     ap.add_argument('--data', default=os.path.join(HERE, 'data'), help='where data and stores go')
     ap.add_argument('--only-imports', action='store_true', help='skip validation, sampling and export')
+    ap.add_argument('--memory-check', action='store_true',
+                    help='also import 4x the tasks as JSONL, to compare peak memory with the 1x import')
     args = ap.parse_args()
     lsdb = args.lsdb or os.path.join(target_dir(), 'release', 'lsdb')
     if not os.path.exists(lsdb):
@@ -218,6 +220,14 @@ def main():
     first, _ = measure(runs, [lsdb, '-p', p, 'import', paths['jsonl']], fresh_p)
     s, rss = measure(runs, [lsdb, '-p', second, 'import', paths['jsonl']], copy_full)
     report(f'lsdb import jsonl {n} tasks into a store of {n}', s, rss, mib(paths['jsonl']), n, first, 'the first import')
+
+    if args.memory_check:
+        big = os.path.join(data, f'tasks_{4 * n}.jsonl')
+        if not os.path.exists(big):
+            print(f'generating {big}', flush=True)
+            write_jsonl(big, 4 * n, seed=5)
+        s, rss = measure(1, [lsdb, '-p', p, 'import', big], fresh_p)
+        report(f'lsdb import jsonl {4 * n} tasks ({mib(big):.0f} MiB), memory check', s, rss, mib(big), 4 * n)
 
     # CSV and text: against read_csv into one table.
     for key, label, sql in (

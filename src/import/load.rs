@@ -78,15 +78,14 @@ pub fn load(
     read: impl FnOnce(&mut dyn Receiver) -> Result<()> + Send,
 ) -> Result<Loaded> {
     // The loader's own connection sees the store as committed: its ids and data hashes.
+    let mut phases = super::Phases::new();
     let reads = conn.try_clone()?;
-    let state = StoreState::read(&reads)?;
     let (raw_in, raw_out): (Vec<_>, Vec<_>) =
         (0..PARSERS).map(|_| std::sync::mpsc::sync_channel::<Vec<Item>>(CHANNEL_CHUNKS)).unzip();
     let (parsed_in, parsed_out): (Vec<_>, Vec<_>) =
         (0..PARSERS).map(|_| std::sync::mpsc::sync_channel::<Vec<Item>>(CHANNEL_CHUNKS)).unzip();
     let (batches_in, batches) = std::sync::mpsc::sync_channel(CHANNEL_BATCHES);
     let mut writer = Writer::new(conn, import_id)?;
-    let mut phases = super::Phases::new();
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
             let mut forwarder =
@@ -119,6 +118,8 @@ pub fn load(
             });
         }
         let loader = scope.spawn(move || {
+            // Read while the reader and the parsers start on the input.
+            let state = StoreState::read(&reads)?;
             let mut loader = Loader::new(
                 &reads,
                 state,
@@ -167,7 +168,7 @@ pub fn load(
             [load_error, read.err(), written.err()].into_iter().flatten().collect();
         if let Some(loaded) = loaded.filter(|_| errors.is_empty()) {
             writer.finish(&loaded.deferred)?;
-            phases.done("number new ids");
+            phases.done("append the last rows, number new ids");
             return Ok(loaded);
         }
         let first = errors.iter().position(|e| e.downcast_ref::<Stopped>().is_none()).unwrap_or(0);
