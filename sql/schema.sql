@@ -20,8 +20,12 @@ CREATE TABLE IF NOT EXISTS imports (
     skipped BIGINT NOT NULL
 );
 
+-- Task, completion and prediction ids are unique because lsdb's import decides them (given ids
+-- are checked against the store and the input). They carry no PRIMARY KEY: DuckDB holds a
+-- key index's new entries in memory until the import commits, which made a 4M-task import
+-- run out of memory; without one, an import's memory does not grow with it.
 CREATE TABLE IF NOT EXISTS tasks (
-    id BIGINT PRIMARY KEY,
+    id BIGINT NOT NULL,
     data JSON NOT NULL,
     meta JSON,
     extra JSON,
@@ -31,7 +35,7 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 
 CREATE TABLE IF NOT EXISTS completions (
-    id BIGINT PRIMARY KEY,
+    id BIGINT NOT NULL,
     task_id BIGINT NOT NULL,
     result JSON NOT NULL,
     was_cancelled BOOLEAN NOT NULL DEFAULT false,
@@ -42,7 +46,7 @@ CREATE TABLE IF NOT EXISTS completions (
 );
 
 CREATE TABLE IF NOT EXISTS predictions (
-    id BIGINT PRIMARY KEY,
+    id BIGINT NOT NULL,
     task_id BIGINT NOT NULL,
     model_version VARCHAR,
     score DOUBLE,

@@ -22,8 +22,25 @@ use super::sink::{Counts, progress_bar};
 use super::task::{Annotation, Receiver, Record, Task};
 use crate::error::InputError;
 
-/// A set of MD5 digests: they are uniformly spread already, so their low bits are the hash.
-type Digests = HashSet<u128, BuildHasherDefault<DigestHasher>>;
+/// A set of MD5 digests in 256 shards by their top byte. Digests are uniformly spread
+/// already, so their low bits are the hash. Shards grow one at a time: a single table
+/// doubles all at once and, while it does, holds both sizes (1.5× the set's memory).
+struct Digests {
+    shards: Vec<HashSet<u128, BuildHasherDefault<DigestHasher>>>,
+}
+
+impl Digests {
+    fn with_capacity(n: usize) -> Digests {
+        let each = n / 256 + 1;
+        let shard = || HashSet::with_capacity_and_hasher(each, BuildHasherDefault::default());
+        Digests { shards: (0..256).map(|_| shard()).collect() }
+    }
+
+    /// Add a digest; false when it was there.
+    fn insert(&mut self, digest: u128) -> bool {
+        self.shards[(digest >> 120) as usize].insert(digest)
+    }
+}
 
 #[derive(Default)]
 struct DigestHasher(u64);
@@ -297,7 +314,7 @@ impl StoreState {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .context("reading the store's highest ids")?;
-        let mut hashes = Digests::with_capacity_and_hasher(count as usize, Default::default());
+        let mut hashes = Digests::with_capacity(count as usize);
         if count > 0 {
             let mut stmt = conn.prepare("SELECT data_hash FROM tasks")?;
             for batch in stmt.query_arrow([])? {
@@ -306,9 +323,11 @@ impl StoreState {
                     .as_any()
                     .downcast_ref::<duckdb::arrow::array::StringArray>()
                     .ok_or_else(|| anyhow!("data_hash is not text"))?;
-                hashes.extend(
-                    strings.iter().flatten().filter_map(|h| u128::from_str_radix(h, 16).ok()),
-                );
+                for digest in
+                    strings.iter().flatten().filter_map(|h| u128::from_str_radix(h, 16).ok())
+                {
+                    hashes.insert(digest);
+                }
             }
         }
         Ok(StoreState { task_max, completion_max, prediction_max, hashes })

@@ -254,9 +254,17 @@ fn load_direct(
     // The appender is one of three busy threads on a machine that may have two cores:
     // DuckDB's own workers would only take turns with them (measured in docs/benchmarks.md).
     let _threads = Setting::set(conn, "threads", "1")?;
+    // Stores made before 2026-11-26 have key indexes on the ids, whose new entries DuckDB
+    // keeps in memory until commit: they keep the import's larger cap.
+    let has_key_indexes: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' \
+         AND table_name IN ('tasks', 'completions', 'predictions')",
+        [],
+        |r| r.get(0),
+    )?;
     let _memory = match std::env::var_os("LSDB_IMPORT_MEMORY") {
-        Some(_) => None,
-        None => Some(Setting::set(conn, "memory_limit", LOAD_MEMORY)?),
+        None if !has_key_indexes => Some(Setting::set(conn, "memory_limit", LOAD_MEMORY)?),
+        _ => None,
     };
     load::load(conn, import_id, opts.is_skipping_invalid, opts.is_skipping_duplicates, |sink| {
         for (path, format) in inputs {

@@ -149,3 +149,23 @@ fn issue_11_the_first_problem_in_the_file_is_told_whatever_thread_finds_it() {
         .fails_with("unexpected end of file");
     assert_eq!(env.counts(), (0, 0, 0));
 }
+
+// Stores made before the ids lost their key indexes import as before, with the larger
+// memory cap.
+#[test]
+fn issue_11_stores_with_key_indexes_still_import() {
+    let env = env_with_project();
+    env.lsdb(&[
+        "-p",
+        "proj",
+        "sql",
+        "DROP TABLE tasks; CREATE TABLE tasks (id BIGINT PRIMARY KEY, data JSON NOT NULL, \
+         meta JSON, extra JSON, import_id BIGINT, source VARCHAR, data_hash VARCHAR NOT NULL)",
+    ])
+    .ok();
+    env.write_task_list("a.json", 5000, "x", true);
+    env.lsdb(&["-p", "proj", "import", "a.json"]).ok();
+    env.write("b.json", r#"[{"data": {"t": 1}}, {"id": 10, "data": {"t": 2}}]"#);
+    env.lsdb(&["-p", "proj", "import", "b.json"]).fails_with("task id 10 is already in the store");
+    assert_eq!(env.count("tasks"), 5000);
+}
