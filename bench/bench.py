@@ -245,9 +245,13 @@ def main():
     tree = paths['tree']
     w, w_rss = measure(runs, ['find', tree, '-type', 'f'])
     report(f'find: walk {small} files', w, w_rss, count=small)
+    g, g_rss = measure(runs, [lsdb, '-p', duck, 'sql', f"SELECT count(*) FROM glob({sql_text(tree + '/**')})"])
+    report(f'duckdb glob: count {small} files', g, g_rss, count=small)
     pt, fresh_pt = project('p_images')
     s, rss = measure(runs, [lsdb, '-p', pt, 'import', tree, '--format', 'image-dir'], fresh_pt)
     report(f'lsdb import image-dir, {small} files', s, rss, count=small, versus=w, versus_name='find')
+    rows[-1]['ratio'] += f', {s / g:.2f}x duckdb glob'
+
 
     if not args.only_imports:
         # p holds a JSONL import now; put the big JSON back for the rest.
