@@ -126,7 +126,12 @@ pub fn percent_encode(text: &str, is_form: bool) -> String {
                 out.push(b as char)
             }
             b' ' if is_form => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.push('%');
+                out.push(HEX[usize::from(b >> 4)] as char);
+                out.push(HEX[usize::from(b & 15)] as char);
+            }
         }
     }
     out

@@ -66,20 +66,65 @@ pub fn local_file_url(host_url: &str, path: &Path) -> Result<String> {
     Ok(crate::urls::local_file_url(host_url, &absolute))
 }
 
+/// The local-file URLs of one import's media files. Files come folder by folder, so the
+/// encoded folder is kept for the next file.
+pub struct LocalUrls {
+    host: String,
+    folder: Option<PathBuf>,
+    encoded: String,
+}
+
+impl LocalUrls {
+    pub fn new(host_url: &str) -> LocalUrls {
+        LocalUrls {
+            host: host_url.trim_end_matches('/').to_string(),
+            folder: None,
+            encoded: String::new(),
+        }
+    }
+
+    /// What `local_file_url` gives for `path`.
+    pub fn url(&mut self, path: &Path) -> Result<String> {
+        let absolute = std::path::absolute(path)
+            .with_context(|| format!("finding the absolute path of {}", path.display()))?;
+        let folder = absolute.parent().unwrap_or(Path::new(""));
+        if self.folder.as_deref() != Some(folder) {
+            self.encoded = crate::urls::percent_encode(&folder.to_string_lossy(), true);
+            self.folder = Some(folder.to_path_buf());
+        }
+        let name = absolute.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+        Ok(format!(
+            "{}/data/{}?d={}",
+            self.host,
+            crate::urls::percent_encode(&name, false),
+            self.encoded
+        ))
+    }
+}
+
 /// One task for one media file, its URL under `key`, its path as the source.
 pub fn push_media_file(
     path: &Path,
     key: &str,
-    host_url: &str,
+    urls: &mut LocalUrls,
     sink: &mut dyn Receiver,
 ) -> Result<()> {
-    let url = local_file_url(host_url, path)?;
+    let url = urls.url(path)?;
     sink.push(Task::single_value(key, &url, path.display().to_string()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kept_folders_give_the_same_urls() -> Result<()> {
+        let mut urls = LocalUrls::new("http://h:1/");
+        for path in ["/a b/x.png", "/a b/y z.png", "/c/x.png", "/x.png", "rel/q.png"] {
+            assert_eq!(urls.url(Path::new(path))?, local_file_url("http://h:1/", Path::new(path))?);
+        }
+        Ok(())
+    }
 
     #[test]
     fn urls_are_label_studio_shaped() -> Result<()> {

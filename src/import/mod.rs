@@ -417,7 +417,7 @@ fn read_input(
                 return series::push_series_file(path, series, &key, &ctx.host_url, sink);
             }
             let key = ctx.key_for(kind)?;
-            dir::push_media_file(path, &key, &ctx.host_url, sink)
+            dir::push_media_file(path, &key, &mut dir::LocalUrls::new(&ctx.host_url), sink)
         }
         Format::JsonDir
         | Format::TextDir
@@ -426,6 +426,7 @@ fn read_input(
         | Format::TimeseriesDir => {
             let files = dir::walk_files(path, sink)?;
             let mut matched = 0u64;
+            let mut urls = dir::LocalUrls::new(&ctx.host_url);
             for file in files {
                 let name = file.display().to_string();
                 let ext = format::extension(&name).unwrap_or_default();
@@ -454,7 +455,7 @@ fn read_input(
                     _ => {
                         let kind = kind.expect("matched files have a media kind");
                         let key = ctx.key_for(kind)?;
-                        dir::push_media_file(&file, &key, &ctx.host_url, sink)?
+                        dir::push_media_file(&file, &key, &mut urls, sink)?
                     }
                 }
             }
