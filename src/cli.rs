@@ -47,6 +47,7 @@ pub enum Command {
     Sql(SqlArgs),
     Shell(ShellArgs),
     Stats(StatsArgs),
+    Serve(ServeArgs),
 }
 
 /// Flags that choose the label config.
@@ -145,6 +146,10 @@ pub struct StartArgs {
     pub import: ImportFlags,
     #[command(flatten)]
     pub shell: ShellArgs,
+    /// Serve the project's local files on this port while the shell is open (the default
+    /// 8080 when the project allows serving local files)
+    #[arg(long)]
+    pub port: Option<u16>,
 }
 
 /// Import task files, folders or media files into the project.
@@ -318,6 +323,34 @@ pub struct ShellArgs {
     /// The starting output mode
     #[arg(long = "format", value_name = "FORMAT", default_value = "table")]
     pub mode: OutputFormat,
+}
+
+/// Serve the project over HTTP: the local files its task URLs point at (when the project
+/// allows it), and Label Studio's health and version routes.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  lsdb serve
+  lsdb -p my-project serve --port 8080
+  lsdb serve --cors http://localhost:8081 --document-root /data
+  lsdb serve --host 0.0.0.0 --token s3cret")]
+pub struct ServeArgs {
+    /// The address to listen on (other machines reach it only with --token)
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// The port (0: any free port; the first line printed says which)
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Require `Authorization: Token TOKEN` on /api/ routes
+    #[arg(long, env = "LSDB_TOKEN")]
+    pub token: Option<String>,
+    /// Send `Access-Control-Allow-Origin: ORIGIN`, for a Label Studio on another port
+    #[arg(long, value_name = "ORIGIN")]
+    pub cors: Option<String>,
+    /// The folder that /data/local-files/?d= paths are relative to (as given to `lsdb export
+    /// --document-root`)
+    #[arg(long, value_name = "DIR")]
+    pub document_root: Option<PathBuf>,
 }
 
 /// Counts: tasks, completions, predictions, invalid rows, imports; and annotations by author

@@ -14,6 +14,7 @@ mod query;
 mod repl;
 mod report;
 mod sample;
+mod serve;
 mod sqltext;
 mod store;
 mod templates;

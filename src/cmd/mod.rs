@@ -6,6 +6,7 @@ mod export;
 mod import;
 mod init;
 mod sample;
+mod serve;
 mod shell;
 mod sql;
 mod start;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sql(args) => sql::run(&project, args),
         Command::Shell(args) => shell::run(&project, args),
         Command::Stats(args) => stats::run(&project, args),
+        Command::Serve(args) => serve::run(&project, args),
     }
 }
 

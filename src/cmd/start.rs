@@ -6,7 +6,12 @@ use anyhow::{Result, bail};
 
 use crate::cli::StartArgs;
 use crate::repl::run_shell;
+use crate::store::schema::meta;
 use crate::store::{STORE_FILE, Store};
+
+fn store_allows_local_files(store: &Store) -> Result<bool> {
+    Ok(meta(store.conn(), "allow_serving_local_files")?.as_deref() == Some("true"))
+}
 
 pub fn run(project: &Path, args: StartArgs) -> Result<()> {
     let dir = args.dir.as_deref().unwrap_or(project);
@@ -30,5 +35,15 @@ pub fn run(project: &Path, args: StartArgs) -> Result<()> {
         }
         Store::open(dir)?
     };
+    // As `label-studio start`: the server runs while the shell is open, so the task URLs
+    // answer.
+    let port = match args.port {
+        Some(port) => Some(port),
+        None if store_allows_local_files(&store)? => Some(8080),
+        None => None,
+    };
+    if let Some(port) = port {
+        crate::serve::spawn_beside(&store, port)?;
+    }
     run_shell(&store, args.shell.mode)
 }

@@ -12,6 +12,7 @@ mod merge;
 mod perf;
 mod roundtrip;
 mod sample;
+mod serve;
 mod shell;
 mod sql;
 mod support;

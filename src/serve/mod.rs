@@ -1,0 +1,312 @@
+//! `lsdb serve`: an HTTP server over a project — the local files behind its task URLs, and
+//! Label Studio's health and version routes. The only async part of lsdb (axum on tokio).
+//! The store is opened read-only for each request that needs it and closed after, so other
+//! lsdb commands can use the project while the server runs.
+
+pub mod files;
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use crate::store::{STORE_FILE, Store};
+use files::{Range, Refusal};
+
+/// How to serve a project.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub project: PathBuf,
+    pub host: String,
+    pub port: u16,
+    /// Required as `Authorization: Token T` on `/api/` routes when set.
+    pub token: Option<String>,
+    /// `Access-Control-Allow-Origin` for every answer.
+    pub cors: Option<String>,
+    /// The folder `/data/local-files/?d=` paths are relative to.
+    pub document_root: Option<PathBuf>,
+}
+
+struct Served {
+    opts: ServeOptions,
+    /// Beside the shell (`lsdb start`): a connection to the shell's own database, since a
+    /// second open of the file in one process is not safe. Otherwise the store is opened
+    /// read-only for each request.
+    shared: Option<std::sync::Mutex<duckdb::Connection>>,
+}
+
+/// Serve until Ctrl-C or SIGTERM. The first line on stdout says where.
+pub fn run(opts: ServeOptions) -> Result<()> {
+    let ip: IpAddr = match opts.host.as_str() {
+        "localhost" => IpAddr::from([127, 0, 0, 1]),
+        host => host
+            .parse()
+            .with_context(|| format!("--host {host:?} is not an IP address such as 127.0.0.1"))?,
+    };
+    if !ip.is_loopback() && opts.token.is_none() {
+        bail!(
+            "--host {ip} lets other machines reach the project; give --token T as well (clients \
+             then send `Authorization: Token T`), or serve on 127.0.0.1"
+        );
+    }
+    // Fail now, not at the first request, when there is no project.
+    drop(Store::open(&opts.project)?);
+    let listener = bind(ip, opts.port)?;
+    announce(&opts.project, &listener, "Ctrl-C stops it")?;
+    let state = Arc::new(Served { opts, shared: None });
+    runtime()?.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        axum::serve(listener, router(state)).with_graceful_shutdown(stopped()).await?;
+        Ok(())
+    })
+}
+
+/// Serve on a thread of its own beside the shell of `lsdb start`, through `store`'s
+/// database, until the process ends. Fails before the shell starts when the port is taken.
+pub fn spawn_beside(store: &Store, port: u16) -> Result<()> {
+    let listener = bind(IpAddr::from([127, 0, 0, 1]), port)?;
+    announce(store.project(), &listener, "while the shell is open")?;
+    let opts = ServeOptions {
+        project: store.project().to_path_buf(),
+        host: "127.0.0.1".into(),
+        port,
+        token: None,
+        cors: None,
+        document_root: None,
+    };
+    let shared = Some(std::sync::Mutex::new(store.conn().try_clone()?));
+    let state = Arc::new(Served { opts, shared });
+    let runtime = runtime()?;
+    std::thread::spawn(move || {
+        runtime.block_on(async move {
+            if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
+                let _ = axum::serve(listener, router(state)).await;
+            }
+        })
+    });
+    Ok(())
+}
+
+fn bind(ip: IpAddr, port: u16) -> Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind((ip, port)).with_context(|| {
+        format!("can't listen on {ip}:{port} (is another server there? pick another --port)")
+    })?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+fn announce(project: &Path, listener: &std::net::TcpListener, how: &str) -> Result<()> {
+    let addr = listener.local_addr()?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "lsdb: serving {} at http://{addr} ({how})", project.display())?;
+    out.flush()?;
+    Ok(())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the server's runtime")
+}
+
+fn router(state: Arc<Served>) -> Router {
+    let api = Router::new()
+        .route("/api/version", get(version))
+        .route("/api/version/", get(version))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), require_token));
+    Router::new()
+        .route("/health", get(health))
+        .route("/health/", get(health))
+        .merge(api)
+        .fallback(get(local_file))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), cors))
+        .with_state(state)
+}
+
+/// Ctrl-C or SIGTERM: stop taking requests, finish the ones in hand.
+async fn stopped() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+}
+
+fn json(status: StatusCode, body: serde_json::Value) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+fn refusal(r: Refusal) -> Response {
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::NOT_FOUND);
+    json(status, serde_json::json!({ "detail": r.message }))
+}
+
+async fn health() -> Response {
+    json(StatusCode::OK, serde_json::json!({ "status": "UP" }))
+}
+
+async fn version() -> Response {
+    json(StatusCode::OK, serde_json::json!({ "release": env!("CARGO_PKG_VERSION"), "app": "lsdb" }))
+}
+
+/// `Authorization: Token T` on `/api/` routes when the server has a token (Label Studio's
+/// header and 401 body).
+async fn require_token(State(state): State<Arc<Served>>, request: Request, next: Next) -> Response {
+    if let Some(token) = &state.opts.token {
+        let given = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let given = given.and_then(|v| v.strip_prefix("Token ").or(v.strip_prefix("Bearer ")));
+        if given != Some(token.as_str()) {
+            return json(
+                StatusCode::UNAUTHORIZED,
+                serde_json::json!({ "detail": "Authentication credentials were not provided." }),
+            );
+        }
+    }
+    next.run(request).await
+}
+
+async fn cors(State(state): State<Arc<Served>>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if let Some(origin) = state.opts.cors.as_deref().and_then(|o| HeaderValue::from_str(o).ok()) {
+        response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        response.headers_mut().insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    response
+}
+
+/// `/data/<name>?d=<folder>` and `/data/local-files/?d=<path>`.
+async fn local_file(State(state): State<Arc<Served>>, request: Request) -> Response {
+    let path = request.uri().path().to_string();
+    let query = request.uri().query().unwrap_or("").to_string();
+    let named = if path == "/data/local-files" || path == "/data/local-files/" {
+        files::ls1_form(&query, state.opts.document_root.as_deref())
+    } else if let Some(name) = path.strip_prefix("/data/") {
+        files::seed_form(name, &query)
+    } else {
+        return json(StatusCode::NOT_FOUND, serde_json::json!({ "detail": "not found" }));
+    };
+    let file = match named {
+        Ok(file) => file,
+        Err(r) => return refusal(r),
+    };
+    let served = state.clone();
+    let checked = tokio::task::spawn_blocking(move || match &served.shared {
+        Some(conn) => {
+            let conn = conn.lock().map_err(|_| anyhow::anyhow!("the store's connection failed"))?;
+            checked_file(&conn, &file)
+        }
+        None => allowed_file(&served.opts.project, &file),
+    })
+    .await;
+    match checked {
+        Ok(Ok(Ok(file))) => send_file(&file, request.headers()).await,
+        Ok(Ok(Err(r))) => refusal(r),
+        Ok(Err(err)) => json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({ "detail": format!("{err:#}") }),
+        ),
+        Err(_) => {
+            json(StatusCode::INTERNAL_SERVER_ERROR, serde_json::json!({ "detail": "failed" }))
+        }
+    }
+}
+
+/// Open the store read-only for this request and check the file against it.
+fn allowed_file(project: &Path, file: &Path) -> Result<Result<PathBuf, Refusal>> {
+    let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly)?;
+    let conn =
+        duckdb::Connection::open_with_flags(project.join(STORE_FILE), config).map_err(|e| {
+            anyhow::anyhow!(
+                "the store is busy (another lsdb command, such as an import, is writing it); try \
+             again in a moment ({})",
+                crate::store::first_line(&e.to_string())
+            )
+        })?;
+    checked_file(&conn, file)
+}
+
+fn checked_file(conn: &duckdb::Connection, file: &Path) -> Result<Result<PathBuf, Refusal>> {
+    if let Err(r) = files::check_allowed(conn, file)? {
+        return Ok(Err(r));
+    }
+    Ok(files::resolved(file))
+}
+
+async fn send_file(path: &Path, request: &HeaderMap) -> Response {
+    let Ok(mut file) = tokio::fs::File::open(path).await else {
+        return refusal(Refusal { status: 404, message: "no such file".into() });
+    };
+    let Ok(meta) = file.metadata().await else {
+        return refusal(Refusal { status: 404, message: "no such file".into() });
+    };
+    let len = meta.len();
+    let modified = meta.modified().ok();
+    let etag = files::etag(len, modified);
+    let mut headers = HeaderMap::new();
+    let mut set = |name: header::HeaderName, value: &str| {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    };
+    set(header::CONTENT_TYPE, files::content_type(path));
+    set(header::ACCEPT_RANGES, "bytes");
+    set(header::ETAG, &etag);
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    if let Some(modified) = modified {
+        set(header::LAST_MODIFIED, &httpdate::fmt_http_date(modified));
+    }
+    if files::is_active_content(path) {
+        set(
+            header::CONTENT_SECURITY_POLICY,
+            "sandbox; default-src 'none'; style-src 'unsafe-inline'",
+        );
+    }
+    let if_none_match = request.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
+    if if_none_match == Some(etag.as_str()) {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    let range = request.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let (status, start, end) = match files::parse_range(range, len) {
+        Range::Whole => (StatusCode::OK, 0, len.saturating_sub(1)),
+        Range::Part(start, end) => {
+            set(header::CONTENT_RANGE, &format!("bytes {start}-{end}/{len}"));
+            (StatusCode::PARTIAL_CONTENT, start, end)
+        }
+        Range::Unsatisfiable => {
+            set(header::CONTENT_RANGE, &format!("bytes */{len}"));
+            return (StatusCode::RANGE_NOT_SATISFIABLE, headers).into_response();
+        }
+    };
+    let size = if len == 0 { 0 } else { end - start + 1 };
+    set(header::CONTENT_LENGTH, &size.to_string());
+    if file.seek(std::io::SeekFrom::Start(start)).await.is_err() {
+        return refusal(Refusal { status: 404, message: "no such file".into() });
+    }
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file.take(size)));
+    (status, headers, body).into_response()
+}

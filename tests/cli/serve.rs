@@ -1,0 +1,253 @@
+//! Issue 12: `lsdb serve` over a real project on a free loopback port, spoken to over TCP.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+
+use crate::support::{LSDB, TestEnv};
+
+/// A running `lsdb serve`, stopped when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(env: &TestEnv, project: &str, args: &[&str]) -> Server {
+        let mut child = Command::new(LSDB)
+            .current_dir(env.dir.path())
+            .args(["-p", project, "serve", "--port", "0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("lsdb serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let addr = line
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_string();
+        Server { child, addr }
+    }
+
+    /// GET `path` with extra headers: status, headers (lowercase names), body.
+    fn get(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut stream = TcpStream::connect(&self.addr).unwrap();
+        let mut request =
+            format!("GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).unwrap();
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a full answer");
+        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+        let mut lines = head.lines();
+        let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+        let headers = lines
+            .filter_map(|l| l.split_once(": "))
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
+            .collect();
+        Answer { status, headers, body: raw[split + 4..].to_vec() }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A project of two images (and a file beside them that no task names), allowed to serve them.
+fn images(allow: bool) -> TestEnv {
+    let env = TestEnv::new();
+    env.write("imgs/a.jpg", b"\xff\xd8\xffJPEG-0123456789");
+    env.write(
+        "imgs/page.svg",
+        "<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
+    );
+    let mut args = vec!["init", "proj", "--input-path", "imgs", "--input-format", "image-dir"];
+    if allow {
+        args.push("--allow-serving-local-files");
+    }
+    env.lsdb(&args).ok();
+    env.write("imgs/secret.jpg", "not in any task");
+    env
+}
+
+/// The URL of a task's image, without the host.
+fn url_of(env: &TestEnv, name: &str) -> String {
+    let rows = env.query(&format!(
+        "SELECT data->>'image' AS u FROM tasks WHERE data->>'image' LIKE '%{name}%'"
+    ));
+    let url = rows[0]["u"].as_str().unwrap().to_string();
+    url.strip_prefix("http://localhost:8080").unwrap().to_string()
+}
+
+#[test]
+fn issue_12_referenced_files_are_served_with_ranges_and_caching() {
+    let env = images(true);
+    let server = Server::start(&env, "proj", &[]);
+    let url = url_of(&env, "a.jpg");
+    let whole = server.get(&url, &[]);
+    assert_eq!(whole.status, 200);
+    assert_eq!(whole.body, b"\xff\xd8\xffJPEG-0123456789");
+    assert_eq!(whole.header("content-type"), Some("image/jpeg"));
+    assert_eq!(whole.header("accept-ranges"), Some("bytes"));
+    assert_eq!(whole.header("x-content-type-options"), Some("nosniff"));
+    assert!(whole.header("last-modified").is_some());
+    let part = server.get(&url, &[("Range", "bytes=3-6")]);
+    assert_eq!((part.status, part.body.as_slice()), (206, &b"JPEG"[..]));
+    assert_eq!(part.header("content-range"), Some("bytes 3-6/18"));
+    assert_eq!(server.get(&url, &[("Range", "bytes=100-")]).status, 416);
+    let etag = whole.header("etag").unwrap().to_string();
+    assert_eq!(server.get(&url, &[("If-None-Match", &etag)]).status, 304);
+    // Active content is sandboxed.
+    let svg_url = url.replace("a.jpg", "page.svg");
+    env.write("t.json", format!(r#"[{{"data": {{"image": "http://localhost:8080{svg_url}"}}}}]"#));
+    env.lsdb(&["-p", "proj", "import", "t.json"]).ok();
+    let svg = server.get(&svg_url, &[]);
+    assert_eq!(svg.status, 200);
+    assert!(svg.header("content-security-policy").unwrap().starts_with("sandbox"));
+}
+
+#[test]
+fn issue_12_only_what_tasks_reference_is_served() {
+    let env = images(true);
+    let folder = env.path("imgs");
+    std::os::unix::fs::symlink("/etc/passwd", folder.join("link.jpg")).unwrap();
+    // A task that names the link, as a JSON task may.
+    let link_url = url_of(&env, "a.jpg").replace("a.jpg", "link.jpg");
+    env.write("t.json", format!(r#"[{{"data": {{"image": "http://localhost:8080{link_url}"}}}}]"#));
+    env.lsdb(&["-p", "proj", "import", "t.json"]).ok();
+    let server = Server::start(&env, "proj", &[]);
+    let a = url_of(&env, "a.jpg");
+    let (path, query) = a.split_once('?').unwrap();
+    for bad in [
+        a.replace("a.jpg", "secret.jpg"),
+        link_url.clone(),
+        "/data/passwd?d=%2Fetc".to_string(),
+        format!("{}?{query}%2F..%2Fimgs", path),
+        format!("/data/..?{query}"),
+        format!("/data/a.jpg%00?{query}"),
+        "/data/a.jpg".to_string(),
+    ] {
+        let answer = server.get(&bad, &[]);
+        assert_eq!(answer.status, 404, "{bad}: {}", String::from_utf8_lossy(&answer.body));
+    }
+    assert_eq!(server.get(&a, &[]).status, 200);
+}
+
+#[test]
+fn issue_12_a_project_that_does_not_allow_it_answers_403_naming_the_flag() {
+    let env = images(false);
+    let server = Server::start(&env, "proj", &[]);
+    let answer = server.get(&url_of(&env, "a.jpg"), &[]);
+    assert_eq!(answer.status, 403);
+    assert!(String::from_utf8_lossy(&answer.body).contains("--allow-serving-local-files"));
+}
+
+#[test]
+fn issue_12_label_studio_1_urls_are_served_under_the_document_root() {
+    let env = images(true);
+    let root = env.path("");
+    let server = Server::start(&env, "proj", &["--document-root", root.to_str().unwrap()]);
+    let answer = server.get("/data/local-files/?d=imgs%2Fa.jpg", &[]);
+    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(server.get("/data/local-files/?d=..%2Fetc%2Fpasswd", &[]).status, 404);
+    assert_eq!(server.get("/data/local-files/?d=imgs%2Fsecret.jpg", &[]).status, 404);
+}
+
+#[test]
+fn issue_12_tokens_and_addresses() {
+    let env = images(true);
+    let server =
+        Server::start(&env, "proj", &["--token", "s3cret", "--cors", "http://localhost:8081"]);
+    let denied = server.get("/api/version", &[]);
+    assert_eq!(denied.status, 401);
+    assert!(String::from_utf8_lossy(&denied.body).contains("Authentication credentials"));
+    let allowed = server.get("/api/version/", &[("Authorization", "Token s3cret")]);
+    assert_eq!(allowed.status, 200);
+    assert_eq!(allowed.header("access-control-allow-origin"), Some("http://localhost:8081"));
+    assert_eq!(server.get("/health", &[]).status, 200);
+    env.lsdb(&["-p", "proj", "serve", "--host", "0.0.0.0", "--port", "0"])
+        .fails_with("--host 0.0.0.0 lets other machines reach the project; give --token");
+}
+
+// The server holds the store only during a request: other commands work beside it, and
+// SIGTERM stops it cleanly.
+#[test]
+fn issue_12_other_commands_run_beside_the_server_and_sigterm_stops_it() {
+    let env = images(true);
+    let mut server = Server::start(&env, "proj", &[]);
+    env.write("more.json", r#"[{"data": {"image": "x"}}]"#);
+    env.lsdb(&["-p", "proj", "import", "more.json"]).ok();
+    assert_eq!(env.count("tasks"), 2);
+    assert_eq!(server.get(&url_of(&env, "a.jpg"), &[]).status, 200);
+    unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) };
+    let status = server.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+// The seed's `lsdb start ... --allow-serving-local-files`: while the shell is open, the task
+// URLs answer with the image bytes (here on a free port; 8080 when none is given).
+#[test]
+fn issue_12_start_serves_the_images_while_the_shell_is_open() {
+    let env = TestEnv::new();
+    env.write("images/cat.jpg", b"\xff\xd8\xffCAT");
+    let mut child = Command::new(LSDB)
+        .current_dir(env.dir.path())
+        .args(["start", "my-project", "--init", "--input-path=images", "--input-format=image-dir"])
+        .args(["--allow-serving-local-files", "--template", "image_bbox", "--port", "0"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("serving") {
+        line.clear();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "no serving line");
+    }
+    let addr = line.split("http://").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let server = Server { child, addr };
+    // The shell holds the store: the URL is made here as lsdb makes it.
+    let folder = env.path("images");
+    let encoded: String = folder
+        .to_str()
+        .unwrap()
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let url = format!("/data/cat.jpg?d={encoded}");
+    let answer = server.get(&url, &[]);
+    assert_eq!((answer.status, answer.body.as_slice()), (200, &b"\xff\xd8\xffCAT"[..]));
+    // Closing the shell ends it all.
+    let mut server = server;
+    drop(server.child.stdin.take());
+    assert_eq!(server.child.wait().unwrap().code(), Some(0));
+}
