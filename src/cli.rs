@@ -94,7 +94,7 @@ pub struct ImportFlags {
     /// predictions to them (matched by id and data, else by data) instead of adding them
     #[arg(long)]
     pub merge: bool,
-    /// Allow serving the imported local files (recorded in the project)
+    /// Let `lsdb serve` and `lsdb start` serve the local files the tasks reference
     #[arg(long)]
     pub allow_serving_local_files: bool,
 }
