@@ -67,7 +67,10 @@ pub fn ls1_form(query: &str, document_root: Option<&Path>) -> Result<PathBuf, Re
 fn checked_relative(path: &str) -> Result<(), Refusal> {
     let path = Path::new(path);
     let is_plain = path.components().all(|c| matches!(c, Component::Normal(_)));
-    if path.as_os_str().is_empty() || !is_plain {
+    if path.as_os_str().is_empty()
+        || !is_plain
+        || path.components().collect::<PathBuf>().as_os_str() != path.as_os_str()
+    {
         return Err(Refusal::not_found());
     }
     Ok(())
@@ -81,7 +84,9 @@ fn checked(path: PathBuf, is_absolute_needed: bool) -> Result<PathBuf, Refusal> 
     }
     let is_plain =
         path.components().all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
-    if !is_plain {
+    // `components()` passes over `.` and doubled separators: a path that reads differently
+    // put back together is not plain either.
+    if !is_plain || path.components().collect::<PathBuf>().as_os_str() != path.as_os_str() {
         return Err(Refusal::not_found());
     }
     Ok(path)

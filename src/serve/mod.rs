@@ -3,6 +3,7 @@
 //! The store is opened read-only for each request that needs it and closed after, so other
 //! lsdb commands can use the project while the server runs.
 
+mod api;
 pub mod files;
 
 use std::io::Write;
@@ -43,6 +44,8 @@ struct Served {
     /// second open of the file in one process is not safe. Otherwise the store is opened
     /// read-only for each request.
     shared: Option<std::sync::Mutex<duckdb::Connection>>,
+    /// One import at a time.
+    importing: std::sync::Mutex<()>,
 }
 
 /// Serve until Ctrl-C or SIGTERM. The first line on stdout says where.
@@ -63,7 +66,7 @@ pub fn run(opts: ServeOptions) -> Result<()> {
     drop(Store::open(&opts.project)?);
     let listener = bind(ip, opts.port)?;
     announce(&opts.project, &listener, "Ctrl-C stops it")?;
-    let state = Arc::new(Served { opts, shared: None });
+    let state = Arc::new(Served { opts, shared: None, importing: std::sync::Mutex::new(()) });
     runtime()?.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         axum::serve(listener, router(state)).with_graceful_shutdown(stopped()).await?;
@@ -85,7 +88,7 @@ pub fn spawn_beside(store: &Store, port: u16) -> Result<()> {
         document_root: None,
     };
     let shared = Some(std::sync::Mutex::new(store.conn().try_clone()?));
-    let state = Arc::new(Served { opts, shared });
+    let state = Arc::new(Served { opts, shared, importing: std::sync::Mutex::new(()) });
     let runtime = runtime()?;
     std::thread::spawn(move || {
         runtime.block_on(async move {
@@ -122,9 +125,20 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn router(state: Arc<Served>) -> Router {
-    let api = Router::new()
-        .route("/api/version", get(version))
-        .route("/api/version/", get(version))
+    let mut api = Router::new();
+    for (route, method) in [
+        ("/api/version", get(version)),
+        ("/api/projects/{id}", get(project)),
+        ("/api/projects/{id}/export", get(export)),
+        ("/api/tasks", get(tasks)),
+        ("/api/tasks/{id}", get(task)),
+        ("/api/projects/{id}/import", axum::routing::post(import)),
+        ("/api/project/import", axum::routing::post(import_0x)),
+    ] {
+        api = api.route(route, method.clone()).route(&format!("{route}/"), method);
+    }
+    let api = api
+        .layer(axum::extract::DefaultBodyLimit::max(1 << 30))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/health", get(health))
@@ -172,6 +186,118 @@ async fn health() -> Response {
 
 async fn version() -> Response {
     json(StatusCode::OK, serde_json::json!({ "release": env!("CARGO_PKG_VERSION"), "app": "lsdb" }))
+}
+
+/// Run `work` on the store (the shell's connection, or the file opened read-only) off the
+/// async threads, and answer with its JSON; `None` is a 404.
+async fn with_store(
+    state: Arc<Served>,
+    work: impl FnOnce(&duckdb::Connection, &Path) -> Result<Option<serde_json::Value>> + Send + 'static,
+) -> Response {
+    let done = tokio::task::spawn_blocking(move || match &state.shared {
+        Some(conn) => {
+            let conn = conn.lock().map_err(|_| anyhow::anyhow!("the store's connection failed"))?;
+            work(&conn, &state.opts.project)
+        }
+        None => work(&open_read_only(&state.opts.project)?, &state.opts.project),
+    })
+    .await;
+    match done {
+        Ok(Ok(Some(body))) => json(StatusCode::OK, body),
+        Ok(Ok(None)) => json(StatusCode::NOT_FOUND, serde_json::json!({ "detail": "Not found." })),
+        Ok(Err(err)) => json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({ "detail": format!("{err:#}") }),
+        ),
+        Err(_) => {
+            json(StatusCode::INTERNAL_SERVER_ERROR, serde_json::json!({ "detail": "failed" }))
+        }
+    }
+}
+
+/// Label Studio numbers projects; lsdb serves one, id 1.
+fn is_this_project(id: &str) -> bool {
+    id == "1"
+}
+
+async fn project(
+    State(state): State<Arc<Served>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    if !is_this_project(&id) {
+        return json(StatusCode::NOT_FOUND, serde_json::json!({ "detail": "Not found." }));
+    }
+    with_store(state, |conn, dir| api::project(conn, dir).map(Some)).await
+}
+
+async fn export(
+    State(state): State<Arc<Served>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    request: Request,
+) -> Response {
+    if !is_this_project(&id) {
+        return json(StatusCode::NOT_FOUND, serde_json::json!({ "detail": "Not found." }));
+    }
+    let query = request.uri().query().unwrap_or("").to_string();
+    let format = files::query_value(&query, "exportType").unwrap_or_else(|| "JSON".into());
+    if format != "JSON" {
+        return json(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({ "detail": format!("exportType {format} is not served; use JSON, or `lsdb export --format`") }),
+        );
+    }
+    let ids: Vec<i64> = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(k, _)| crate::urls::percent_decode(k, true).as_deref() == Some("ids[]"))
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
+    let condition = (!ids.is_empty()).then(|| {
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        format!("id IN ({})", list.join(", "))
+    });
+    with_store(state, move |conn, _| api::export_json(conn, condition, None).map(Some)).await
+}
+
+async fn tasks(State(state): State<Arc<Served>>, request: Request) -> Response {
+    let query = request.uri().query().unwrap_or("").to_string();
+    let number = |name: &str, default: u64| {
+        files::query_value(&query, name).and_then(|v| v.parse().ok()).unwrap_or(default)
+    };
+    let (page, size) = (number("page", 1), number("page_size", 100).clamp(1, 10_000));
+    if files::query_value(&query, "project").is_some_and(|p| !is_this_project(&p)) {
+        return json(StatusCode::NOT_FOUND, serde_json::json!({ "detail": "Not found." }));
+    }
+    with_store(state, move |conn, _| api::tasks_page(conn, page, size)).await
+}
+
+async fn task(
+    State(state): State<Arc<Served>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return json(StatusCode::NOT_FOUND, serde_json::json!({ "detail": "Not found." }));
+    };
+    with_store(state, move |conn, _| {
+        let tasks = api::export_json(conn, Some(format!("id = {id}")), None)?;
+        Ok(tasks.as_array().and_then(|t| t.first().cloned()))
+    })
+    .await
+}
+
+async fn import(
+    State(state): State<Arc<Served>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    request: Request,
+) -> Response {
+    if !is_this_project(&id) {
+        return json(StatusCode::NOT_FOUND, serde_json::json!({ "detail": "Not found." }));
+    }
+    api::import(state, request).await
+}
+
+async fn import_0x(State(state): State<Arc<Served>>, request: Request) -> Response {
+    api::import(state, request).await
 }
 
 /// `Authorization: Token T` on `/api/` routes when the server has a token (Label Studio's
@@ -236,18 +362,21 @@ async fn local_file(State(state): State<Arc<Served>>, request: Request) -> Respo
     }
 }
 
+/// The store opened read-only for one request.
+fn open_read_only(project: &Path) -> Result<duckdb::Connection> {
+    let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly)?;
+    duckdb::Connection::open_with_flags(project.join(STORE_FILE), config).map_err(|e| {
+        anyhow::anyhow!(
+            "the store is busy (another lsdb command, such as an import, is writing it); try \
+             again in a moment ({})",
+            crate::store::first_line(&e.to_string())
+        )
+    })
+}
+
 /// Open the store read-only for this request and check the file against it.
 fn allowed_file(project: &Path, file: &Path) -> Result<Result<PathBuf, Refusal>> {
-    let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly)?;
-    let conn =
-        duckdb::Connection::open_with_flags(project.join(STORE_FILE), config).map_err(|e| {
-            anyhow::anyhow!(
-                "the store is busy (another lsdb command, such as an import, is writing it); try \
-             again in a moment ({})",
-                crate::store::first_line(&e.to_string())
-            )
-        })?;
-    checked_file(&conn, file)
+    checked_file(&open_read_only(project)?, file)
 }
 
 fn checked_file(conn: &duckdb::Connection, file: &Path) -> Result<Result<PathBuf, Refusal>> {

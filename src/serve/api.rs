@@ -1,0 +1,285 @@
+//! Label Studio's import API and the routes its SDK needs around it: the import (a JSON body
+//! or uploaded files, streamed to a temp folder, then `lsdb import`'s own all-or-nothing
+//! code), the project, its tasks page by page, and the export. The project is id 1.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{Context, Result, bail};
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+use super::{Served, json};
+use crate::export::{Dialect, ExportFormat, Selection, select_tasks, write_export};
+use crate::import::{Format, ImportOptions, run_import};
+use crate::store::Store;
+use crate::urls::UrlRewrite;
+
+/// Where one request's uploads wait for the import; removed when dropped.
+struct Uploads {
+    dir: PathBuf,
+}
+
+impl Uploads {
+    fn new() -> Result<Uploads> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("lsdb-upload-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("making {}", dir.display()))?;
+        Ok(Uploads { dir })
+    }
+
+    /// A path for an uploaded file: its own name's last part, made unique.
+    fn path_for(&self, name: &str, n: usize) -> PathBuf {
+        let base = Path::new(name).file_name().and_then(|b| b.to_str()).unwrap_or("upload");
+        let clean: String = base
+            .chars()
+            .map(|c| if c.is_alphanumeric() || "._- ".contains(c) { c } else { '_' })
+            .collect();
+        let clean = clean.trim_start_matches('.');
+        let clean = if clean.is_empty() { "upload" } else { clean };
+        let path = self.dir.join(clean);
+        if path.exists() { self.dir.join(format!("{n}-{clean}")) } else { path }
+    }
+
+    /// The message without this folder, so it names the file as it was sent.
+    fn plain(&self, message: &str) -> String {
+        message.replace(&format!("{}/", self.dir.display()), "")
+    }
+}
+
+impl Drop for Uploads {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Label Studio's 400 body: `detail` and `validation_errors.non_field_errors`.
+fn bad_request(message: &str) -> Response {
+    json(
+        StatusCode::BAD_REQUEST,
+        serde_json::json!({
+            "detail": message,
+            "validation_errors": { "non_field_errors": [message] },
+        }),
+    )
+}
+
+/// The value of a query parameter that means yes (`true`, `1`).
+fn is_set(query: &str, name: &str) -> bool {
+    super::files::query_value(query, name)
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
+}
+
+/// `POST /api/projects/{id}/import` (and 0.x's `/api/project/import`).
+pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Response {
+    if served.shared.is_some() {
+        return json(
+            StatusCode::CONFLICT,
+            serde_json::json!({ "detail": "the project is open in lsdb start's shell: import there with .import, or run lsdb serve" }),
+        );
+    }
+    let query = request.uri().query().unwrap_or("").to_string();
+    if super::files::query_value(&query, "preannotated_from_fields").is_some() {
+        return bad_request(
+            "preannotated_from_fields is not supported by lsdb yet; give predictions in the \
+             tasks (\"predictions\": [...])",
+        );
+    }
+    let uploads = match Uploads::new() {
+        Ok(u) => u,
+        Err(err) => {
+            return json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                serde_json::json!({ "detail": format!("{err:#}") }),
+            );
+        }
+    };
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let files = if content_type.starts_with("multipart/form-data") {
+        match Multipart::from_request(request, &()).await {
+            Ok(multipart) => save_parts(multipart, &uploads).await,
+            Err(err) => Err(anyhow::anyhow!("the multipart body can't be read: {err}")),
+        }
+    } else if content_type.starts_with("application/x-www-form-urlencoded") {
+        Err(anyhow::anyhow!(
+            "importing from a URL (url=...) is off in lsdb serve: download the file and upload \
+             it, or import it with `lsdb import`"
+        ))
+    } else {
+        save_body(request.into_body(), &uploads.path_for("tasks.json", 0)).await.map(|p| vec![p])
+    };
+    let files = match files {
+        Ok(files) if files.is_empty() => return bad_request("no files in the request"),
+        Ok(files) => files,
+        Err(err) => return bad_request(&uploads.plain(&format!("{err:#}"))),
+    };
+    let is_returning_ids = is_set(&query, "return_task_ids");
+    let outcome = tokio::task::spawn_blocking(move || {
+        let _one_at_a_time = served.importing.lock();
+        let result = import_files(&served.opts.project, &files, is_returning_ids);
+        (result, uploads)
+    })
+    .await;
+    match outcome {
+        Ok((Ok(body), _)) => json(StatusCode::CREATED, body),
+        Ok((Err(err), uploads)) => bad_request(&uploads.plain(&format!("{err:#}"))),
+        Err(_) => json(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            serde_json::json!({ "detail": "the import failed" }),
+        ),
+    }
+}
+
+/// Each uploaded file, streamed to the uploads folder under its own name.
+async fn save_parts(mut multipart: Multipart, uploads: &Uploads) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    while let Some(mut field) = multipart.next_field().await? {
+        let Some(name) = field.file_name().map(str::to_string) else {
+            if field.name() == Some("url") {
+                bail!(
+                    "importing from a URL (url=...) is off in lsdb serve: download the file and \
+                     upload it, or import it with `lsdb import`"
+                );
+            }
+            continue;
+        };
+        let path = uploads.path_for(&name, files.len());
+        let mut out = tokio::fs::File::create(&path).await?;
+        while let Some(chunk) = field.chunk().await? {
+            out.write_all(&chunk).await?;
+        }
+        out.flush().await?;
+        files.push(path);
+    }
+    Ok(files)
+}
+
+/// A JSON body, streamed to a file.
+async fn save_body(body: Body, path: &Path) -> Result<PathBuf> {
+    let mut out = tokio::fs::File::create(path).await?;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        out.write_all(&chunk?).await?;
+    }
+    out.flush().await?;
+    Ok(path.to_path_buf())
+}
+
+/// Run the import (all or nothing) and answer as Label Studio does.
+fn import_files(
+    project: &Path,
+    files: &[PathBuf],
+    is_returning_ids: bool,
+) -> Result<serde_json::Value> {
+    let store = Store::open(project)?;
+    let opts = ImportOptions {
+        paths: files.to_vec(),
+        host_url: crate::import::DEFAULT_HOST_URL.to_string(),
+        ..ImportOptions::default()
+    };
+    let summary = run_import(&store, &opts)?;
+    let conn = store.conn();
+    let id = summary.import_id;
+    let columns: Vec<String> = conn
+        .prepare("SELECT DISTINCT unnest(json_keys(data)) AS k FROM tasks WHERE import_id = ? ORDER BY k")?
+        .query_map([id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut formats: Vec<String> = files
+        .iter()
+        .map(|f| {
+            crate::import::format::extension(&f.display().to_string())
+                .map(|e| format!(".{e}"))
+                .unwrap_or_default()
+        })
+        .collect();
+    formats.sort();
+    formats.dedup();
+    let could_be_list = files.iter().any(|f| {
+        matches!(
+            crate::import::format::guess_format(f),
+            Ok(Format::Csv | Format::Tsv | Format::Text)
+        )
+    });
+    let c = &summary.counts;
+    let mut body = serde_json::json!({
+        "task_count": c.tasks,
+        "annotation_count": c.completions,
+        "prediction_count": c.predictions,
+        "predictions_count": c.predictions,
+        "duration": summary.seconds,
+        "file_upload_ids": [],
+        "could_be_tasks_list": could_be_list,
+        "found_formats": formats,
+        "data_columns": columns,
+    });
+    if is_returning_ids {
+        let ids: Vec<i64> = conn
+            .prepare("SELECT id FROM tasks WHERE import_id = ? ORDER BY id")?
+            .query_map([id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        body["task_ids"] = serde_json::json!(ids);
+    }
+    Ok(body)
+}
+
+/// `GET /api/projects/{id}`: the one project.
+pub fn project(conn: &duckdb::Connection, dir: &Path) -> Result<serde_json::Value> {
+    let xml: Option<String> =
+        conn.query_row("SELECT xml FROM label_config WHERE id = 1", [], |r| r.get(0)).ok();
+    let (tasks, annotations): (i64, i64) = conn.query_row(
+        "SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM completions)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let title = dir
+        .canonicalize()
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "lsdb".to_string());
+    Ok(serde_json::json!({
+        "id": 1,
+        "title": title,
+        "label_config": xml.unwrap_or_else(|| "<View></View>".to_string()),
+        "task_number": tasks,
+        "num_tasks_with_annotations": annotations,
+        "total_annotations_number": annotations,
+    }))
+}
+
+/// One page of tasks, as Label Studio's `/api/tasks` lists them; `None` past the end.
+pub fn tasks_page(
+    conn: &duckdb::Connection,
+    page: u64,
+    size: u64,
+) -> Result<Option<serde_json::Value>> {
+    let total = select_tasks(conn, &Selection::default())?;
+    let first = (page.max(1) - 1).saturating_mul(size);
+    if page > 1 && first >= total {
+        return Ok(None);
+    }
+    let condition = format!("id IN (SELECT id FROM tasks ORDER BY id LIMIT {size} OFFSET {first})");
+    let tasks = export_json(conn, Some(condition), None)?;
+    Ok(Some(serde_json::json!({ "tasks": tasks, "total": total })))
+}
+
+/// Tasks as lsdb's export writes them (Label Studio 1.x's JSON).
+pub fn export_json(
+    conn: &duckdb::Connection,
+    condition: Option<String>,
+    limit: Option<u64>,
+) -> Result<serde_json::Value> {
+    let total = select_tasks(conn, &Selection { sample: None, limit, condition })?;
+    let mut out = Vec::new();
+    write_export(conn, ExportFormat::Json, Dialect::Ls1, &UrlRewrite::default(), total, &mut out)?;
+    Ok(serde_json::from_slice(&out)?)
+}
