@@ -63,6 +63,7 @@ fn bad_request(message: &str) -> Response {
     json(
         StatusCode::BAD_REQUEST,
         serde_json::json!({
+            "status_code": 400,
             "detail": message,
             "validation_errors": { "non_field_errors": [message] },
         }),
@@ -105,6 +106,7 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
+    let is_body = !content_type.starts_with("multipart/form-data");
     let files = if content_type.starts_with("multipart/form-data") {
         match Multipart::from_request(request, &()).await {
             Ok(multipart) => save_parts(multipart, &uploads).await,
@@ -126,7 +128,7 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
     let is_returning_ids = is_set(&query, "return_task_ids");
     let outcome = tokio::task::spawn_blocking(move || {
         let _one_at_a_time = served.importing.lock();
-        let result = import_files(&served.opts.project, &files, is_returning_ids);
+        let result = import_files(&served.opts.project, &files, is_body, is_returning_ids);
         (result, uploads)
     })
     .await;
@@ -175,10 +177,12 @@ async fn save_body(body: Body, path: &Path) -> Result<PathBuf> {
     Ok(path.to_path_buf())
 }
 
-/// Run the import (all or nothing) and answer as Label Studio does.
+/// Run the import (all or nothing) and answer as Label Studio does; it names formats and
+/// columns for uploaded files only (`is_body`: the tasks came as a JSON body).
 fn import_files(
     project: &Path,
     files: &[PathBuf],
+    is_body: bool,
     is_returning_ids: bool,
 ) -> Result<serde_json::Value> {
     let store = Store::open(project)?;
@@ -190,7 +194,7 @@ fn import_files(
     let summary = run_import(&store, &opts)?;
     let conn = store.conn();
     let id = summary.import_id;
-    let columns: Vec<String> = conn
+    let mut columns: Vec<String> = conn
         .prepare("SELECT DISTINCT unnest(json_keys(data)) AS k FROM tasks WHERE import_id = ? ORDER BY k")?
         .query_map([id], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
@@ -204,6 +208,10 @@ fn import_files(
         .collect();
     formats.sort();
     formats.dedup();
+    if is_body {
+        formats.clear();
+        columns.clear();
+    }
     let could_be_list = files.iter().any(|f| {
         matches!(
             crate::import::format::guess_format(f),
@@ -215,7 +223,6 @@ fn import_files(
         "task_count": c.tasks,
         "annotation_count": c.completions,
         "prediction_count": c.predictions,
-        "predictions_count": c.predictions,
         "duration": summary.seconds,
         "file_upload_ids": [],
         "could_be_tasks_list": could_be_list,
@@ -269,7 +276,17 @@ pub fn tasks_page(
     }
     let condition = format!("id IN (SELECT id FROM tasks ORDER BY id LIMIT {size} OFFSET {first})");
     let tasks = export_json(conn, Some(condition), None)?;
-    Ok(Some(serde_json::json!({ "tasks": tasks, "total": total })))
+    let (annotations, predictions): (i64, i64) = conn.query_row(
+        "SELECT (SELECT count(*) FROM completions), (SELECT count(*) FROM predictions)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(Some(serde_json::json!({
+        "total_annotations": annotations,
+        "total_predictions": predictions,
+        "total": total,
+        "tasks": tasks,
+    })))
 }
 
 /// Tasks as lsdb's export writes them (Label Studio 1.x's JSON).

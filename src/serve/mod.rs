@@ -268,7 +268,12 @@ async fn tasks(State(state): State<Arc<Served>>, request: Request) -> Response {
     if files::query_value(&query, "project").is_some_and(|p| !is_this_project(&p)) {
         return json(StatusCode::NOT_FOUND, serde_json::json!({ "detail": "Not found." }));
     }
-    with_store(state, move |conn, _| api::tasks_page(conn, page, size)).await
+    let answer = with_store(state, move |conn, _| api::tasks_page(conn, page, size)).await;
+    if answer.status() == StatusCode::NOT_FOUND {
+        // Label Studio's answer past the last page.
+        return json(StatusCode::NOT_FOUND, serde_json::json!({ "detail": "Invalid page." }));
+    }
+    answer
 }
 
 async fn task(

@@ -35,14 +35,23 @@ impl Server {
 
     /// GET `path` with extra headers: status, headers (lowercase names), body.
     fn get(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        self.send("GET", path, headers, b"")
+    }
+
+    /// Any request with a body.
+    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
         let mut stream = TcpStream::connect(&self.addr).unwrap();
-        let mut request =
-            format!("GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.addr,
+            body.len()
+        );
         for (name, value) in headers {
             request.push_str(&format!("{name}: {value}\r\n"));
         }
         request.push_str("\r\n");
         stream.write_all(request.as_bytes()).unwrap();
+        stream.write_all(body).unwrap();
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).unwrap();
         let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a full answer");
@@ -71,6 +80,11 @@ struct Answer {
 }
 
 impl Answer {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
+    }
+
     fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
@@ -250,4 +264,104 @@ fn issue_12_start_serves_the_images_while_the_shell_is_open() {
     let mut server = server;
     drop(server.child.stdin.take());
     assert_eq!(server.child.wait().unwrap().code(), Some(0));
+}
+
+/// A multipart/form-data body of (field, file name, content) parts.
+fn multipart(parts: &[(&str, &str, &str)]) -> (String, Vec<u8>) {
+    let boundary = "lsdb-test-boundary";
+    let mut body = Vec::new();
+    for (field, name, content) in parts {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n{content}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[test]
+fn issue_12_the_import_api_takes_json_and_files_all_or_nothing() {
+    let env = TestEnv::new();
+    env.lsdb(&["init", "proj"]).ok();
+    let server = Server::start(&env, "proj", &[]);
+    let json_type = [("Content-Type", "application/json")];
+    let answer = server.send(
+        "POST",
+        "/api/projects/1/import?return_task_ids=true",
+        &json_type,
+        br#"[{"text": "Some text 1"}, {"data": {"text": "Some text 2"}, "predictions": [{"result": [], "score": 0.5}]}]"#,
+    );
+    assert_eq!(answer.status, 201, "{}", String::from_utf8_lossy(&answer.body));
+    let body = answer.json();
+    assert_eq!(body["task_count"], 2);
+    assert_eq!(body["prediction_count"], 1);
+    assert_eq!(body["task_ids"], serde_json::json!([1, 2]));
+    // As Label Studio 1.23.2 answers a JSON body: no formats or columns (files only).
+    assert_eq!(body["data_columns"], serde_json::json!([]));
+    // Several files under any field names, each format from its name.
+    let (kind, form) = multipart(&[
+        ("file", "rows.csv", "text,label\nhello,a\nworld,b\n"),
+        ("other", "lines.txt", "line one\nline two\n"),
+    ]);
+    let answer = server.send("POST", "/api/projects/1/import/", &[("Content-Type", &kind)], &form);
+    assert_eq!(answer.status, 201, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(answer.json()["task_count"], 4);
+    assert_eq!(answer.json()["found_formats"], serde_json::json!([".csv", ".txt"]));
+    assert_eq!(answer.json()["data_columns"], serde_json::json!(["label", "text"]));
+    // A broken file: 400 with the line, and nothing imported from any file of the request.
+    let (kind, form) = multipart(&[
+        ("file", "good.json", r#"[{"text": "fine"}]"#),
+        ("file", "bad.json", "[{\"text\": \"x\"},\n {\"text\": ]"),
+    ]);
+    let answer = server.send("POST", "/api/project/import", &[("Content-Type", &kind)], &form);
+    assert_eq!(answer.status, 400);
+    let detail =
+        answer.json()["validation_errors"]["non_field_errors"][0].as_str().unwrap().to_string();
+    assert!(detail.starts_with("bad.json:2:11: invalid JSON"), "{detail}");
+    assert_eq!(env.count("tasks"), 6);
+    // URLs are not fetched.
+    let answer = server.send(
+        "POST",
+        "/api/projects/1/import",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        b"url=http%3A%2F%2Fexample.com%2Fa.csv",
+    );
+    assert_eq!(answer.status, 400);
+    assert!(answer.json()["detail"].as_str().unwrap().contains("from a URL"));
+    // Pages of tasks, 404 past the end, one task, the export.
+    let page = server.get("/api/tasks?project=1&page=2&page_size=4", &[]);
+    assert_eq!(page.json()["total"], 6);
+    assert_eq!(page.json()["tasks"].as_array().unwrap().len(), 2);
+    let past = server.get("/api/tasks?project=1&page=3&page_size=4", &[]);
+    assert_eq!((past.status, past.json()["detail"].as_str()), (404, Some("Invalid page.")));
+    assert_eq!(server.get("/api/tasks/2", &[]).json()["predictions"][0]["score"], 0.5);
+    let export = server.get("/api/projects/1/export?exportType=JSON&ids[]=1&ids[]=3", &[]);
+    let ids: Vec<i64> =
+        export.json().as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [1, 3]);
+    assert_eq!(server.get("/api/projects/1", &[]).json()["task_number"], 6);
+    assert_eq!(server.get("/api/projects/2", &[]).status, 404);
+}
+
+#[test]
+fn issue_12_the_api_needs_the_token_when_there_is_one() {
+    let env = TestEnv::new();
+    env.lsdb(&["init", "proj"]).ok();
+    let server = Server::start(&env, "proj", &["--token", "abc123"]);
+    let body = br#"[{"text": "a"}]"#;
+    let answer = server.send(
+        "POST",
+        "/api/projects/1/import",
+        &[("Content-Type", "application/json")],
+        body,
+    );
+    assert_eq!(answer.status, 401);
+    assert_eq!(env.count("tasks"), 0);
+    let auth = [("Content-Type", "application/json"), ("Authorization", "Token abc123")];
+    assert_eq!(server.send("POST", "/api/projects/1/import", &auth, body).status, 201);
+    assert_eq!(env.count("tasks"), 1);
 }

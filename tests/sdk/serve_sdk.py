@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Drive `lsdb serve` with Label Studio's own SDK from PyPI (label-studio-sdk), unchanged.
+
+    python tests/sdk/serve_sdk.py --lsdb target/debug/lsdb      (run by .ci/run in its venv)
+
+Both clients of the SDK: `LabelStudio(...).projects.import_tasks(...)` and the legacy
+`Client(...).get_project(1).import_tasks(...)`; then tasks page by page, one task, the
+export, and a broken file refused with its line and nothing imported. Exits non-zero on the
+first step that fails.
+"""
+import argparse, os, subprocess, sys, tempfile
+
+from label_studio_sdk import Client, LabelStudio
+
+CONFIG = """<View>
+  <Text name="text" value="$text"/>
+  <Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices>
+</View>
+"""
+TOKEN = "sdk-test-token"
+
+
+def check(what, ok, detail=""):
+    print(("ok   " if ok else "FAIL ") + what + (f": {detail}" if detail and not ok else ""), flush=True)
+    if not ok:
+        sys.exit(1)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lsdb", required=True)
+    args = ap.parse_args()
+    lsdb = os.path.abspath(args.lsdb)
+    work = tempfile.mkdtemp(prefix="lsdb-sdk-")
+    config = os.path.join(work, "config.xml")
+    with open(config, "w") as f:
+        f.write(CONFIG)
+    project = os.path.join(work, "proj")
+    subprocess.run([lsdb, "init", project, "--label-config", config], check=True, capture_output=True)
+    server = subprocess.Popen([lsdb, "-p", project, "serve", "--port", "0", "--token", TOKEN],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        url = line.split("at ")[1].split()[0]
+        check("lsdb serve says where it listens", url.startswith("http://127.0.0.1:"), line)
+
+        ls = LabelStudio(base_url=url, api_key=TOKEN)
+        answer = ls.projects.import_tasks(
+            id=1, request=[{"text": "great"}, {"text": "awful"}], return_task_ids=True)
+        check("LabelStudio().projects.import_tasks", answer.task_count == 2, str(answer))
+        first = ls.tasks.list(project=1, page=1, page_size=1)
+        check("LabelStudio().tasks.list, one page", [t.data["text"] for t in first.items] == ["great"],
+              str(first.items))
+
+        legacy = Client(url=url, api_key=TOKEN)
+        project_ = legacy.get_project(1)
+        check("Client().get_project(1)", "sentiment" in project_.params.get("label_config", ""), str(project_.params))
+        ids = project_.import_tasks([{"text": "fine"}, {"data": {"text": "meh"},
+                                     "predictions": [{"result": [], "score": 0.4}]}])
+        check("Client().get_project(1).import_tasks returns the new ids", ids == [3, 4], str(ids))
+        upload = os.path.join(work, "more.csv")
+        with open(upload, "w") as f:
+            f.write("text\nfrom a csv\n")
+        ids = project_.import_tasks(upload)
+        check("Client().get_project(1).import_tasks(file)", ids == [5], str(ids))
+        tasks = project_.get_tasks()
+        check("Client().get_project(1).get_tasks, page by page to the end",
+              [t["id"] for t in tasks] == [1, 2, 3, 4, 5], str([t["id"] for t in tasks]))
+        exported = project_.export_tasks(export_type="JSON", download_all_tasks=True)
+        check("Client().get_project(1).export_tasks", len(exported) == 5
+              and exported[3]["predictions"][0]["score"] == 0.4, str(exported)[:300])
+
+        broken = os.path.join(work, "broken.json")
+        with open(broken, "w") as f:
+            f.write('[{"text": "a"},\n {"text": ]')
+        try:
+            project_.import_tasks(broken)
+            check("a broken file is refused", False)
+        except Exception as err:  # the SDK raises on the 400
+            response = getattr(err, "response", None)
+            text = str(err) + (response.text if response is not None else "")
+            check("a broken file is refused with its line", "broken.json:2:" in text, text[:300])
+        check("nothing of the broken file was imported", len(project_.get_tasks()) == 5)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    check("SIGTERM stops lsdb serve cleanly", server.returncode == 0, str(server.returncode))
+
+
+if __name__ == "__main__":
+    main()
