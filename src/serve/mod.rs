@@ -141,6 +141,9 @@ fn router(state: Arc<Served>) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(1 << 30))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
+        .route("/", get(import_page))
+        .route("/import", get(import_page))
+        .route("/import/", get(import_page))
         .route("/health", get(health))
         .route("/health/", get(health))
         .merge(api)
@@ -178,6 +181,23 @@ fn json(status: StatusCode, body: serde_json::Value) -> Response {
 fn refusal(r: Refusal) -> Response {
     let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::NOT_FOUND);
     json(status, serde_json::json!({ "detail": r.message }))
+}
+
+/// The Import page: one HTML file in the binary, no framework.
+async fn import_page() -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        include_str!("import.html"),
+    )
+        .into_response()
 }
 
 async fn health() -> Response {

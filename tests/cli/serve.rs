@@ -365,3 +365,19 @@ fn issue_12_the_api_needs_the_token_when_there_is_one() {
     assert_eq!(server.send("POST", "/api/projects/1/import", &auth, body).status, 201);
     assert_eq!(env.count("tasks"), 1);
 }
+
+// The Import page is in the binary, at / and /import (the browser drives it in
+// tests/browser/import_page.py, run by .ci/run).
+#[test]
+fn issue_12_the_import_page_is_served() {
+    let env = TestEnv::new();
+    env.lsdb(&["init", "proj"]).ok();
+    let server = Server::start(&env, "proj", &[]);
+    for path in ["/", "/import", "/import/"] {
+        let page = server.get(path, &[]);
+        assert_eq!(page.status, 200, "{path}");
+        assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
+        let html = String::from_utf8_lossy(&page.body);
+        assert!(html.contains("<h1>Import data</h1>") && html.contains("/api/projects/1/import"));
+    }
+}
