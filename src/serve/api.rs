@@ -128,7 +128,16 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
     let is_returning_ids = is_set(&query, "return_task_ids");
     let outcome = tokio::task::spawn_blocking(move || {
         let _one_at_a_time = served.importing.lock();
-        let result = import_files(&served.opts.project, &files, is_body, is_returning_ids);
+        let result = keep_media(&served.opts.project, files).and_then(|(files, kept)| {
+            let result = import_files(&served.opts.project, &files, is_body, is_returning_ids);
+            if result.is_err() {
+                // All or nothing: the media files of a failed import go too.
+                for file in kept {
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+            result
+        });
         (result, uploads)
     })
     .await;
@@ -140,6 +149,38 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
             serde_json::json!({ "detail": "the import failed" }),
         ),
     }
+}
+
+/// The folder in a project where uploaded media files are kept (task URLs point at them).
+pub const UPLOADS: &str = "uploads";
+
+/// Uploaded images, audio and video are the tasks' data: move them from the temp folder to
+/// the project's `uploads/` (unique names), where they stay and are served. Returns the
+/// files to import and the media files kept.
+fn keep_media(project: &Path, files: Vec<PathBuf>) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let mut kept = Vec::new();
+    let mut out = Vec::with_capacity(files.len());
+    for file in files {
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("upload").to_string();
+        if crate::import::format::media_kind(&name).is_none() {
+            out.push(file);
+            continue;
+        }
+        let folder = std::path::absolute(project.join(UPLOADS))?;
+        std::fs::create_dir_all(&folder).with_context(|| format!("making {}", folder.display()))?;
+        let mut target = folder.join(&name);
+        let mut n = 1;
+        while target.exists() {
+            target = folder.join(format!("{n}-{name}"));
+            n += 1;
+        }
+        std::fs::rename(&file, &target)
+            .or_else(|_| std::fs::copy(&file, &target).map(|_| ()))
+            .with_context(|| format!("keeping {name} in {}", folder.display()))?;
+        kept.push(target.clone());
+        out.push(target);
+    }
+    Ok((out, kept))
 }
 
 /// Each uploaded file, streamed to the uploads folder under its own name.

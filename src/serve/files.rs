@@ -92,15 +92,23 @@ fn checked(path: PathBuf, is_absolute_needed: bool) -> Result<PathBuf, Refusal> 
     Ok(path)
 }
 
-/// Whether the project allows serving local files, and a task references `path` by the URL
-/// lsdb writes for it.
-pub fn check_allowed(conn: &Connection, path: &Path) -> Result<Result<(), Refusal>> {
+/// Whether the project allows serving local files (or `path` was uploaded to it), and a task
+/// references `path` by the URL lsdb writes for it.
+pub fn check_allowed(
+    conn: &Connection,
+    project: &Path,
+    path: &Path,
+) -> Result<Result<(), Refusal>> {
     let allowed: Option<String> = conn
         .query_row("SELECT value FROM lsdb_meta WHERE key = 'allow_serving_local_files'", [], |r| {
             r.get(0)
         })
         .ok();
-    if allowed.as_deref() != Some("true") {
+    // Files uploaded through the import API are kept in the project and always served.
+    let uploads = project.join(super::api::UPLOADS).canonicalize().ok();
+    let is_uploaded = uploads
+        .is_some_and(|u| path.starts_with(&u) || resolved(path).is_ok_and(|f| f.starts_with(&u)));
+    if allowed.as_deref() != Some("true") && !is_uploaded {
         return Ok(Err(Refusal::new(
             403,
             "this project does not serve local files; import with --allow-serving-local-files \

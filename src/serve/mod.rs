@@ -272,10 +272,18 @@ async fn export(
         .filter(|(k, _)| crate::urls::percent_decode(k, true).as_deref() == Some("ids[]"))
         .filter_map(|(_, v)| v.parse().ok())
         .collect();
-    let condition = (!ids.is_empty()).then(|| {
+    // As Label Studio: without download_all_tasks=true, only tasks that have annotations.
+    let is_all = files::query_value(&query, "download_all_tasks")
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1"));
+    let mut conditions = Vec::new();
+    if !ids.is_empty() {
         let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-        format!("id IN ({})", list.join(", "))
-    });
+        conditions.push(format!("id IN ({})", list.join(", ")));
+    }
+    if !is_all {
+        conditions.push("id IN (SELECT task_id FROM completions)".to_string());
+    }
+    let condition = (!conditions.is_empty()).then(|| conditions.join(" AND "));
     with_store(state, move |conn, _| api::export_json(conn, condition, None).map(Some)).await
 }
 
@@ -369,7 +377,7 @@ async fn local_file(State(state): State<Arc<Served>>, request: Request) -> Respo
     let checked = tokio::task::spawn_blocking(move || match &served.shared {
         Some(conn) => {
             let conn = conn.lock().map_err(|_| anyhow::anyhow!("the store's connection failed"))?;
-            checked_file(&conn, &file)
+            checked_file(&conn, &served.opts.project, &file)
         }
         None => allowed_file(&served.opts.project, &file),
     })
@@ -401,11 +409,15 @@ fn open_read_only(project: &Path) -> Result<duckdb::Connection> {
 
 /// Open the store read-only for this request and check the file against it.
 fn allowed_file(project: &Path, file: &Path) -> Result<Result<PathBuf, Refusal>> {
-    checked_file(&open_read_only(project)?, file)
+    checked_file(&open_read_only(project)?, project, file)
 }
 
-fn checked_file(conn: &duckdb::Connection, file: &Path) -> Result<Result<PathBuf, Refusal>> {
-    if let Err(r) = files::check_allowed(conn, file)? {
+fn checked_file(
+    conn: &duckdb::Connection,
+    project: &Path,
+    file: &Path,
+) -> Result<Result<PathBuf, Refusal>> {
+    if let Err(r) = files::check_allowed(conn, project, file)? {
         return Ok(Err(r));
     }
     Ok(files::resolved(file))

@@ -339,10 +339,14 @@ fn issue_12_the_import_api_takes_json_and_files_all_or_nothing() {
     let past = server.get("/api/tasks?project=1&page=3&page_size=4", &[]);
     assert_eq!((past.status, past.json()["detail"].as_str()), (404, Some("Invalid page.")));
     assert_eq!(server.get("/api/tasks/2", &[]).json()["predictions"][0]["score"], 0.5);
-    let export = server.get("/api/projects/1/export?exportType=JSON&ids[]=1&ids[]=3", &[]);
+    let export = server
+        .get("/api/projects/1/export?exportType=JSON&ids[]=1&ids[]=3&download_all_tasks=true", &[]);
     let ids: Vec<i64> =
         export.json().as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect();
     assert_eq!(ids, [1, 3]);
+    // Without download_all_tasks, only tasks with annotations (none here), as Label Studio.
+    let annotated = server.get("/api/projects/1/export?exportType=JSON", &[]);
+    assert_eq!(annotated.json(), serde_json::json!([]));
     assert_eq!(server.get("/api/projects/1", &[]).json()["task_number"], 6);
     assert_eq!(server.get("/api/projects/2", &[]).status, 404);
 }
@@ -380,4 +384,32 @@ fn issue_12_the_import_page_is_served() {
         let html = String::from_utf8_lossy(&page.body);
         assert!(html.contains("<h1>Import data</h1>") && html.contains("/api/projects/1/import"));
     }
+}
+
+// Media files uploaded through the import API stay in the project (`uploads/`), and their
+// task URLs answer with them, with or without --allow-serving-local-files.
+#[test]
+fn issue_12_uploaded_media_files_are_kept_and_served() {
+    let env = TestEnv::new();
+    env.lsdb(&["init", "proj"]).ok();
+    let server = Server::start(&env, "proj", &[]);
+    let (kind, form) =
+        multipart(&[("file", "photo.png", "PNG-BYTES"), ("file", "tasks.txt", "a line\n")]);
+    let answer = server.send("POST", "/api/projects/1/import", &[("Content-Type", &kind)], &form);
+    assert_eq!(answer.status, 201, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(answer.json()["task_count"], 2);
+    let url = env.query("SELECT data->>'image' AS u FROM tasks WHERE data->>'image' IS NOT NULL")
+        [0]["u"]
+        .as_str()
+        .unwrap()
+        .replace("http://localhost:8080", "");
+    assert!(url.contains("photo.png") && url.contains("uploads"), "{url}");
+    let image = server.get(&url, &[]);
+    assert_eq!((image.status, image.body.as_slice()), (200, &b"PNG-BYTES"[..]));
+    // A failed import keeps none of its media files.
+    let (kind, form) = multipart(&[("file", "other.png", "X"), ("file", "bad.json", "[1")]);
+    let answer = server.send("POST", "/api/projects/1/import", &[("Content-Type", &kind)], &form);
+    assert_eq!(answer.status, 400);
+    assert!(!env.path("proj/uploads/other.png").exists());
+    assert_eq!(env.count("tasks"), 2);
 }
