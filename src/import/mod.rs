@@ -169,6 +169,9 @@ pub fn run_import(store: &Store, opts: &ImportOptions) -> Result<ImportSummary> 
         }
     };
     let mut phases = Phases::new();
+    // A stop asked for while the import ran (Ctrl-C in the shell, SIGTERM to lsdb serve)
+    // leaves the store as it was, however little was left to do.
+    crate::cancel::check()?;
     tx.commit().context("committing the import")?;
     phases.done("commit");
     summary.seconds = started.elapsed().as_secs_f64();

@@ -172,6 +172,8 @@ async fn stopped() {
         _ = interrupt => {},
         _ = terminate => {},
     }
+    // Requests in hand finish, but an import among them stops and rolls back.
+    crate::cancel::request();
 }
 
 fn json(status: StatusCode, body: serde_json::Value) -> Response {

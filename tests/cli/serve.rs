@@ -413,3 +413,30 @@ fn issue_12_uploaded_media_files_are_kept_and_served() {
     assert!(!env.path("proj/uploads/other.png").exists());
     assert_eq!(env.count("tasks"), 2);
 }
+
+// SIGTERM during an upload: the server finishes the request in hand, but its import stops
+// and rolls back, and the server exits 0 with the store unchanged.
+#[test]
+fn issue_12_sigterm_during_an_upload_leaves_the_store_unchanged() {
+    let env = TestEnv::new();
+    env.lsdb(&["init", "proj"]).ok();
+    let mut server = Server::start(&env, "proj", &[]);
+    let body = br#"[{"text": "one"}, {"text": "two"}]"#;
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    let head = format!(
+        "POST /api/projects/1/import HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&body[..10]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stream.write_all(&body[10..]).unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(!answer.starts_with("HTTP/1.1 201"), "{answer}");
+    assert_eq!(server.child.wait().unwrap().code(), Some(0));
+    assert_eq!(env.count("tasks"), 0);
+}
