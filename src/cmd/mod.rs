@@ -69,6 +69,7 @@ pub fn import_options(
         config: None,
         is_allowing_local_files: flags.allow_serving_local_files,
         is_merging: flags.merge,
+        is_dry_run: false,
     }
 }
 

@@ -67,6 +67,9 @@ pub struct ImportOptions {
     /// Attach the annotations and predictions of tasks already in the store to them
     /// (matched by id and data, else by data) instead of adding the tasks again.
     pub is_merging: bool,
+    /// Read and check everything, then roll back: the summary says what would be imported
+    /// (the import API's `commit_to_project=false`).
+    pub is_dry_run: bool,
 }
 
 /// What an import did.
@@ -172,7 +175,11 @@ pub fn run_import(store: &Store, opts: &ImportOptions) -> Result<ImportSummary> 
     // A stop asked for while the import ran (Ctrl-C in the shell, SIGTERM to lsdb serve)
     // leaves the store as it was, however little was left to do.
     crate::cancel::check()?;
-    tx.commit().context("committing the import")?;
+    if opts.is_dry_run {
+        tx.rollback().context("rolling back the trial import")?;
+    } else {
+        tx.commit().context("committing the import")?;
+    }
     phases.done("commit");
     summary.seconds = started.elapsed().as_secs_f64();
     summary.notes = ctx.notes;

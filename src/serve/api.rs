@@ -126,11 +126,15 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
         Err(err) => return bad_request(&uploads.plain(&format!("{err:#}"))),
     };
     let is_returning_ids = is_set(&query, "return_task_ids");
+    // As Label Studio: `commit_to_project=false` reads and counts, and keeps nothing.
+    let is_dry_run = super::files::query_value(&query, "commit_to_project")
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "false" | "0" | "no"));
     let outcome = tokio::task::spawn_blocking(move || {
         let _one_at_a_time = served.importing.lock();
         let result = keep_media(&served.opts.project, files).and_then(|(files, kept)| {
-            let result = import_files(&served.opts.project, &files, is_body, is_returning_ids);
-            if result.is_err() {
+            let answer = Answer { is_body, is_returning_ids, is_dry_run };
+            let result = import_files(&served.opts.project, &files, answer);
+            if result.is_err() || is_dry_run {
                 // All or nothing: the media files of a failed import go too.
                 for file in kept {
                     let _ = std::fs::remove_file(file);
@@ -218,18 +222,24 @@ async fn save_body(body: Body, path: &Path) -> Result<PathBuf> {
     Ok(path.to_path_buf())
 }
 
-/// Run the import (all or nothing) and answer as Label Studio does; it names formats and
-/// columns for uploaded files only (`is_body`: the tasks came as a JSON body).
-fn import_files(
-    project: &Path,
-    files: &[PathBuf],
+/// How to answer an import.
+struct Answer {
+    /// The tasks came as a JSON body: Label Studio names formats and columns for uploaded
+    /// files only.
     is_body: bool,
     is_returning_ids: bool,
-) -> Result<serde_json::Value> {
+    /// Nothing is kept (no ids to return, no columns to read back).
+    is_dry_run: bool,
+}
+
+/// Run the import (all or nothing) and answer as Label Studio does.
+fn import_files(project: &Path, files: &[PathBuf], answer: Answer) -> Result<serde_json::Value> {
+    let Answer { is_body, is_returning_ids, is_dry_run } = answer;
     let store = Store::open(project)?;
     let opts = ImportOptions {
         paths: files.to_vec(),
         host_url: crate::import::DEFAULT_HOST_URL.to_string(),
+        is_dry_run,
         ..ImportOptions::default()
     };
     let summary = run_import(&store, &opts)?;
@@ -270,7 +280,7 @@ fn import_files(
         "found_formats": formats,
         "data_columns": columns,
     });
-    if is_returning_ids {
+    if is_returning_ids && !is_dry_run {
         let ids: Vec<i64> = conn
             .prepare("SELECT id FROM tasks WHERE import_id = ? ORDER BY id")?
             .query_map([id], |r| r.get(0))?

@@ -440,3 +440,26 @@ fn issue_12_sigterm_during_an_upload_leaves_the_store_unchanged() {
     assert_eq!(server.child.wait().unwrap().code(), Some(0));
     assert_eq!(env.count("tasks"), 0);
 }
+
+// commit_to_project=false, as in Label Studio: the import is read and counted, and nothing
+// is kept.
+#[test]
+fn issue_12_commit_to_project_false_keeps_nothing() {
+    let env = TestEnv::new();
+    env.lsdb(&["init", "proj"]).ok();
+    let server = Server::start(&env, "proj", &[]);
+    let (kind, form) =
+        multipart(&[("file", "a.png", "PNG"), ("file", "t.json", r#"[{"text": "x"}]"#)]);
+    let answer = server.send(
+        "POST",
+        "/api/projects/1/import?commit_to_project=false&return_task_ids=true",
+        &[("Content-Type", &kind)],
+        &form,
+    );
+    assert_eq!(answer.status, 201, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(answer.json()["task_count"], 2);
+    assert!(answer.json().get("task_ids").is_none());
+    assert_eq!(env.count("tasks"), 0);
+    assert_eq!(env.count("imports"), 0);
+    assert!(!env.path("proj/uploads/a.png").exists());
+}
