@@ -70,6 +70,7 @@ pub fn import_options(
         is_allowing_local_files: flags.allow_serving_local_files,
         is_merging: flags.merge,
         is_dry_run: false,
+        preannotated_from_fields: Vec::new(),
     }
 }
 

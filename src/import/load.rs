@@ -18,6 +18,7 @@ use indicatif::ProgressBar;
 use md5::{Digest, Md5};
 
 use super::ids::{IdSpace, Switch};
+use super::preannotate::Preannotate;
 use super::sink::{Counts, progress_bar};
 use super::task::{Annotation, Receiver, Record, Task};
 use crate::error::InputError;
@@ -89,11 +90,10 @@ const PARSERS: usize = 2;
 /// so the loader sees everything in input order. `read` runs the readers.
 pub fn load(
     conn: &Connection,
-    import_id: i64,
-    is_skipping_invalid: bool,
-    is_skipping_duplicates: bool,
+    how: LoadOptions,
     read: impl FnOnce(&mut dyn Receiver) -> Result<()> + Send,
 ) -> Result<Loaded> {
+    let LoadOptions { import_id, is_skipping_invalid, is_skipping_duplicates, preannotate } = how;
     // The loader's own connection sees the store as committed: its ids and data hashes.
     let mut phases = super::Phases::new();
     let reads = conn.try_clone()?;
@@ -141,9 +141,7 @@ pub fn load(
                 &reads,
                 state,
                 batches_in,
-                import_id,
-                is_skipping_invalid,
-                is_skipping_duplicates,
+                LoadOptions { import_id, is_skipping_invalid, is_skipping_duplicates, preannotate },
             );
             // Each parser's channel closes after its last chunk, so the first closed one in
             // turn is the end of the input.
@@ -191,6 +189,15 @@ pub fn load(
         let first = errors.iter().position(|e| e.downcast_ref::<Stopped>().is_none()).unwrap_or(0);
         Err(errors.into_iter().nth(first).unwrap_or_else(|| anyhow!("the import stopped")))
     })
+}
+
+/// How one import loads.
+pub struct LoadOptions {
+    pub import_id: i64,
+    pub is_skipping_invalid: bool,
+    pub is_skipping_duplicates: bool,
+    /// Fields that become predictions.
+    pub preannotate: Preannotate,
 }
 
 /// A thread stopped because the next one in the pipeline had stopped (its error is told).
@@ -394,6 +401,7 @@ pub struct Loaded {
 /// The reader's side: takes tasks from the format readers and sends rows to the appender.
 pub struct Loader<'a> {
     reads: &'a Connection,
+    preannotate: Preannotate,
     out: SyncSender<Message>,
     import_id: i64,
     is_skipping_invalid: bool,
@@ -421,11 +429,12 @@ impl<'a> Loader<'a> {
         reads: &'a Connection,
         state: StoreState,
         out: SyncSender<Message>,
-        import_id: i64,
-        is_skipping_invalid: bool,
-        is_skipping_duplicates: bool,
+        how: LoadOptions,
     ) -> Loader<'a> {
+        let LoadOptions { import_id, is_skipping_invalid, is_skipping_duplicates, preannotate } =
+            how;
         Loader {
+            preannotate,
             reads,
             out,
             import_id,
@@ -580,7 +589,10 @@ impl<'a> Loader<'a> {
 }
 
 impl Receiver for Loader<'_> {
-    fn push(&mut self, task: Task) -> Result<()> {
+    fn push(&mut self, mut task: Task) -> Result<()> {
+        if !self.preannotate.is_empty() {
+            self.preannotate.apply(&mut task);
+        }
         self.seq += 1;
         if self.seq.is_multiple_of(4096) {
             self.progress.set_position(self.seq);

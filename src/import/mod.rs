@@ -13,6 +13,7 @@ mod json;
 mod lines;
 mod load;
 mod place;
+mod preannotate;
 pub mod raw;
 mod scan;
 mod series;
@@ -70,6 +71,9 @@ pub struct ImportOptions {
     /// Read and check everything, then roll back: the summary says what would be imported
     /// (the import API's `commit_to_project=false`).
     pub is_dry_run: bool,
+    /// Fields of flat tasks that become predictions (the import API's
+    /// `preannotated_from_fields`).
+    pub preannotated_from_fields: Vec<String>,
 }
 
 /// What an import did.
@@ -196,6 +200,9 @@ fn import_in_transaction(
     let import_id: i64 =
         conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM imports", [], |r| r.get(0))?;
     let mut phases = Phases::new();
+    if opts.is_merging && !opts.preannotated_from_fields.is_empty() {
+        bail!("preannotated fields can't be taken in a --merge import");
+    }
     let (counts, duplicates, merged) = if opts.is_merging {
         load_staged(conn, opts, inputs, ctx, import_id, &mut phases)?
     } else {
@@ -276,7 +283,14 @@ fn load_direct(
         None if !has_key_indexes => Some(Setting::set(conn, "memory_limit", LOAD_MEMORY)?),
         _ => None,
     };
-    load::load(conn, import_id, opts.is_skipping_invalid, opts.is_skipping_duplicates, |sink| {
+    let preannotate = preannotate::Preannotate::new(&opts.preannotated_from_fields, ctx.config);
+    let how = load::LoadOptions {
+        import_id,
+        is_skipping_invalid: opts.is_skipping_invalid,
+        is_skipping_duplicates: opts.is_skipping_duplicates,
+        preannotate,
+    };
+    load::load(conn, how, |sink| {
         for (path, format) in inputs {
             read_input(path, *format, ctx, sink)?;
         }

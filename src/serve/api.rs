@@ -85,12 +85,6 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
         );
     }
     let query = request.uri().query().unwrap_or("").to_string();
-    if super::files::query_value(&query, "preannotated_from_fields").is_some() {
-        return bad_request(
-            "preannotated_from_fields is not supported by lsdb yet; give predictions in the \
-             tasks (\"predictions\": [...])",
-        );
-    }
     let uploads = match Uploads::new() {
         Ok(u) => u,
         Err(err) => {
@@ -129,10 +123,21 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
     // As Label Studio: `commit_to_project=false` reads and counts, and keeps nothing.
     let is_dry_run = super::files::query_value(&query, "commit_to_project")
         .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "false" | "0" | "no"));
+    // Given as a list (`?f=a&f=b`, the SDK) or joined by commas (`?f=a,b`, its legacy client).
+    let preannotated: Vec<String> = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(k, _)| {
+            crate::urls::percent_decode(k, true).as_deref() == Some("preannotated_from_fields")
+        })
+        .filter_map(|(_, v)| crate::urls::percent_decode(v, true))
+        .flat_map(|v| v.split(',').map(|f| f.trim().to_string()).collect::<Vec<_>>())
+        .filter(|f| !f.is_empty())
+        .collect();
     let outcome = tokio::task::spawn_blocking(move || {
         let _one_at_a_time = served.importing.lock();
         let result = keep_media(&served.opts.project, files).and_then(|(files, kept)| {
-            let answer = Answer { is_body, is_returning_ids, is_dry_run };
+            let answer = Answer { is_body, is_returning_ids, is_dry_run, preannotated };
             let result = import_files(&served.opts.project, &files, answer);
             if result.is_err() || is_dry_run {
                 // All or nothing: the media files of a failed import go too.
@@ -230,16 +235,19 @@ struct Answer {
     is_returning_ids: bool,
     /// Nothing is kept (no ids to return, no columns to read back).
     is_dry_run: bool,
+    /// Fields of flat tasks that become predictions.
+    preannotated: Vec<String>,
 }
 
 /// Run the import (all or nothing) and answer as Label Studio does.
 fn import_files(project: &Path, files: &[PathBuf], answer: Answer) -> Result<serde_json::Value> {
-    let Answer { is_body, is_returning_ids, is_dry_run } = answer;
+    let Answer { is_body, is_returning_ids, is_dry_run, preannotated } = answer;
     let store = Store::open(project)?;
     let opts = ImportOptions {
         paths: files.to_vec(),
         host_url: crate::import::DEFAULT_HOST_URL.to_string(),
         is_dry_run,
+        preannotated_from_fields: preannotated,
         ..ImportOptions::default()
     };
     let summary = run_import(&store, &opts)?;

@@ -463,3 +463,36 @@ fn issue_12_commit_to_project_false_keeps_nothing() {
     assert_eq!(env.count("imports"), 0);
     assert!(!env.path("proj/uploads/a.png").exists());
 }
+
+// preannotated_from_fields, as Label Studio 1.x: a field of a flat task becomes a prediction
+// shaped by the control tag of the same name.
+#[test]
+fn issue_12_preannotated_fields_become_predictions() {
+    let env = TestEnv::new();
+    env.write(
+        "config.xml",
+        r#"<View><Text name="review" value="$review"/>
+           <Choices name="sentiment" toName="review"><Choice value="pos"/><Choice value="neg"/></Choices></View>"#,
+    );
+    env.lsdb(&["init", "proj", "--label-config", "config.xml"]).ok();
+    let server = Server::start(&env, "proj", &[]);
+    let answer = server.send(
+        "POST",
+        "/api/projects/1/import?preannotated_from_fields=sentiment",
+        &[("Content-Type", "application/json")],
+        br#"[{"review": "fine", "sentiment": "pos"}, {"review": "no label"}]"#,
+    );
+    assert_eq!(answer.status, 201, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(
+        (answer.json()["task_count"].as_i64(), answer.json()["prediction_count"].as_i64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(
+        env.query("SELECT result::VARCHAR AS r, model_version AS m, score AS s FROM predictions"),
+        serde_json::json!([{
+            "r": r#"[{"from_name":"sentiment","to_name":"review","type":"choices","value":{"choices":["pos"]}}]"#,
+            "m": "preannotated",
+            "s": 1.0
+        }])
+    );
+}

@@ -81,6 +81,13 @@ def main():
             text = str(err) + (response.text if response is not None else "")
             check("a broken file is refused with its line", "broken.json:2:" in text, text[:300])
         check("nothing of the broken file was imported", len(project_.get_tasks()) == 5)
+        ids = project_.import_tasks([{"text": "pre", "sentiment": "Positive"}],
+                                    preannotated_from_fields=["sentiment"])
+        task = project_.get_task(ids[0])
+        region = task["predictions"][0]["result"][0]
+        check("import_tasks(..., preannotated_from_fields=[...]) makes the prediction",
+              region["value"] == {"choices": ["Positive"]} and region["to_name"] == "text",
+              str(task))
     finally:
         server.terminate()
         server.wait(timeout=10)
