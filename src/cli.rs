@@ -351,6 +351,10 @@ pub struct ServeArgs {
     /// --document-root`)
     #[arg(long, value_name = "DIR")]
     pub document_root: Option<PathBuf>,
+    /// Let the import API fetch `url=` (http/https, up to 200 MB, redirects only to public
+    /// addresses)
+    #[arg(long)]
+    pub allow_url_import: bool,
 }
 
 /// Counts: tasks, completions, predictions, invalid rows, imports; and annotations by author

@@ -15,5 +15,6 @@ pub fn run(project: &Path, args: ServeArgs) -> Result<()> {
         token: args.token,
         cors: args.cors,
         document_root: args.document_root,
+        allow_url_import: args.allow_url_import,
     })
 }

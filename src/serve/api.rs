@@ -101,24 +101,31 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
         .unwrap_or("")
         .to_ascii_lowercase();
     let is_body = !content_type.starts_with("multipart/form-data");
-    let files = if content_type.starts_with("multipart/form-data") {
+    let received = if content_type.starts_with("multipart/form-data") {
         match Multipart::from_request(request, &()).await {
             Ok(multipart) => save_parts(multipart, &uploads).await,
             Err(err) => Err(anyhow::anyhow!("the multipart body can't be read: {err}")),
         }
     } else if content_type.starts_with("application/x-www-form-urlencoded") {
-        Err(anyhow::anyhow!(
-            "importing from a URL (url=...) is off in lsdb serve: download the file and upload \
-             it, or import it with `lsdb import`"
-        ))
+        form_urls(request.into_body()).await.map(|urls| (Vec::new(), urls))
     } else {
-        save_body(request.into_body(), &uploads.path_for("tasks.json", 0)).await.map(|p| vec![p])
+        save_body(request.into_body(), &uploads.path_for("tasks.json", 0))
+            .await
+            .map(|p| (vec![p], Vec::new()))
     };
-    let files = match files {
-        Ok(files) if files.is_empty() => return bad_request("no files in the request"),
-        Ok(files) => files,
+    let (files, urls) = match received {
+        Ok((files, urls)) if files.is_empty() && urls.is_empty() => {
+            return bad_request("no files in the request");
+        }
+        Ok(received) => received,
         Err(err) => return bad_request(&uploads.plain(&format!("{err:#}"))),
     };
+    if !urls.is_empty() && !served.opts.allow_url_import {
+        return bad_request(
+            "importing from a URL (url=...) is off: start lsdb serve with --allow-url-import, or \
+             download the file and upload it",
+        );
+    }
     let is_returning_ids = is_set(&query, "return_task_ids");
     // As Label Studio: `commit_to_project=false` reads and counts, and keeps nothing.
     let is_dry_run = super::files::query_value(&query, "commit_to_project")
@@ -136,17 +143,24 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
         .collect();
     let outcome = tokio::task::spawn_blocking(move || {
         let _one_at_a_time = served.importing.lock();
-        let result = keep_media(&served.opts.project, files).and_then(|(files, kept)| {
-            let answer = Answer { is_body, is_returning_ids, is_dry_run, preannotated };
-            let result = import_files(&served.opts.project, &files, answer);
-            if result.is_err() || is_dry_run {
-                // All or nothing: the media files of a failed import go too.
-                for file in kept {
-                    let _ = std::fs::remove_file(file);
-                }
-            }
-            result
+        let fetched = urls.iter().map(|url| fetch(url, &uploads)).collect::<Result<Vec<_>>>();
+        let files = fetched.map(|mut fetched| {
+            fetched.splice(0..0, files);
+            fetched
         });
+        let result = files.and_then(|files| keep_media(&served.opts.project, files)).and_then(
+            |(files, kept)| {
+                let answer = Answer { is_body, is_returning_ids, is_dry_run, preannotated };
+                let result = import_files(&served.opts.project, &files, answer);
+                if result.is_err() || is_dry_run {
+                    // All or nothing: the media files of a failed import go too.
+                    for file in kept {
+                        let _ = std::fs::remove_file(file);
+                    }
+                }
+                result
+            },
+        );
         (result, uploads)
     })
     .await;
@@ -192,16 +206,129 @@ fn keep_media(project: &Path, files: Vec<PathBuf>) -> Result<(Vec<PathBuf>, Vec<
     Ok((out, kept))
 }
 
-/// Each uploaded file, streamed to the uploads folder under its own name.
-async fn save_parts(mut multipart: Multipart, uploads: &Uploads) -> Result<Vec<PathBuf>> {
+/// The `url=` fields of a form-encoded body (a small one).
+async fn form_urls(body: Body) -> Result<Vec<String>> {
+    let bytes = axum::body::to_bytes(body, 1 << 20).await?;
+    let text = String::from_utf8_lossy(&bytes);
+    Ok(text
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(k, _)| *k == "url")
+        .filter_map(|(_, v)| crate::urls::percent_decode(v, true))
+        .collect())
+}
+
+/// The biggest file fetched for `url=`.
+const MAX_FETCH: u64 = 200 << 20;
+
+/// Download `url` into the uploads folder under the last part of its path. Only http and
+/// https; redirects are followed by hand, five at most, and never to a private address
+/// (loopback, private ranges, link-local): a URL from outside must not reach inside.
+fn fetch(url: &str, uploads: &Uploads) -> Result<PathBuf> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(300)))
+        .build()
+        .into();
+    let mut current = url.to_string();
+    for hop in 0..=5 {
+        let Some((scheme, rest)) = current.split_once("://") else {
+            bail!("{current}: not a URL; give an http or https URL");
+        };
+        if !matches!(scheme, "http" | "https") {
+            bail!("{current}: only http and https URLs are fetched");
+        }
+        if hop > 0 && is_private(scheme, rest)? {
+            bail!(
+                "{url} redirects to {current}, a private address; lsdb serve follows redirects \
+                 only to public addresses"
+            );
+        }
+        let mut answer =
+            agent.get(&current).call().with_context(|| format!("fetching {current}"))?;
+        let status = answer.status().as_u16();
+        if (300..400).contains(&status) {
+            let location = answer
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| anyhow::anyhow!("{current}: a redirect without a Location"))?;
+            current = if location.contains("://") {
+                location.to_string()
+            } else if location.starts_with('/') {
+                let host = rest.split('/').next().unwrap_or("");
+                format!("{scheme}://{host}{location}")
+            } else {
+                bail!("{current}: redirects to {location:?}, which lsdb does not follow");
+            };
+            continue;
+        }
+        if status != 200 {
+            bail!("{current}: the server answered {status}");
+        }
+        let path_part = rest.split(['?', '#']).next().unwrap_or("");
+        let name = path_part.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("download");
+        let name = crate::urls::percent_decode(name, false).unwrap_or_else(|| name.to_string());
+        let path = uploads.path_for(&name, hop);
+        let mut reader = answer.body_mut().with_config().limit(MAX_FETCH).reader();
+        let mut out = std::fs::File::create(&path)?;
+        std::io::copy(&mut reader, &mut out).map_err(|e| {
+            anyhow::anyhow!("{current}: {e} (files fetched by URL are limited to 200 MB)")
+        })?;
+        return Ok(path);
+    }
+    bail!("{url}: more than 5 redirects")
+}
+
+/// Whether the host of `rest` (what follows `scheme://`) names a private address.
+fn is_private(scheme: &str, rest: &str) -> Result<bool> {
+    use std::net::{IpAddr, ToSocketAddrs};
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let default = if scheme == "https" { 443 } else { 80 };
+    let addrs: Vec<std::net::SocketAddr> = if let Some(v6) = host_port.strip_prefix('[') {
+        let (host, port) = v6.split_once(']').unwrap_or((v6, ""));
+        let port = port.trim_start_matches(':').parse().unwrap_or(default);
+        (host.parse::<IpAddr>()?, port).to_socket_addrs()?.collect()
+    } else {
+        let (host, port) = match host_port.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse().unwrap_or(default)),
+            None => (host_port, default),
+        };
+        (host, port).to_socket_addrs()?.collect()
+    };
+    Ok(addrs.iter().any(|a| match a.ip() {
+        IpAddr::V4(ip) => {
+            ip.is_private()
+                || ip.is_loopback()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.is_broadcast()
+                || (ip.octets()[0] == 100 && ip.octets()[1] & 0xC0 == 64)
+        }
+        IpAddr::V6(ip) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (ip.segments()[0] & 0xfe00) == 0xfc00
+                || (ip.segments()[0] & 0xffc0) == 0xfe80
+                || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_private() || v4.is_loopback())
+        }
+    }))
+}
+
+/// Each uploaded file, streamed to the uploads folder under its own name, and any `url`
+/// fields.
+async fn save_parts(
+    mut multipart: Multipart,
+    uploads: &Uploads,
+) -> Result<(Vec<PathBuf>, Vec<String>)> {
     let mut files = Vec::new();
+    let mut urls = Vec::new();
     while let Some(mut field) = multipart.next_field().await? {
         let Some(name) = field.file_name().map(str::to_string) else {
             if field.name() == Some("url") {
-                bail!(
-                    "importing from a URL (url=...) is off in lsdb serve: download the file and \
-                     upload it, or import it with `lsdb import`"
-                );
+                urls.push(field.text().await?);
             }
             continue;
         };
@@ -213,7 +340,7 @@ async fn save_parts(mut multipart: Multipart, uploads: &Uploads) -> Result<Vec<P
         out.flush().await?;
         files.push(path);
     }
-    Ok(files)
+    Ok((files, urls))
 }
 
 /// A JSON body, streamed to a file.

@@ -36,6 +36,8 @@ pub struct ServeOptions {
     pub cors: Option<String>,
     /// The folder `/data/local-files/?d=` paths are relative to.
     pub document_root: Option<PathBuf>,
+    /// Fetch `url=` imports (off: refused).
+    pub allow_url_import: bool,
 }
 
 struct Served {
@@ -86,6 +88,7 @@ pub fn spawn_beside(store: &Store, port: u16) -> Result<()> {
         token: None,
         cors: None,
         document_root: None,
+        allow_url_import: false,
     };
     let shared = Some(std::sync::Mutex::new(store.conn().try_clone()?));
     let state = Arc::new(Served { opts, shared, importing: std::sync::Mutex::new(()) });

@@ -496,3 +496,76 @@ fn issue_12_preannotated_fields_become_predictions() {
         }])
     );
 }
+
+/// A tiny web server on loopback for URL imports: `/rows.csv`, and `/jump`, which
+/// redirects to it. Answers `n` requests, then stops.
+fn web_server(n: usize) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let me = addr.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(n) {
+            let mut stream = stream.unwrap();
+            let mut head = [0u8; 2048];
+            let got = stream.read(&mut head).unwrap_or(0);
+            let request = String::from_utf8_lossy(&head[..got]).to_string();
+            let answer = if request.starts_with("GET /rows.csv") {
+                let body = "text,label\nfrom the web,a\nand more,b\n";
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+            } else {
+                format!(
+                    "HTTP/1.1 302 Found\r\nLocation: http://{me}/rows.csv\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+            };
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    addr
+}
+
+#[test]
+fn issue_12_url_imports_are_fetched_only_when_allowed_and_never_redirected_inside() {
+    let env = TestEnv::new();
+    env.lsdb(&["init", "proj"]).ok();
+    let web = web_server(2);
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    let closed = Server::start(&env, "proj", &[]);
+    let answer = closed.send(
+        "POST",
+        "/api/projects/1/import",
+        &form,
+        format!("url=http%3A%2F%2F{web}%2Frows.csv").as_bytes(),
+    );
+    assert_eq!(answer.status, 400);
+    assert!(answer.json()["detail"].as_str().unwrap().contains("--allow-url-import"));
+    drop(closed);
+    let server = Server::start(&env, "proj", &["--allow-url-import"]);
+    let answer = server.send(
+        "POST",
+        "/api/projects/1/import",
+        &form,
+        format!("url=http%3A%2F%2F{web}%2Frows.csv").as_bytes(),
+    );
+    assert_eq!(answer.status, 201, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(answer.json()["task_count"], 2);
+    let answer = server.send(
+        "POST",
+        "/api/projects/1/import",
+        &form,
+        format!("url=http%3A%2F%2F{web}%2Fjump").as_bytes(),
+    );
+    assert_eq!(answer.status, 400);
+    assert!(
+        answer.json()["detail"].as_str().unwrap().contains("a private address"),
+        "{}",
+        answer.json()
+    );
+    let answer =
+        server.send("POST", "/api/projects/1/import", &form, b"url=file%3A%2F%2F%2Fetc%2Fpasswd");
+    assert_eq!(answer.status, 400);
+    assert!(answer.json()["detail"].as_str().unwrap().contains("only http and https"));
+    assert_eq!(env.count("tasks"), 2);
+}
