@@ -78,12 +78,6 @@ fn is_set(query: &str, name: &str) -> bool {
 
 /// `POST /api/projects/{id}/import` (and 0.x's `/api/project/import`).
 pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Response {
-    if served.shared.is_some() {
-        return json(
-            StatusCode::CONFLICT,
-            serde_json::json!({ "detail": "the project is open in lsdb start's shell: import there with .import, or run lsdb serve" }),
-        );
-    }
     let query = request.uri().query().unwrap_or("").to_string();
     let uploads = match Uploads::new() {
         Ok(u) => u,
@@ -151,7 +145,18 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
         let result = files.and_then(|files| keep_media(&served.opts.project, files)).and_then(
             |(files, kept)| {
                 let answer = Answer { is_body, is_returning_ids, is_dry_run, preannotated };
-                let result = import_files(&served.opts.project, &files, answer);
+                // Beside the shell of `lsdb start`, through a connection of its own to the shell's
+                // database; else the store is opened for this import.
+                let store = match &served.shared {
+                    Some(conn) => conn
+                        .lock()
+                        .map_err(|_| anyhow::anyhow!("the store's connection failed"))?
+                        .try_clone()
+                        .map(|conn| Store::beside(conn, &served.opts.project))
+                        .map_err(anyhow::Error::from),
+                    None => Store::open(&served.opts.project),
+                };
+                let result = store.and_then(|store| import_files(&store, &files, answer));
                 if result.is_err() || is_dry_run {
                     // All or nothing: the media files of a failed import go too.
                     for file in kept {
@@ -367,9 +372,8 @@ struct Answer {
 }
 
 /// Run the import (all or nothing) and answer as Label Studio does.
-fn import_files(project: &Path, files: &[PathBuf], answer: Answer) -> Result<serde_json::Value> {
+fn import_files(store: &Store, files: &[PathBuf], answer: Answer) -> Result<serde_json::Value> {
     let Answer { is_body, is_returning_ids, is_dry_run, preannotated } = answer;
-    let store = Store::open(project)?;
     let opts = ImportOptions {
         paths: files.to_vec(),
         host_url: crate::import::DEFAULT_HOST_URL.to_string(),
@@ -377,7 +381,7 @@ fn import_files(project: &Path, files: &[PathBuf], answer: Answer) -> Result<ser
         preannotated_from_fields: preannotated,
         ..ImportOptions::default()
     };
-    let summary = run_import(&store, &opts)?;
+    let summary = run_import(store, &opts)?;
     let conn = store.conn();
     let id = summary.import_id;
     let mut columns: Vec<String> = conn

@@ -51,6 +51,12 @@ impl Store {
         Ok(Store { conn, project: project.to_path_buf(), is_read_only })
     }
 
+    /// A store over another connection to a database this process has open already (the
+    /// server beside `lsdb start`'s shell imports through one).
+    pub fn beside(conn: Connection, project: &Path) -> Store {
+        Store { conn, project: project.to_path_buf(), is_read_only: false }
+    }
+
     /// Fail, naming the store, when it can only be read.
     pub fn check_writable(&self) -> Result<()> {
         if self.is_read_only {

@@ -260,6 +260,12 @@ fn issue_12_start_serves_the_images_while_the_shell_is_open() {
     let url = format!("/data/cat.jpg?d={encoded}");
     let answer = server.get(&url, &[]);
     assert_eq!((answer.status, answer.body.as_slice()), (200, &b"\xff\xd8\xffCAT"[..]));
+    // The import API works beside the shell too.
+    let json_type = [("Content-Type", "application/json")];
+    let answer =
+        server.send("POST", "/api/projects/1/import", &json_type, br#"[{"image": "x.jpg"}]"#);
+    assert_eq!(answer.status, 201, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(server.get("/api/projects/1", &[]).json()["task_number"], 2);
     // Closing the shell ends it all.
     let mut server = server;
     drop(server.child.stdin.take());
