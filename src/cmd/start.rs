@@ -6,12 +6,8 @@ use anyhow::{Result, bail};
 
 use crate::cli::StartArgs;
 use crate::repl::run_shell;
-use crate::store::schema::meta;
+use crate::serve::files::allows_local_files;
 use crate::store::{STORE_FILE, Store};
-
-fn store_allows_local_files(store: &Store) -> Result<bool> {
-    Ok(meta(store.conn(), "allow_serving_local_files")?.as_deref() == Some("true"))
-}
 
 pub fn run(project: &Path, args: StartArgs) -> Result<()> {
     let dir = args.dir.as_deref().unwrap_or(project);
@@ -39,7 +35,7 @@ pub fn run(project: &Path, args: StartArgs) -> Result<()> {
     // answer.
     let port = match args.port {
         Some(port) => Some(port),
-        None if store_allows_local_files(&store)? => Some(8080),
+        None if allows_local_files(store.conn())? => Some(8080),
         None => None,
     };
     if let Some(port) = port {

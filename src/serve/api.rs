@@ -70,12 +70,6 @@ fn bad_request(message: &str) -> Response {
     )
 }
 
-/// The value of a query parameter that means yes (`true`, `1`).
-fn is_set(query: &str, name: &str) -> bool {
-    super::files::query_value(query, name)
-        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
-}
-
 /// `POST /api/projects/{id}/import` (and 0.x's `/api/project/import`).
 pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Response {
     let query = request.uri().query().unwrap_or("").to_string();
@@ -120,19 +114,14 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
              download the file and upload it",
         );
     }
-    let is_returning_ids = is_set(&query, "return_task_ids");
+    let is_returning_ids = super::files::query_flag(&query, "return_task_ids");
     // As Label Studio: `commit_to_project=false` reads and counts, and keeps nothing.
-    let is_dry_run = super::files::query_value(&query, "commit_to_project")
-        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "false" | "0" | "no"));
+    let is_dry_run = super::files::query_flag_off(&query, "commit_to_project");
     // Given as a list (`?f=a&f=b`, the SDK) or joined by commas (`?f=a,b`, its legacy client).
-    let preannotated: Vec<String> = query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .filter(|(k, _)| {
-            crate::urls::percent_decode(k, true).as_deref() == Some("preannotated_from_fields")
-        })
-        .filter_map(|(_, v)| crate::urls::percent_decode(v, true))
-        .flat_map(|v| v.split(',').map(|f| f.trim().to_string()).collect::<Vec<_>>())
+    let preannotated: Vec<String> = super::files::query_values(&query, "preannotated_from_fields")
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(|f| f.trim().to_string())
         .filter(|f| !f.is_empty())
         .collect();
     let outcome = tokio::task::spawn_blocking(move || {
@@ -459,7 +448,8 @@ pub fn tasks_page(
     page: u64,
     size: u64,
 ) -> Result<Option<serde_json::Value>> {
-    let total = select_tasks(conn, &Selection::default())?;
+    let total: i64 = conn.query_row("SELECT count(*) FROM tasks", [], |r| r.get(0))?;
+    let total = total as u64;
     let first = (page.max(1) - 1).saturating_mul(size);
     if page > 1 && first >= total {
         return Ok(None);

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use anyhow::Result;
 use duckdb::Connection;
 
+use crate::store::schema::meta;
 use crate::urls::{local_file_url, percent_decode};
 
 /// Why a file is not served: the HTTP status and the message for the body.
@@ -28,12 +29,32 @@ impl Refusal {
     }
 }
 
-/// The value of `name` in a query string, decoded as a form field (`+` is a space).
+/// Every value of `name` in a query string, decoded as form fields (`+` is a space).
+pub fn query_values(query: &str, name: &str) -> Vec<String> {
+    query
+        .split('&')
+        .filter_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(key, true)? == name).then(|| percent_decode(value, true))?
+        })
+        .collect()
+}
+
+/// The first value of `name` in a query string.
 pub fn query_value(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (percent_decode(key, true)? == name).then(|| percent_decode(value, true))?
-    })
+    query_values(query, name).into_iter().next()
+}
+
+/// Whether a query parameter says yes (`true`, `1`, `yes`).
+pub fn query_flag(query: &str, name: &str) -> bool {
+    query_value(query, name)
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
+}
+
+/// Whether a query parameter says no (`false`, `0`, `no`).
+pub fn query_flag_off(query: &str, name: &str) -> bool {
+    query_value(query, name)
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "false" | "0" | "no"))
 }
 
 /// The file of `/data/<name>?d=<folder>` (the URL lsdb and Label Studio 0.x write). `name`
@@ -92,6 +113,11 @@ fn checked(path: PathBuf, is_absolute_needed: bool) -> Result<PathBuf, Refusal> 
     Ok(path)
 }
 
+/// Whether the project was imported with `--allow-serving-local-files`.
+pub fn allows_local_files(conn: &Connection) -> Result<bool> {
+    Ok(meta(conn, "allow_serving_local_files")?.as_deref() == Some("true"))
+}
+
 /// Whether the project allows serving local files (or `path` was uploaded to it), and a task
 /// references `path` by the URL lsdb writes for it.
 pub fn check_allowed(
@@ -99,16 +125,13 @@ pub fn check_allowed(
     project: &Path,
     path: &Path,
 ) -> Result<Result<(), Refusal>> {
-    let allowed: Option<String> = conn
-        .query_row("SELECT value FROM lsdb_meta WHERE key = 'allow_serving_local_files'", [], |r| {
-            r.get(0)
-        })
-        .ok();
+    let is_allowed = allows_local_files(conn)?;
     // Files uploaded through the import API are kept in the project and always served.
-    let uploads = project.join(super::api::UPLOADS).canonicalize().ok();
-    let is_uploaded = uploads
-        .is_some_and(|u| path.starts_with(&u) || resolved(path).is_ok_and(|f| f.starts_with(&u)));
-    if allowed.as_deref() != Some("true") && !is_uploaded {
+    let is_uploaded = project
+        .join(super::api::UPLOADS)
+        .canonicalize()
+        .is_ok_and(|uploads| resolved(path).is_ok_and(|file| file.starts_with(&uploads)));
+    if !is_allowed && !is_uploaded {
         return Ok(Err(Refusal::new(
             403,
             "this project does not serve local files; import with --allow-serving-local-files \

@@ -179,6 +179,11 @@ async fn stopped() {
     crate::cancel::request();
 }
 
+/// Label Studio's 404.
+fn not_found() -> Response {
+    json(StatusCode::NOT_FOUND, serde_json::json!({ "detail": "Not found." }))
+}
+
 fn json(status: StatusCode, body: serde_json::Value) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
@@ -229,7 +234,7 @@ async fn with_store(
     .await;
     match done {
         Ok(Ok(Some(body))) => json(StatusCode::OK, body),
-        Ok(Ok(None)) => json(StatusCode::NOT_FOUND, serde_json::json!({ "detail": "Not found." })),
+        Ok(Ok(None)) => not_found(),
         Ok(Err(err)) => json(
             StatusCode::SERVICE_UNAVAILABLE,
             serde_json::json!({ "detail": format!("{err:#}") }),
@@ -250,7 +255,7 @@ async fn project(
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Response {
     if !is_this_project(&id) {
-        return json(StatusCode::NOT_FOUND, serde_json::json!({ "detail": "Not found." }));
+        return not_found();
     }
     with_store(state, |conn, dir| api::project(conn, dir).map(Some)).await
 }
@@ -261,7 +266,7 @@ async fn export(
     request: Request,
 ) -> Response {
     if !is_this_project(&id) {
-        return json(StatusCode::NOT_FOUND, serde_json::json!({ "detail": "Not found." }));
+        return not_found();
     }
     let query = request.uri().query().unwrap_or("").to_string();
     let format = files::query_value(&query, "exportType").unwrap_or_else(|| "JSON".into());
@@ -271,15 +276,10 @@ async fn export(
             serde_json::json!({ "detail": format!("exportType {format} is not served; use JSON, or `lsdb export --format`") }),
         );
     }
-    let ids: Vec<i64> = query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .filter(|(k, _)| crate::urls::percent_decode(k, true).as_deref() == Some("ids[]"))
-        .filter_map(|(_, v)| v.parse().ok())
-        .collect();
+    let ids: Vec<i64> =
+        files::query_values(&query, "ids[]").iter().filter_map(|v| v.parse().ok()).collect();
     // As Label Studio: without download_all_tasks=true, only tasks that have annotations.
-    let is_all = files::query_value(&query, "download_all_tasks")
-        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1"));
+    let is_all = files::query_flag(&query, "download_all_tasks");
     let mut conditions = Vec::new();
     if !ids.is_empty() {
         let list: Vec<String> = ids.iter().map(i64::to_string).collect();
@@ -299,7 +299,7 @@ async fn tasks(State(state): State<Arc<Served>>, request: Request) -> Response {
     };
     let (page, size) = (number("page", 1), number("page_size", 100).clamp(1, 10_000));
     if files::query_value(&query, "project").is_some_and(|p| !is_this_project(&p)) {
-        return json(StatusCode::NOT_FOUND, serde_json::json!({ "detail": "Not found." }));
+        return not_found();
     }
     let answer = with_store(state, move |conn, _| api::tasks_page(conn, page, size)).await;
     if answer.status() == StatusCode::NOT_FOUND {
@@ -314,7 +314,7 @@ async fn task(
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Response {
     let Ok(id) = id.parse::<i64>() else {
-        return json(StatusCode::NOT_FOUND, serde_json::json!({ "detail": "Not found." }));
+        return not_found();
     };
     with_store(state, move |conn, _| {
         let tasks = api::export_json(conn, Some(format!("id = {id}")), None)?;
@@ -329,7 +329,7 @@ async fn import(
     request: Request,
 ) -> Response {
     if !is_this_project(&id) {
-        return json(StatusCode::NOT_FOUND, serde_json::json!({ "detail": "Not found." }));
+        return not_found();
     }
     api::import(state, request).await
 }
