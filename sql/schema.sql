@@ -90,3 +90,25 @@ CREATE TABLE IF NOT EXISTS config_controls (
     labels VARCHAR[] NOT NULL,
     is_dynamic BOOLEAN NOT NULL
 );
+
+-- Buckets (schema version 2). A storage definition: `lsdb storage add NAME URL [options]`.
+-- `options` holds the listing options and the connection (endpoint, region, credentials
+-- given as flags; credentials from the environment are never stored).
+CREATE TABLE IF NOT EXISTS storages (
+    name VARCHAR PRIMARY KEY,
+    url VARCHAR NOT NULL,
+    options JSON NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    last_sync_import BIGINT
+);
+
+-- Every bucket object an import or a sync read, by its canonical URI (s3://bucket/key),
+-- whichever storage definition read it: a sync reads an object again only when its ETag or
+-- size changed, and never from two definitions that cover it.
+CREATE TABLE IF NOT EXISTS storage_objects (
+    uri VARCHAR NOT NULL,
+    etag VARCHAR,
+    size BIGINT NOT NULL,
+    last_modified TIMESTAMP,
+    import_id BIGINT NOT NULL
+);

@@ -48,6 +48,8 @@ pub enum Command {
     Shell(ShellArgs),
     Stats(StatsArgs),
     Serve(ServeArgs),
+    #[command(subcommand)]
+    Storage(StorageCommand),
 }
 
 /// Flags that choose the label config.
@@ -97,6 +99,82 @@ pub struct ImportFlags {
     /// Let `lsdb serve` and `lsdb start` serve the local files the tasks reference
     #[arg(long)]
     pub allow_serving_local_files: bool,
+    #[command(flatten)]
+    pub bucket: BucketFlags,
+}
+
+/// Which objects of a bucket to read (s3://, gs://, az:// paths), as Label Studio's cloud
+/// storage names its options.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Buckets (s3://, gs://, az://)")]
+pub struct BucketFlags {
+    /// Read only objects under this prefix (below the URL's own path)
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+    /// Read only objects whose whole key matches this regular expression
+    #[arg(long, value_name = "REGEX")]
+    pub regex_filter: Option<String>,
+    /// List every level under the prefix (Label Studio lists one level unless told)
+    #[arg(long)]
+    pub recursive: bool,
+    /// One task per object, its URI as the data, whatever the object is
+    #[arg(long)]
+    pub use_blob_urls: bool,
+    #[command(flatten)]
+    pub connect: ConnectFlags,
+}
+
+/// How to reach a bucket; anything left out comes from the standard environment
+/// (AWS_*, GOOGLE_APPLICATION_CREDENTIALS, STORAGE_EMULATOR_HOST, AZURE_STORAGE_*).
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Bucket connection")]
+pub struct ConnectFlags {
+    /// An S3-compatible server (MinIO, moto), or a GCS/Azure emulator
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// The bucket's region (default: AWS_REGION, else us-east-1)
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    #[arg(long, value_name = "ID")]
+    pub aws_access_key_id: Option<String>,
+    #[arg(long, value_name = "SECRET")]
+    pub aws_secret_access_key: Option<String>,
+    #[arg(long, value_name = "TOKEN")]
+    pub aws_session_token: Option<String>,
+    /// A Google service account key file
+    #[arg(long, value_name = "FILE")]
+    pub google_application_credentials: Option<String>,
+    #[arg(long, value_name = "NAME")]
+    pub azure_account_name: Option<String>,
+    #[arg(long, value_name = "KEY")]
+    pub azure_account_key: Option<String>,
+}
+
+impl ConnectFlags {
+    pub fn connect(&self) -> crate::storage::Connect {
+        crate::storage::Connect {
+            endpoint_url: self.endpoint_url.clone(),
+            region: self.region.clone(),
+            access_key_id: self.aws_access_key_id.clone(),
+            secret_access_key: self.aws_secret_access_key.clone(),
+            session_token: self.aws_session_token.clone(),
+            google_application_credentials: self.google_application_credentials.clone(),
+            azure_account_name: self.azure_account_name.clone(),
+            azure_account_key: self.azure_account_key.clone(),
+        }
+    }
+}
+
+impl BucketFlags {
+    pub fn listing(&self, format: Option<Format>) -> crate::storage::listing::ListOptions {
+        crate::storage::listing::ListOptions {
+            prefix: self.prefix.clone(),
+            regex_filter: self.regex_filter.clone(),
+            recursive: self.recursive,
+            use_blob_urls: self.use_blob_urls,
+            format,
+        }
+    }
 }
 
 /// Create a project, optionally importing at once (as `label-studio init`).
@@ -180,6 +258,54 @@ pub struct ImportArgs {
     pub import: ImportFlags,
 }
 
+/// Buckets as sources: definitions that `lsdb storage sync` imports from, reading only new
+/// and changed objects.
+#[derive(Debug, Subcommand)]
+#[command(after_help = "\
+Examples:
+  lsdb storage add photos s3://my-bucket/photos/ --format image-dir --recursive
+  lsdb storage add tasks gs://my-bucket/tasks/ --regex-filter '.*\\.json'
+  lsdb storage add local-s3 s3://b/ --endpoint-url http://127.0.0.1:9000
+  lsdb storage list
+  lsdb storage sync photos
+  lsdb storage sync --prune")]
+pub enum StorageCommand {
+    /// Define a bucket prefix to import from (checked with one listing)
+    Add(Box<StorageAddArgs>),
+    /// List the storage definitions (secrets hidden)
+    List {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Import new and changed objects of one storage, or of all; report deleted ones
+    Sync {
+        /// The storage to sync (all when left out)
+        name: Option<String>,
+        /// Remove the tasks of deleted objects that have no completions
+        #[arg(long)]
+        prune: bool,
+    },
+    /// Remove a storage definition (its tasks stay)
+    Remove { name: String },
+}
+
+/// `lsdb storage add`.
+#[derive(Debug, Args)]
+pub struct StorageAddArgs {
+    /// A name for the storage
+    pub name: String,
+    /// s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or az://CONTAINER/PREFIX
+    pub url: String,
+    /// How to read the objects (by each object's extension when left out)
+    #[arg(short, long, value_name = "FORMAT")]
+    pub format: Option<Format>,
+    /// Minutes the presigned URLs `lsdb serve` redirects to for this storage's objects live
+    #[arg(long, value_name = "MINUTES", default_value_t = 60)]
+    pub presign_ttl: u64,
+    #[command(flatten)]
+    pub bucket: BucketFlags,
+}
+
 /// Read or replace the label config.
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
@@ -258,7 +384,10 @@ Examples:
   lsdb export --where \"data->>'lang' = 'en'\" --format jsonl
   lsdb export --format parquet -o out/
   lsdb export --dialect ls0 -o for-label-studio-0.x.json
-  lsdb export --url-style ls1 --document-root /data -o for-label-studio-1.x.json")]
+  lsdb export --url-style ls1 --document-root /data -o for-label-studio-1.x.json
+  lsdb export --presign --presign-ttl 1440 -o queue.json
+  lsdb export -o s3://my-bucket/queues/queue.json
+  lsdb export --format parquet -o s3://my-bucket/lake/project/")]
 pub struct ExportArgs {
     /// Where to write (- for standard output; a folder for parquet)
     #[arg(short, long, value_name = "FILE", default_value = "-")]
@@ -296,6 +425,15 @@ pub struct ExportArgs {
     /// With --url-style ls1: Label Studio's LOCAL_FILES_DOCUMENT_ROOT
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub document_root: std::path::PathBuf,
+    /// Write s3://, gs:// and azure-blob:// URIs in task data as presigned HTTPS URLs (in
+    /// the exported file only; the store keeps the URIs)
+    #[arg(long)]
+    pub presign: bool,
+    /// Minutes the presigned URLs live (at most 7 days)
+    #[arg(long, value_name = "MINUTES", default_value_t = 60)]
+    pub presign_ttl: u64,
+    #[command(flatten)]
+    pub connect: ConnectFlags,
 }
 
 /// Run SQL once and print the result.

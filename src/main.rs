@@ -16,6 +16,7 @@ mod report;
 mod sample;
 mod serve;
 mod sqltext;
+mod storage;
 mod store;
 mod templates;
 mod urls;

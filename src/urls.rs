@@ -26,16 +26,27 @@ pub struct UrlRewrite {
     pub style: UrlStyle,
     /// Label Studio's `LOCAL_FILES_DOCUMENT_ROOT`: ls1 paths are relative to it.
     pub document_root: PathBuf,
+    /// Bucket URIs (`s3://`, `gs://`, `azure-blob://`) become presigned URLs.
+    pub presign: Option<std::sync::Arc<crate::storage::presign::Presigner>>,
 }
 
 impl UrlRewrite {
     /// True when nothing would change.
     pub fn is_identity(&self) -> bool {
-        self.host.is_none() && self.style == UrlStyle::Lsdb
+        self.host.is_none() && self.style == UrlStyle::Lsdb && self.presign.is_none()
     }
 
-    /// The URL rewritten, or `None` when it is not a local-file URL lsdb made.
+    /// The URL rewritten, or `None` when it is not a local-file URL lsdb made (or, with
+    /// `presign`, a bucket URI).
     pub fn rewrite(&self, url: &str) -> Result<Option<String>> {
+        if let Some(presign) = &self.presign
+            && let Some(signed) = presign.url(url)?
+        {
+            return Ok(Some(signed));
+        }
+        if self.host.is_none() && self.style == UrlStyle::Lsdb {
+            return Ok(None);
+        }
         let Some((host, path)) = parse_local_file_url(url) else { return Ok(None) };
         let host = self.host.as_deref().unwrap_or(host).trim_end_matches('/');
         Ok(Some(match self.style {
@@ -60,7 +71,9 @@ impl UrlRewrite {
     /// A task's data (a JSON object as text) with its top-level local-file URLs rewritten;
     /// every other value kept as it was written.
     pub fn rewrite_data(&self, data: &str) -> Result<String> {
-        if self.is_identity() || !data.contains("/data/") {
+        if self.is_identity()
+            || !(data.contains("/data/") || self.presign.is_some() && data.contains("://"))
+        {
             return Ok(data.to_string());
         }
         let Some(object) = RawObject::parse(data) else { return Ok(data.to_string()) };
@@ -173,8 +186,11 @@ mod tests {
             host.rewrite(&url)?.as_deref(),
             Some("https://ls.example/data/cat%201.JPG?d=%2Fdata%2Fmy+images")
         );
-        let ls1 =
-            UrlRewrite { host: None, style: UrlStyle::Ls1, document_root: PathBuf::from("/data") };
+        let ls1 = UrlRewrite {
+            style: UrlStyle::Ls1,
+            document_root: PathBuf::from("/data"),
+            ..UrlRewrite::default()
+        };
         assert_eq!(
             ls1.rewrite(&url)?.as_deref(),
             Some("http://localhost:8080/data/local-files/?d=my%20images/cat%201.JPG")

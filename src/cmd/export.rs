@@ -1,26 +1,41 @@
-//! `lsdb export`: write tasks (all, `--where`, or a sample) to a file or standard output.
+//! `lsdb export`: write tasks (all, `--where`, or a sample) to a file, standard output or a
+//! bucket.
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Result, bail};
 
 use crate::cli::ExportArgs;
+use crate::export::bucket::{BucketTarget, TempDir};
 use crate::export::{
     ExportFormat, Selection, select_tasks, write_export, write_file, write_parquet,
 };
 use crate::sample::SampleRequest;
+use crate::storage::BucketUrl;
+use crate::storage::presign::Presigner;
 use crate::store::Store;
 use crate::urls::UrlRewrite;
 
 pub fn run(project: &Path, args: ExportArgs) -> Result<()> {
     let format = ExportFormat::parse(&args.format)?;
+    let store = Store::open(project)?;
+    let connect = args.connect.connect();
+    let presign = if args.presign {
+        let ttl = Duration::from_secs(args.presign_ttl.saturating_mul(60));
+        let definitions = crate::storage::sync::all(store.conn())?;
+        Some(Arc::new(Presigner::new(connect.clone(), definitions, Some(ttl))?))
+    } else {
+        None
+    };
     let urls = UrlRewrite {
         host: args.host_url,
         style: args.url_style,
         document_root: args.document_root,
+        presign,
     };
-    let store = Store::open(project)?;
     let selection = Selection {
         sample: args.sample.map(|strategy| SampleRequest {
             strategy,
@@ -31,14 +46,28 @@ pub fn run(project: &Path, args: ExportArgs) -> Result<()> {
         limit: args.limit,
         condition: args.condition,
     };
+    let target = match args.output.to_str().and_then(BucketUrl::parse) {
+        Some(url) => Some(BucketTarget::new(url?, &connect, format == ExportFormat::Parquet)?),
+        None => None,
+    };
     let total = select_tasks(store.conn(), &selection)?;
     let to_stdout = args.output.as_os_str() == "-";
     if format == ExportFormat::Parquet {
         if to_stdout {
             bail!("parquet export writes a folder of files; give one with -o DIR");
         }
-        write_parquet(store.conn(), &args.output)?;
-        eprintln!("exported {total} tasks to {}", args.output.display());
+        let written = match &target {
+            Some(target) => {
+                let tmp = TempDir::new()?;
+                write_parquet(store.conn(), &tmp.0)?;
+                target.upload_folder(&tmp.0)?
+            }
+            None => {
+                write_parquet(store.conn(), &args.output)?;
+                args.output.display().to_string()
+            }
+        };
+        eprintln!("exported {total} tasks to {written}");
         return Ok(());
     }
     if to_stdout {
@@ -48,9 +77,21 @@ pub fn run(project: &Path, args: ExportArgs) -> Result<()> {
         out.flush()?;
         return Ok(());
     }
-    write_file(&args.output, |out| {
-        write_export(store.conn(), format, args.dialect, &urls, total, out)
-    })?;
-    eprintln!("exported {total} tasks to {}", args.output.display());
+    let write = |path: &Path| {
+        write_file(path, |out| write_export(store.conn(), format, args.dialect, &urls, total, out))
+    };
+    let written = match &target {
+        Some(target) => {
+            let tmp = TempDir::new()?;
+            let file = tmp.0.join("export");
+            write(&file)?;
+            target.upload_file(&file)?
+        }
+        None => {
+            write(&args.output)?;
+            args.output.display().to_string()
+        }
+    };
+    eprintln!("exported {total} tasks to {written}");
     Ok(())
 }

@@ -11,6 +11,7 @@ mod shell;
 mod sql;
 mod start;
 mod stats;
+mod storage;
 mod templates;
 mod validate;
 
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Shell(args) => shell::run(&project, args),
         Command::Stats(args) => stats::run(&project, args),
         Command::Serve(args) => serve::run(&project, args),
+        Command::Storage(args) => storage::run(&project, args),
     }
 }
 
@@ -71,6 +73,8 @@ pub fn import_options(
         is_merging: flags.merge,
         is_dry_run: false,
         preannotated_from_fields: Vec::new(),
+        connect: flags.bucket.connect.connect(),
+        listing: flags.bucket.listing(format),
     }
 }
 

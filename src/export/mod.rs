@@ -13,6 +13,7 @@ use crate::sample::{QUEUE_SQL, SampleRequest, check_strategy};
 use crate::sqltext::{check_condition, quote_literal};
 use crate::urls::UrlRewrite;
 
+pub mod bucket;
 mod csv;
 mod min;
 

@@ -26,6 +26,7 @@ pub fn read_json(reader: impl BufRead, path: &str, sink: &mut dyn Receiver) -> R
                 Some(i) => At::ListItem(i),
                 None => At::Single,
             },
+            source_suffix: None,
         })?;
     }
     Ok(())
@@ -47,6 +48,7 @@ pub fn read_jsonl(reader: impl BufRead, path: &str, sink: &mut dyn Receiver) -> 
             col: 1,
             path: shared.clone(),
             at: At::Line,
+            source_suffix: None,
         })
     })?;
     if records == 0 {
@@ -65,6 +67,8 @@ pub struct Record {
     pub col: u64,
     pub path: Arc<str>,
     pub at: At,
+    /// Added to the task's `source` (a bucket object's ETag).
+    pub source_suffix: Option<Arc<str>>,
 }
 
 /// Where a record sits in its file.
@@ -89,6 +93,10 @@ impl Record {
                 let line = self.line;
                 (format!("the task on line {line}"), format!("{path}:{line}"), false)
             }
+        };
+        let source = match &self.source_suffix {
+            Some(suffix) => source + suffix,
+            None => source,
         };
         let mut task = read_record(&self.bytes, self.line, self.col, path, &what, source)?;
         if place {

@@ -4,6 +4,7 @@
 //! `predictions`. `--merge` stages the rows instead and matches them in SQL
 //! (`sql/import.sql`). All in one transaction: an import loads everything or nothing.
 
+mod bucket;
 mod context;
 mod csv;
 mod dir;
@@ -38,6 +39,8 @@ use task::Receiver;
 use crate::error::InputError;
 use crate::labelconfig::LabelConfig;
 use crate::project::ChosenConfig;
+use crate::storage::listing::{ListOptions, Listing};
+use crate::storage::{Bucket, BucketUrl, Connect};
 use crate::store::Store;
 use crate::store::config::{load_config, save_config};
 use crate::store::schema::set_meta;
@@ -74,6 +77,44 @@ pub struct ImportOptions {
     /// Fields of flat tasks that become predictions (the import API's
     /// `preannotated_from_fields`).
     pub preannotated_from_fields: Vec<String>,
+    /// How to reach buckets named among `paths` (`s3://`, `gs://`, `az://`).
+    pub connect: Connect,
+    /// Which objects of those buckets to read (`format` comes from `format` above).
+    pub listing: ListOptions,
+}
+
+/// One input of an import: a local file or folder (or `-`), or the objects a bucket
+/// listing chose.
+#[derive(Debug, Clone)]
+pub enum Input {
+    Local(PathBuf, Format),
+    Bucket(Box<BucketInput>),
+}
+
+/// A bucket and the objects of it to read.
+#[derive(Debug, Clone)]
+pub struct BucketInput {
+    pub bucket: Bucket,
+    pub listing: Listing,
+    pub format: Option<Format>,
+}
+
+impl Input {
+    /// The input as the user named it.
+    pub fn name(&self) -> String {
+        match self {
+            Input::Local(path, _) => path.display().to_string(),
+            Input::Bucket(b) => b.bucket.url.uri(&b.listing.prefix),
+        }
+    }
+
+    /// The format's name, for the `imports` table.
+    pub fn format_name(&self) -> &'static str {
+        match self {
+            Input::Local(_, format) => format.name(),
+            Input::Bucket(b) => b.format.map_or("bucket", Format::name),
+        }
+    }
 }
 
 /// What an import did.
@@ -138,9 +179,25 @@ impl Drop for Setting<'_> {
 /// Import `opts.paths` into the store, all or nothing: the config and settings it sets,
 /// its rows and its `imports` row commit together, or the store stays as it was.
 pub fn run_import(store: &Store, opts: &ImportOptions) -> Result<ImportSummary> {
+    let mut notes = Vec::new();
+    let inputs = resolve_inputs(opts, &mut notes)?;
+    let mut summary = run_inputs(store, opts, &inputs, |_, _| Ok(()))?;
+    notes.append(&mut summary.notes);
+    summary.notes = notes;
+    Ok(summary)
+}
+
+/// Import inputs already resolved (and bucket listings already made), all or nothing.
+/// `finish` runs inside the import's transaction after the rows are in, with the import's
+/// id (a storage sync removes tasks of deleted objects there).
+pub fn run_inputs(
+    store: &Store,
+    opts: &ImportOptions,
+    inputs: &[Input],
+    finish: impl FnOnce(&Connection, i64) -> Result<()>,
+) -> Result<ImportSummary> {
     let started = Instant::now();
     let started_at = epoch_seconds();
-    let inputs = resolve_inputs(opts)?;
     store.check_writable()?;
     let conn = store.conn();
     // DuckDB keeps data in memory up to its memory limit (80% of RAM by default); an import
@@ -162,8 +219,10 @@ pub fn run_import(store: &Store, opts: &ImportOptions) -> Result<ImportSummary> 
         chosen: Vec::new(),
     };
     let outcome =
-        import_in_transaction(&tx, opts, &inputs, &mut ctx, started_at).and_then(|summary| {
+        import_in_transaction(&tx, opts, inputs, &mut ctx, started_at).and_then(|summary| {
             tx.execute_batch(section("cleanup")).context("cleaning up the staging tables")?;
+            crate::storage::sync::record_objects(&tx, summary.import_id, inputs)?;
+            finish(&tx, summary.import_id)?;
             Ok(summary)
         });
     let mut summary = match outcome {
@@ -193,7 +252,7 @@ pub fn run_import(store: &Store, opts: &ImportOptions) -> Result<ImportSummary> 
 fn import_in_transaction(
     conn: &Connection,
     opts: &ImportOptions,
-    inputs: &[(PathBuf, Format)],
+    inputs: &[Input],
     ctx: &mut ReadContext<'_>,
     started_at: f64,
 ) -> Result<ImportSummary> {
@@ -211,8 +270,8 @@ fn import_in_transaction(
     };
     let duplicates = duplicates as i64;
     let mut phases = Phases::new();
-    let source: Vec<String> = inputs.iter().map(|(p, _)| p.display().to_string()).collect();
-    let mut formats: Vec<&str> = inputs.iter().map(|(_, f)| f.name()).collect();
+    let source: Vec<String> = inputs.iter().map(Input::name).collect();
+    let mut formats: Vec<&str> = inputs.iter().map(Input::format_name).collect();
     formats.dedup();
     conn.execute(
         "INSERT INTO imports VALUES (?, ?, ?, to_timestamp(?)::TIMESTAMP, \
@@ -264,7 +323,7 @@ fn import_in_transaction(
 fn load_direct(
     conn: &Connection,
     opts: &ImportOptions,
-    inputs: &[(PathBuf, Format)],
+    inputs: &[Input],
     ctx: &mut ReadContext<'_>,
     import_id: i64,
 ) -> Result<load::Loaded> {
@@ -291,8 +350,8 @@ fn load_direct(
         preannotate,
     };
     load::load(conn, how, |sink| {
-        for (path, format) in inputs {
-            read_input(path, *format, ctx, sink)?;
+        for input in inputs {
+            read_input(input, ctx, sink)?;
         }
         Ok(())
     })
@@ -302,15 +361,15 @@ fn load_direct(
 fn load_staged(
     conn: &Connection,
     opts: &ImportOptions,
-    inputs: &[(PathBuf, Format)],
+    inputs: &[Input],
     ctx: &mut ReadContext<'_>,
     import_id: i64,
     phases: &mut Phases,
 ) -> Result<(Counts, u64, u64)> {
     conn.execute_batch(section("stage"))?;
     let mut sink = sink::Sink::new(conn, import_id, opts.is_skipping_invalid)?;
-    for (path, format) in inputs {
-        read_input(path, *format, ctx, &mut sink)?;
+    for input in inputs {
+        read_input(input, ctx, &mut sink)?;
     }
     let mut counts = sink.finish()?;
     phases.done("read and append");
@@ -344,8 +403,9 @@ fn epoch_seconds() -> f64 {
     SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// Check each path and settle its format.
-fn resolve_inputs(opts: &ImportOptions) -> Result<Vec<(PathBuf, Format)>> {
+/// Check each path and settle its format; list the buckets named (before the import's
+/// transaction: a listing that fails leaves nothing to undo).
+fn resolve_inputs(opts: &ImportOptions, notes: &mut Vec<String>) -> Result<Vec<Input>> {
     if opts.paths.is_empty() {
         bail!("nothing to import; give a file or folder, e.g. `lsdb import tasks.json`");
     }
@@ -353,7 +413,19 @@ fn resolve_inputs(opts: &ImportOptions) -> Result<Vec<(PathBuf, Format)>> {
     for path in &opts.paths {
         let shown = path.display();
         if path.as_os_str() == "-" {
-            inputs.push((path.clone(), opts.format.unwrap_or(Format::Json)));
+            inputs.push(Input::Local(path.clone(), opts.format.unwrap_or(Format::Json)));
+            continue;
+        }
+        if let Some(url) = path.to_str().and_then(BucketUrl::parse) {
+            let bucket = Bucket::open(&url?, &opts.connect)?;
+            let list = ListOptions { format: opts.format, ..opts.listing.clone() };
+            let listing = crate::storage::listing::list(&bucket, &list)?;
+            notes.extend(listing_notes(&bucket, &listing, &list));
+            inputs.push(Input::Bucket(Box::new(BucketInput {
+                bucket,
+                listing,
+                format: opts.format,
+            })));
             continue;
         }
         let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
@@ -391,9 +463,27 @@ fn resolve_inputs(opts: &ImportOptions) -> Result<Vec<(PathBuf, Format)>> {
             )
             .into());
         }
-        inputs.push((path.clone(), format));
+        inputs.push(Input::Local(path.clone(), format));
     }
     Ok(inputs)
+}
+
+/// What a user should know about a listing: nothing read, subfolders not gone into.
+pub fn listing_notes(bucket: &Bucket, listing: &Listing, list: &ListOptions) -> Vec<String> {
+    let mut notes = Vec::new();
+    let shown = bucket.url.uri(&listing.prefix);
+    if listing.objects.is_empty() {
+        let what = list.format.map_or("lsdb".to_string(), |f| format!("--format {}", f.name()));
+        notes.push(format!("note: {shown} holds no objects that {what} reads"));
+    }
+    if listing.subfolders > 0 {
+        notes.push(format!(
+            "note: {shown} has {} subfolders that were not read (as in Label Studio, a \
+             bucket is listed one level deep); add --recursive to read them",
+            listing.subfolders
+        ));
+    }
+    notes
 }
 
 fn open(path: &Path) -> Result<Box<dyn BufRead>> {
@@ -405,7 +495,37 @@ fn open(path: &Path) -> Result<Box<dyn BufRead>> {
     Ok(Box::new(BufReader::with_capacity(1 << 18, file)))
 }
 
-fn read_input(
+fn read_input(input: &Input, ctx: &mut ReadContext<'_>, sink: &mut dyn Receiver) -> Result<()> {
+    match input {
+        Input::Local(path, format) => read_local(path, *format, ctx, sink),
+        Input::Bucket(b) => bucket::read_objects(&b.bucket, &b.listing, ctx, sink),
+    }
+}
+
+/// Read a task file of a format that reads a stream (JSON, JSONL, CSV, TSV, text).
+fn read_stream(
+    reader: Box<dyn BufRead>,
+    shown: &str,
+    format: Format,
+    ctx: &mut ReadContext<'_>,
+    sink: &mut dyn Receiver,
+) -> Result<()> {
+    match format {
+        Format::Json => json::read_json(reader, shown, sink),
+        Format::Jsonl => json::read_jsonl(reader, shown, sink),
+        Format::Csv => csv::read_csv(reader, shown, None, sink),
+        Format::Tsv => csv::read_csv(reader, shown, Some(b'\t'), sink),
+        _ => {
+            if text::read_text(reader, shown, ctx, sink)? == 0 {
+                let what = "a text file holds one task a line, a URL list one URL a line";
+                return Err(text::no_tasks_error(shown, what).into());
+            }
+            Ok(())
+        }
+    }
+}
+
+fn read_local(
     path: &Path,
     format: Format,
     ctx: &mut ReadContext<'_>,
@@ -414,21 +534,16 @@ fn read_input(
     let shown = path.display().to_string();
     let series = ctx.config.and_then(LabelConfig::single_time_series);
     match format {
-        Format::Json => json::read_json(open(path)?, &shown, sink),
-        Format::Jsonl => json::read_jsonl(open(path)?, &shown, sink),
         Format::Csv | Format::Tsv if series.is_some() => {
             let key = ctx.key_for(MediaKind::TimeSeries)?;
             series::push_series_file(path, series, &key, &ctx.host_url, sink)
         }
-        Format::Csv => csv::read_csv(open(path)?, &shown, None, sink),
-        Format::Tsv => csv::read_csv(open(path)?, &shown, Some(b'\t'), sink),
-        Format::Text | Format::UrlList => {
-            if text::read_text(open(path)?, &shown, ctx, sink)? == 0 {
-                let what = "a text file holds one task a line, a URL list one URL a line";
-                return Err(text::no_tasks_error(&shown, what).into());
-            }
-            Ok(())
-        }
+        Format::Json
+        | Format::Jsonl
+        | Format::Csv
+        | Format::Tsv
+        | Format::Text
+        | Format::UrlList => read_stream(open(path)?, &shown, format, ctx, sink),
         Format::Media => {
             let kind = format::media_kind(&shown).ok_or_else(|| {
                 InputError::file(

@@ -20,7 +20,7 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn new(status: u16, message: impl Into<String>) -> Refusal {
+    pub fn new(status: u16, message: impl Into<String>) -> Refusal {
         Refusal { status, message: message.into() }
     }
 

@@ -5,6 +5,7 @@
 
 mod api;
 pub mod files;
+mod resolve;
 
 use std::io::Write;
 use std::net::IpAddr;
@@ -149,6 +150,10 @@ fn router(state: Arc<Served>) -> Router {
         .route("/import/", get(import_page))
         .route("/health", get(health))
         .route("/health/", get(health))
+        .route("/tasks/{id}/resolve/", get(resolve_task_uri))
+        .route("/tasks/{id}/presign/", get(resolve_task_uri))
+        .route("/projects/{id}/resolve/", get(resolve_project_uri))
+        .route("/projects/{id}/presign/", get(resolve_project_uri))
         .merge(api)
         .fallback(get(local_file))
         .layer(axum::middleware::from_fn_with_state(state.clone(), cors))
@@ -361,6 +366,71 @@ async fn cors(State(state): State<Arc<Served>>, request: Request, next: Next) ->
         response.headers_mut().insert(header::VARY, HeaderValue::from_static("Origin"));
     }
     response
+}
+
+/// `/tasks/{id}/resolve/?fileuri=...`: a bucket URI of the task, as a presigned URL.
+async fn resolve_task_uri(
+    State(state): State<Arc<Served>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    request: Request,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found();
+    };
+    resolve_uri(state, Some(id), request).await
+}
+
+/// `/projects/{id}/resolve/?fileuri=...`: a bucket URI any task references.
+async fn resolve_project_uri(
+    State(state): State<Arc<Served>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    request: Request,
+) -> Response {
+    if !is_this_project(&id) {
+        return not_found();
+    }
+    resolve_uri(state, None, request).await
+}
+
+async fn resolve_uri(state: Arc<Served>, task: Option<i64>, request: Request) -> Response {
+    let query = request.uri().query().unwrap_or("");
+    let Some(value) = files::query_value(query, "fileuri") else {
+        return json(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({ "detail": "fileuri is required" }),
+        );
+    };
+    let uri = resolve::decode_fileuri(&value);
+    let resolved = tokio::task::spawn_blocking(move || match &state.shared {
+        Some(conn) => {
+            let conn = conn.lock().map_err(|_| anyhow::anyhow!("the store's connection failed"))?;
+            resolve::resolve(&conn, task, &uri)
+        }
+        None => resolve::resolve(&open_read_only(&state.opts.project)?, task, &uri),
+    })
+    .await;
+    match resolved {
+        Ok(Ok(Ok((url, ttl)))) => {
+            let Ok(location) = HeaderValue::from_str(&url) else {
+                return not_found();
+            };
+            let mut response = StatusCode::SEE_OTHER.into_response();
+            response.headers_mut().insert(header::LOCATION, location);
+            let cache = format!("no-store, max-age={}", ttl.as_secs());
+            if let Ok(cache) = HeaderValue::from_str(&cache) {
+                response.headers_mut().insert(header::CACHE_CONTROL, cache);
+            }
+            response
+        }
+        Ok(Ok(Err(r))) => refusal(r),
+        Ok(Err(err)) => json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({ "detail": format!("{err:#}") }),
+        ),
+        Err(_) => {
+            json(StatusCode::INTERNAL_SERVER_ERROR, serde_json::json!({ "detail": "failed" }))
+        }
+    }
 }
 
 /// `/data/<name>?d=<folder>` and `/data/local-files/?d=<path>`.

