@@ -299,6 +299,10 @@ pub struct StorageAddArgs {
     /// How to read the objects (by each object's extension when left out)
     #[arg(short, long, value_name = "FORMAT")]
     pub format: Option<Format>,
+    /// `lsdb serve` streams this storage's objects itself instead of redirecting to
+    /// presigned URLs (Label Studio's "presign off": the bucket is never exposed)
+    #[arg(long)]
+    pub no_presign: bool,
     /// Minutes the presigned URLs `lsdb serve` redirects to for this storage's objects live
     #[arg(long, value_name = "MINUTES", default_value_t = 60)]
     pub presign_ttl: u64,

@@ -20,6 +20,7 @@ pub fn run(project: &Path, command: StorageCommand) -> Result<()> {
                 listing: args.bucket.listing(args.format),
                 connect: args.bucket.connect.connect(),
                 presign_ttl: args.presign_ttl,
+                is_presigning: !args.no_presign,
             };
             sync::add(&store, &def)?;
             print_lines([format!(

@@ -410,7 +410,8 @@ async fn resolve_uri(state: Arc<Served>, task: Option<i64>, request: Request) ->
     })
     .await;
     match resolved {
-        Ok(Ok(Ok((url, ttl)))) => {
+        Ok(Ok(Ok(resolve::Resolved::Proxy(bucket, key)))) => proxy_object(*bucket, key).await,
+        Ok(Ok(Ok(resolve::Resolved::Redirect(url, ttl)))) => {
             let Ok(location) = HeaderValue::from_str(&url) else {
                 return not_found();
             };
@@ -431,6 +432,61 @@ async fn resolve_uri(state: Arc<Served>, task: Option<i64>, request: Request) ->
             json(StatusCode::INTERNAL_SERVER_ERROR, serde_json::json!({ "detail": "failed" }))
         }
     }
+}
+
+/// An object's bytes, read from the bucket on a thread of its own and streamed on.
+async fn proxy_object(bucket: crate::storage::Bucket, key: String) -> Response {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(4);
+    let (opened_tx, opened_rx) = tokio::sync::oneshot::channel::<Result<(), String>>();
+    let name = std::path::PathBuf::from(&key);
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut reader = match bucket.reader(&key) {
+            Ok(reader) => {
+                let _ = opened_tx.send(Ok(()));
+                reader
+            }
+            Err(err) => {
+                let _ = opened_tx.send(Err(format!("{err:#}")));
+                return;
+            }
+        };
+        let mut buf = vec![0u8; 1 << 18];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    if tx.blocking_send(Ok(bytes::Bytes::copy_from_slice(&buf[..n]))).is_err() {
+                        return;
+                    }
+                }
+                Err(err) => {
+                    let _ = tx.blocking_send(Err(err));
+                    return;
+                }
+            }
+        }
+    });
+    match opened_rx.await {
+        Ok(Ok(())) => {}
+        Ok(Err(message)) => return refusal(Refusal { status: 404, message }),
+        Err(_) => return not_found(),
+    }
+    let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    let mut response = Body::from_stream(stream).into_response();
+    let name = name.as_path();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(files::content_type(name)) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if files::is_active_content(name) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("sandbox; default-src 'none'; style-src 'unsafe-inline'"),
+        );
+    }
+    response
 }
 
 /// `/data/<name>?d=<folder>` and `/data/local-files/?d=<path>`.

@@ -10,9 +10,9 @@ use anyhow::Result;
 use duckdb::Connection;
 
 use super::files::Refusal;
-use crate::storage::Connect;
 use crate::storage::presign::Presigner;
 use crate::storage::url::parse_object_uri;
+use crate::storage::{Bucket, Connect};
 
 /// The URI a `fileuri` parameter names: URL-safe or standard base64, else the text itself
 /// (Label Studio accepts both).
@@ -46,14 +46,22 @@ fn decode_base64(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// The presigned URL and how long it lives, or why not. `task` is `None` for the project
-/// route (any task may reference the URI).
+/// How a URI is answered.
+pub enum Resolved {
+    /// A redirect to this presigned URL, which lives this long.
+    Redirect(String, Duration),
+    /// The object's bytes, streamed by lsdb (a storage defined with `--no-presign`).
+    Proxy(Box<Bucket>, String),
+}
+
+/// How to answer for `uri`, or why not. `task` is `None` for the project route (any task
+/// may reference the URI).
 pub fn resolve(
     conn: &Connection,
     task: Option<i64>,
     uri: &str,
-) -> Result<Result<(String, Duration), Refusal>> {
-    let Some((provider, bucket, _)) = parse_object_uri(uri) else {
+) -> Result<Result<Resolved, Refusal>> {
+    let Some((provider, bucket, key)) = parse_object_uri(uri) else {
         return Ok(Err(Refusal::new(404, "fileuri is not an s3://, gs:// or azure-blob:// URI")));
     };
     // The URI as a JSON string, as task data holds it.
@@ -67,19 +75,24 @@ pub fn resolve(
         return Ok(Err(Refusal::new(404, "no task of this project references that URI")));
     }
     let definitions = crate::storage::sync::all(conn)?;
-    let ttl_minutes = definitions.iter().find_map(|d| {
+    let def = definitions.iter().find_map(|d| {
         let url = crate::storage::BucketUrl::parse(&d.url)?.ok()?;
-        (url.provider == provider && url.bucket == bucket).then_some(d.presign_ttl.clamp(1, 10_080))
+        (url.provider == provider && url.bucket == bucket).then_some((url, d))
     });
-    let Some(ttl_minutes) = ttl_minutes else {
+    let Some((url, def)) = def else {
         return Ok(Err(Refusal::new(
             404,
             "no storage of this project names that bucket; add one with `lsdb storage add`",
         )));
     };
-    let presigner = Presigner::new(Connect::default(), definitions, None)?;
+    if !def.is_presigning {
+        let bucket = Bucket::open(&url, &def.connect)?;
+        return Ok(Ok(Resolved::Proxy(Box::new(bucket), key.to_string())));
+    }
+    let ttl = Duration::from_secs(def.presign_ttl.clamp(1, 10_080) * 60);
+    let presigner = Presigner::new(Connect::default(), definitions.clone(), None)?;
     match presigner.url(uri)? {
-        Some(url) => Ok(Ok((url, Duration::from_secs(ttl_minutes * 60)))),
+        Some(url) => Ok(Ok(Resolved::Redirect(url, ttl))),
         None => Ok(Err(Refusal::not_found())),
     }
 }

@@ -24,6 +24,8 @@ pub struct Definition {
     pub connect: Connect,
     /// Minutes the presigned URLs `lsdb serve` redirects to live.
     pub presign_ttl: u64,
+    /// `lsdb serve` redirects to presigned URLs; when false it streams the objects itself.
+    pub is_presigning: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -32,6 +34,12 @@ struct StoredOptions {
     connect: Connect,
     #[serde(default = "default_ttl")]
     presign_ttl: u64,
+    #[serde(default = "default_presign")]
+    presign: bool,
+}
+
+fn default_presign() -> bool {
+    true
 }
 
 fn default_ttl() -> u64 {
@@ -76,6 +84,7 @@ pub fn add(store: &Store, def: &Definition) -> Result<()> {
         listing: def.listing.clone(),
         connect: def.connect.clone(),
         presign_ttl: def.presign_ttl,
+        presign: def.is_presigning,
     })?;
     store.conn().execute(
         "INSERT INTO storages VALUES (?, ?, ?, now()::TIMESTAMP, NULL)",
@@ -110,6 +119,7 @@ pub fn all(conn: &Connection) -> Result<Vec<Definition>> {
             listing: stored.listing,
             connect: stored.connect,
             presign_ttl: stored.presign_ttl,
+            is_presigning: stored.presign,
         });
     }
     Ok(defs)
@@ -394,6 +404,7 @@ pub fn list_rows(conn: &Connection) -> Result<Vec<Vec<String>>> {
             listing: def.listing.clone(),
             connect: def.connect.redacted(),
             presign_ttl: def.presign_ttl,
+            presign: def.is_presigning,
         })?;
         rows.push(vec![
             def.name.clone(),

@@ -523,6 +523,26 @@ fn issue_13_presigned_urls_fetch_the_bytes_in_export_and_serve() {
     assert_eq!(http_get(&format!("http://{addr}/projects/1/presign/?fileuri={b}")).0, 303);
     let _ = child.kill();
     let _ = child.wait();
+
+    // A storage with --no-presign is never exposed: lsdb streams the object itself.
+    open(&["-p", "proj", "storage", "remove", "cats"]).ok();
+    open(&["-p", "proj", "storage", "add", "cats", "s3://signed/", "--no-presign"]).ok();
+    let mut child = env
+        .command(&["-p", "proj", "serve", "--port", "0"])
+        .env("AWS_ACCESS_KEY_ID", "open")
+        .env("AWS_SECRET_ACCESS_KEY", "open")
+        .env("AWS_ENDPOINT_URL", &s.s3_open)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = read_address(&mut child);
+    let (status, headers, body) =
+        http_get(&format!("http://{addr}/tasks/1/resolve/?fileuri={fileuri}"));
+    assert_eq!((status, body.as_slice()), (200, b"PNG-bytes-of-a-cat".as_slice()));
+    assert!(headers.iter().any(|(k, v)| k == "content-type" && v == "image/png"), "{headers:?}");
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 fn read_address(child: &mut Child) -> String {
