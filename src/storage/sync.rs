@@ -201,6 +201,7 @@ fn sync_one(store: &Store, def: &Definition, is_pruning: bool) -> Result<SyncRep
         listing: def.listing.clone(),
         ..ImportOptions::default()
     };
+    let notes = crate::import::listing_notes(&bucket, &listing, &def.listing);
     let input = Input::Bucket(Box::new(BucketInput {
         bucket,
         listing: to_read,
@@ -220,6 +221,7 @@ fn sync_one(store: &Store, def: &Definition, is_pruning: bool) -> Result<SyncRep
     })?;
     (report.pruned_tasks, report.kept_tasks) = pruned;
     report.import = summary;
+    report.import.notes.splice(0..0, notes);
     Ok(report)
 }
 
