@@ -299,6 +299,13 @@ fn issue_13_bucket_prefixes_import_like_local_folders() {
     assert!(source.starts_with("s3://mixed/tasks/a.json[1] etag="), "{source}");
     let source = rows[3]["source"].as_str().unwrap();
     assert!(source.starts_with("s3://mixed/tasks/c.jsonl:1 etag="), "{source}");
+    // --use-blob-urls: every object is one task, its URI the data, whatever it holds.
+    let env5 = TestEnv::new();
+    let out = lsdb_s3(&env5, &["-p", "proj", "import", "s3://mixed/tasks/", "--use-blob-urls"]);
+    assert!(out.ok().contains("imported 5 tasks"), "{}", out.stdout());
+    let rows = env5.query("SELECT data->>'image' AS i FROM tasks ORDER BY id");
+    assert_eq!(rows[0]["i"], "s3://mixed/tasks/a.json");
+    assert_eq!(rows[4]["i"], "s3://mixed/tasks/notes.bin");
     // One object by its URL.
     let env4 = TestEnv::new();
     let out = lsdb_s3(&env4, &["-p", "proj", "import", "s3://mixed/tasks/c.jsonl"]);
