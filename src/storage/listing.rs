@@ -128,8 +128,10 @@ fn folder(path: &str, prefix: Option<&str>) -> String {
 
 /// What an object of this key gives under `format` (by its extension when `None`).
 pub fn object_kind(key: &str, format: Option<Format>, use_blob_urls: bool) -> Option<ObjectKind> {
-    let ext = format::extension(key).unwrap_or_default();
-    let media = format::media_kind(key);
+    // '?' and '#' are part of a key, not a query or fragment as in a URL.
+    let name = key.replace(['?', '#'], "_");
+    let ext = format::extension(&name).unwrap_or_default();
+    let media = format::media_kind(&name);
     if use_blob_urls {
         return match format {
             None | Some(Format::Media) => {
@@ -252,6 +254,7 @@ mod tests {
         assert_eq!(k("t.json", None), Some(ObjectKind::File(Format::Json)));
         assert_eq!(k("t.jsonl", None), Some(ObjectKind::File(Format::Jsonl)));
         assert_eq!(k("notes.md", None), None);
+        assert_eq!(k("odd #1?.png", None), Some(ObjectKind::Media(MediaKind::Image)));
         assert_eq!(k("x.json", Some(Format::JsonDir)), Some(ObjectKind::File(Format::Json)));
         assert_eq!(object_kind("x.bin", None, true), Some(ObjectKind::Media(MediaKind::Image)));
     }

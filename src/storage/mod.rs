@@ -266,7 +266,7 @@ impl Bucket {
 
     /// The object's metadata, or `None` when there is no object of that key.
     pub fn head(&self, key: &str) -> Result<Option<ObjectInfo>> {
-        let path = ObjectPath::from(key);
+        let path = object_path(key);
         match block_on(self.store.head(&path))? {
             Ok(meta) => Ok(Some(object_info(meta))),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
@@ -283,7 +283,7 @@ impl Bucket {
         recursive: bool,
         mut visit: impl FnMut(ObjectInfo) -> Result<()>,
     ) -> Result<u64> {
-        let path = (!prefix.is_empty()).then(|| ObjectPath::from(prefix));
+        let path = (!prefix.is_empty()).then(|| object_path(prefix));
         if recursive {
             let mut stream = self.store.list(path.as_ref());
             loop {
@@ -305,7 +305,7 @@ impl Bucket {
     /// A reader of the object's bytes, streamed as they arrive (never the whole object in
     /// memory).
     pub fn reader(&self, key: &str) -> Result<ObjectReader> {
-        let path = ObjectPath::from(key);
+        let path = object_path(key);
         let got = block_on(self.store.get(&path))?.map_err(|err| self.error(err, key))?;
         Ok(ObjectReader {
             stream: got.into_stream(),
@@ -317,7 +317,7 @@ impl Bucket {
 
     /// Upload a local file as the object `key` (in parts, for large files).
     pub fn upload(&self, local: &std::path::Path, key: &str) -> Result<()> {
-        let path = ObjectPath::from(key);
+        let path = object_path(key);
         let mut file =
             std::fs::File::open(local).with_context(|| format!("reading {}", local.display()))?;
         let upload =
@@ -402,6 +402,12 @@ impl Bucket {
         }
         anyhow!("{uri}: {text}")
     }
+}
+
+/// A key as object_store's path: exactly as listed (keys with '%' or other characters that
+/// object_store would escape stay the same key), else made valid.
+fn object_path(key: &str) -> ObjectPath {
+    ObjectPath::parse(key.trim_end_matches('/')).unwrap_or_else(|_| ObjectPath::from(key))
 }
 
 fn bytes_empty() -> bytes::Bytes {

@@ -97,7 +97,8 @@ pub fn presign(bucket: &Bucket, key: &str, ttl: Duration) -> Result<String> {
             let signer = bucket.signer.as_ref().ok_or_else(|| {
                 anyhow!("{}: this connection can't sign URLs", bucket.url.uri(""))
             })?;
-            let path = object_store::path::Path::from(key);
+            let path = object_store::path::Path::parse(key)
+                .unwrap_or_else(|_| object_store::path::Path::from(key));
             let url = block_on(signer.signed_url(http::Method::GET, &path, ttl))?.map_err(|e| {
                 anyhow!(
                     "{}: can't presign: {} ({} needed)",

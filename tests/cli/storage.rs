@@ -440,7 +440,8 @@ fn issue_13_presigned_urls_fetch_the_bytes_in_export_and_serve() {
             .unwrap();
         Run { args: args.iter().map(|s| s.to_string()).collect(), output }
     };
-    let ops = json!({"bucket": "signed", "create": true, "put": {"a dir/cat 1.png": "PNG-bytes-of-a-cat", "b.png": "b"}});
+    let ops = json!({"bucket": "signed", "create": true,
+                     "put": {"a dir/cat 1.png": "PNG-bytes-of-a-cat", "b.png": "b", "odd%key #1+ü.png": "odd"}});
     s.helper(&["s3", "--endpoint", &s.s3_open, "--key", "open", "--secret", "open"], ops);
     env.lsdb(&["init", "proj"]).ok();
     open(&[
@@ -472,6 +473,10 @@ fn issue_13_presigned_urls_fetch_the_bytes_in_export_and_serve() {
     assert!(url.contains("X-Amz-Expires=300"), "{url}");
     let (status, _, body) = http_get(url);
     assert_eq!((status, body.as_slice()), (200, b"PNG-bytes-of-a-cat".as_slice()));
+    // Keys with characters URLs escape are the same keys, listed, stored and signed.
+    let odd = tasks[2]["data"]["image"].as_str().unwrap();
+    assert!(odd.contains("/signed/odd%25key%20%231%2B%C3%BC.png?"), "{odd}");
+    assert_eq!(http_get(odd).2, b"odd");
     // The same URL as boto3's own signer makes for that moment (the server does not check).
     let at = url.split("X-Amz-Date=").nth(1).unwrap().split('&').next().unwrap();
     let theirs = s.helper(
