@@ -202,8 +202,10 @@ pub fn list(bucket: &Bucket, opts: &ListOptions) -> Result<Listing> {
     }
     let selector = Selector::new(path, opts)?;
     let mut listing = Listing { prefix: selector.prefix().to_string(), ..Listing::default() };
+    let progress = listing_progress(&bucket.url.uri(selector.prefix()));
     listing.subfolders = bucket.list(selector.prefix(), opts.recursive, |info| {
         crate::cancel::check()?;
+        progress.inc(1);
         // Folder markers some tools write ("images/") are not objects.
         if info.key.ends_with('/') {
             return Ok(());
@@ -214,8 +216,26 @@ pub fn list(bucket: &Bucket, opts: &ListOptions) -> Result<Listing> {
         }
         Ok(())
     })?;
+    progress.finish_and_clear();
     listing.objects.sort_by(|a, b| a.info.key.cmp(&b.info.key));
     Ok(listing)
+}
+
+/// A listing's progress on a terminal's stderr (hidden elsewhere): a large bucket takes a
+/// while to list.
+fn listing_progress(uri: &str) -> indicatif::ProgressBar {
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {human_pos} objects listed in {elapsed} {msg}",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_message(uri.to_string());
+    bar
 }
 
 /// `Option<Format>` as the name users type.
