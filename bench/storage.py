@@ -4,7 +4,11 @@
 the server's request log). Beside it, in the same run: boto3 listing the same bucket with
 its paginator (the listing alone, the least any sync must do).
 
-    cargo build --release && python3 bench/storage.py [--objects N] [--runs R]
+    cargo build --release && python3 bench/storage.py [--objects N] [--runs R] [--tasks N]
+
+A second case reads one large JSONL object (--tasks tasks, made by bench.py's generator)
+from the bucket and the same file from disk: time and peak memory (max RSS, from wait4) of
+both, to show that an object is streamed, never held whole.
 
 Uses the venv of the storage tests (tests/storage/venv.sh makes it). DuckDB's own reader of
 buckets (the httpfs extension) is downloaded at first use and this machine can't reach its
@@ -26,6 +30,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--objects", type=int, default=10_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--tasks", type=int, default=200_000)
     ap.add_argument("--lsdb", default=os.path.join(
         os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "lsdb"))
     args = ap.parse_args()
@@ -117,12 +122,51 @@ print(time.perf_counter() - t)
             time.sleep(0.2)
             req_list = requests_since(mark)
         first, second, listed, listed_inner = (statistics.median(x) for x in (firsts, seconds, lists, inner))
+        # One large task file: from the bucket, and the same file from disk.
+        sys.path.insert(0, HERE)
+        import bench
+        data = os.path.join(HERE, "data")
+        os.makedirs(data, exist_ok=True)
+        big = os.path.join(data, f"storage_tasks_{args.tasks}.jsonl")
+        if not os.path.exists(big):
+            bench.write_jsonl(big + ".tmp", args.tasks)
+            os.rename(big + ".tmp", big)
+        size_mb = os.path.getsize(big) / 1e6
+        subprocess.run([os.path.join(venv, "bin/python"), "-c", f"""
+import boto3
+s3 = boto3.client("s3", endpoint_url="{endpoint}", region_name="us-east-1",
+                  aws_access_key_id="bench", aws_secret_access_key="bench")
+s3.upload_file({big!r}, "bench", "tasks/big.jsonl")
+"""], check=True)
+        os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_ENDPOINT_URL=endpoint)
+        file_cases = {}
+        for label, source in (("bucket", "s3://bench/tasks/big.jsonl"), ("disk", big)):
+            projects = []
+
+            def fresh():
+                projects.append(tempfile.mkdtemp(prefix="lsdb-bench-big-"))
+
+            times, peak = [], 0
+            for _ in range(args.runs):
+                fresh()
+                s, rss = bench.run([args.lsdb, "-p", os.path.join(projects[-1], "p"), "import", source])
+                times.append(s)
+                peak = max(peak, rss)
+            for p in projects:
+                shutil.rmtree(p, ignore_errors=True)
+            file_cases[label] = (statistics.median(times), peak)
+
         print(f"\n| case ({args.objects} objects, median of {args.runs}) | time | requests | ratio to boto3 listing |")
         print("|---|---|---|---|")
         print(f"| `lsdb storage sync`, first run (imports {args.objects} tasks) | {first:.2f} s | {req_first} | {first / listed:.2f}× |")
         print(f"| `lsdb storage sync`, second run (nothing new) | {second:.2f} s | {req_second} | {second / listed:.2f}× |")
         print(f"| boto3 `list_objects_v2` paginator, whole process (listing only) | {listed:.2f} s | {req_list} | 1.00× |")
         print(f"| the same listing, timed inside Python (no start-up, no import) | {listed_inner:.2f} s | {req_list} | {listed_inner / listed:.2f}× |")
+        (tb, rb), (td, rd) = file_cases["bucket"], file_cases["disk"]
+        print(f"\n| one JSONL object of {args.tasks} tasks ({size_mb:.0f} MB), median of {args.runs} | time | peak RSS | ratio to disk |")
+        print("|---|---|---|---|")
+        print(f"| `lsdb import s3://bench/tasks/big.jsonl` | {tb:.2f} s | {rb:.0f} MiB | {tb / td:.2f}× |")
+        print(f"| `lsdb import big.jsonl` (the same file on disk) | {td:.2f} s | {rd:.0f} MiB | 1.00× |")
     finally:
         server.terminate()
         server.wait()
