@@ -27,8 +27,14 @@ struct Servers {
     key_id: String,
     secret: String,
     gcs: String,
+    /// Azurite's blob endpoint, with its well-known account in the path.
+    azure: String,
     _children: Vec<ChildGuard>,
 }
+
+/// Azurite's well-known development account key (published in Azure's docs).
+const AZURITE_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 struct ChildGuard(Child);
 
@@ -103,6 +109,19 @@ fn servers() -> &'static Servers {
             .expect("fake-gcs-server starts");
         let gcs = ChildGuard(gcs);
         wait_for(gcs_port, "fake-gcs-server");
+        let azure_port = free_port();
+        let azurite_dir = std::env::var("LSDB_AZURITE_DIR").map(PathBuf::from).unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/lsdb/azurite")
+        });
+        let azurite = Command::new(azurite_dir.join("node_modules/.bin/azurite-blob"))
+            .args(["--blobHost", "127.0.0.1", "--blobPort", &azure_port.to_string()])
+            .args(["--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("azurite-blob starts");
+        let azurite = ChildGuard(azurite);
+        wait_for(azure_port, "azurite-blob");
         Servers {
             venv,
             s3,
@@ -110,7 +129,8 @@ fn servers() -> &'static Servers {
             key_id,
             secret,
             gcs: gcs_url,
-            _children: vec![moto, moto_open, gcs],
+            azure: format!("http://127.0.0.1:{azure_port}/devstoreaccount1"),
+            _children: vec![moto, moto_open, gcs, azurite],
         }
     })
 }
@@ -126,6 +146,10 @@ impl Servers {
 
     fn gcs(&self, ops: Value) {
         self.helper(&["gcs", "--endpoint", &self.gcs], ops);
+    }
+
+    fn azure(&self, ops: Value) {
+        self.helper(&["azure", "--endpoint", &self.azure], ops);
     }
 
     fn helper(&self, args: &[&str], ops: Value) -> Vec<u8> {
@@ -702,4 +726,72 @@ fn issue_13_gcs_media_prefixes_and_task_files_import() {
     let output = env.command(&["-p", "proj", "storage", "sync", "g"]).output().unwrap();
     let out = String::from_utf8_lossy(&output.stdout);
     assert!(out.contains("12 objects listed, 0 new, 0 changed, 0 deleted, 12 unchanged"), "{out}");
+}
+
+#[test]
+fn issue_13_azure_containers_import_sync_and_presign_with_checked_signatures() {
+    let env = TestEnv::new();
+    let s = servers();
+    s.azure(json!({"bucket": "azc", "create": true,
+                   "copies": {"imgs/{i:02}.png": [7, "png-"]},
+                   "put": {"tasks/t.json": "[{\"text\": \"a1\"}, {\"text\": \"a2\"}]"}}));
+    let run = |args: &[&str], key: &str| {
+        let output = env
+            .command(args)
+            .env("AZURE_STORAGE_ACCOUNT_NAME", "devstoreaccount1")
+            .env("AZURE_STORAGE_ACCOUNT_KEY", key)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        Run { args: args.iter().map(|s| s.to_string()).collect(), output }
+    };
+    let endpoint = s.azure.clone();
+    let e = ["--endpoint-url", endpoint.as_str()];
+    let out = run(
+        &[&["-p", "proj", "import", "az://azc/imgs/", "--format", "image-dir"][..], &e].concat(),
+        AZURITE_KEY,
+    )
+    .ok();
+    assert!(out.contains("imported 7 tasks"), "{out}");
+    let rows = env.query("SELECT data->>'image' AS i, source FROM tasks ORDER BY id LIMIT 1");
+    assert_eq!(rows[0]["i"], "azure-blob://azc/imgs/00.png", "Label Studio's scheme for Azure");
+    assert!(rows[0]["source"].as_str().unwrap().starts_with("azure-blob://azc/imgs/00.png etag="));
+    let out = run(
+        &[&["-p", "proj", "import", "azure-blob://azc/tasks/t.json"][..], &e].concat(),
+        AZURITE_KEY,
+    )
+    .ok();
+    assert!(out.contains("imported 2 tasks"), "{out}");
+    run(
+        &[
+            &["-p", "proj", "storage", "add", "az", "az://azc/imgs/", "--format", "image-dir"][..],
+            &e,
+        ]
+        .concat(),
+        AZURITE_KEY,
+    )
+    .ok();
+    let out = run(&["-p", "proj", "storage", "sync"], AZURITE_KEY).ok();
+    assert!(out.contains("7 objects listed, 0 new, 0 changed, 0 deleted, 7 unchanged"), "{out}");
+    // SAS URLs, which Azurite checks: the URL fetches the bytes, a changed one is refused.
+    let out = run(&["-p", "proj", "export", "--presign"], AZURITE_KEY).ok();
+    let tasks: Value = serde_json::from_str(&out).unwrap();
+    let url = tasks[0]["data"]["image"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!("{endpoint}/azc/imgs/00.png?")) && url.contains("sig="),
+        "{url}"
+    );
+    let (status, _, body) = http_get(url);
+    assert_eq!((status, body.as_slice()), (200, b"png-0".as_slice()));
+    assert_eq!(http_get(&url.replace("imgs/00.png", "imgs/01.png")).0, 403);
+    // A wrong account key: one line, exit 2, nothing imported.
+    let before = snapshot(&env);
+    let wrong = "d3Jvbmcga2V5IGZvciB0aGUgZGV2IGFjY291bnQgb2YgYXp1cml0ZQ==";
+    let err = run(
+        &[&["-p", "proj", "import", "az://azc/imgs/", "--format", "image-dir"][..], &e].concat(),
+        wrong,
+    )
+    .fails_with("access denied");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(snapshot(&env), before);
 }

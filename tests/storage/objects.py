@@ -5,6 +5,7 @@ HTTP, independently of lsdb.
     objects.py s3-setup --endpoint URL          -> prints "KEY_ID SECRET" of a new IAM user
     objects.py s3 --endpoint URL --key ID --secret S < ops.json
     objects.py gcs --endpoint URL < ops.json
+    objects.py azure --endpoint URL < ops.json   (Azurite's well-known account)
     objects.py s3-presign --endpoint URL --key ID --secret S --bucket B --object K
                --expires SECONDS --at 20261126T033141Z   -> boto3's presigned GET URL then
 
@@ -80,6 +81,24 @@ def s3_presign(args):
                                         ExpiresIn=args.expires))
 
 
+AZURITE_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
+               "K1SZFPTOtr/KBHBeksoGMGw==")
+
+
+def azure(endpoint, ops):
+    from azure.storage.blob import BlobServiceClient
+
+    conn = (f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AZURITE_KEY};"
+            f"BlobEndpoint={endpoint};")
+    container = BlobServiceClient.from_connection_string(conn).get_container_client(ops["bucket"])
+    if ops.get("create"):
+        container.create_container()
+    for key, data in objects(ops):
+        container.upload_blob(key, data, overwrite=True)
+    for key in ops.get("delete", []):
+        container.delete_blob(key)
+
+
 def gcs(endpoint, ops):
     bucket = ops["bucket"]
 
@@ -101,7 +120,7 @@ def gcs(endpoint, ops):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=["s3-setup", "s3", "s3-presign", "gcs"])
+    parser.add_argument("what", choices=["s3-setup", "s3", "s3-presign", "gcs", "azure"])
     parser.add_argument("--bucket")
     parser.add_argument("--object")
     parser.add_argument("--expires", type=int)
@@ -116,6 +135,8 @@ def main():
         s3_presign(args)
     elif args.what == "s3":
         s3(args.endpoint, args.key, args.secret, json.load(sys.stdin))
+    elif args.what == "azure":
+        azure(args.endpoint, json.load(sys.stdin))
     else:
         gcs(args.endpoint, json.load(sys.stdin))
 
