@@ -150,10 +150,10 @@ fn router(state: Arc<Served>) -> Router {
         .route("/import/", get(import_page))
         .route("/health", get(health))
         .route("/health/", get(health))
-        .route("/tasks/{id}/resolve/", get(resolve_task_uri))
-        .route("/tasks/{id}/presign/", get(resolve_task_uri))
-        .route("/projects/{id}/resolve/", get(resolve_project_uri))
-        .route("/projects/{id}/presign/", get(resolve_project_uri))
+        .route("/tasks/{id}/resolve/", get(resolve::task_uri))
+        .route("/tasks/{id}/presign/", get(resolve::task_uri))
+        .route("/projects/{id}/resolve/", get(resolve::project_uri))
+        .route("/projects/{id}/presign/", get(resolve::project_uri))
         .merge(api)
         .fallback(get(local_file))
         .layer(axum::middleware::from_fn_with_state(state.clone(), cors))
@@ -364,127 +364,6 @@ async fn cors(State(state): State<Arc<Served>>, request: Request, next: Next) ->
     if let Some(origin) = state.opts.cors.as_deref().and_then(|o| HeaderValue::from_str(o).ok()) {
         response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
         response.headers_mut().insert(header::VARY, HeaderValue::from_static("Origin"));
-    }
-    response
-}
-
-/// `/tasks/{id}/resolve/?fileuri=...`: a bucket URI of the task, as a presigned URL.
-async fn resolve_task_uri(
-    State(state): State<Arc<Served>>,
-    axum::extract::Path(id): axum::extract::Path<String>,
-    request: Request,
-) -> Response {
-    let Ok(id) = id.parse::<i64>() else {
-        return not_found();
-    };
-    resolve_uri(state, Some(id), request).await
-}
-
-/// `/projects/{id}/resolve/?fileuri=...`: a bucket URI any task references.
-async fn resolve_project_uri(
-    State(state): State<Arc<Served>>,
-    axum::extract::Path(id): axum::extract::Path<String>,
-    request: Request,
-) -> Response {
-    if !is_this_project(&id) {
-        return not_found();
-    }
-    resolve_uri(state, None, request).await
-}
-
-async fn resolve_uri(state: Arc<Served>, task: Option<i64>, request: Request) -> Response {
-    let query = request.uri().query().unwrap_or("");
-    let Some(value) = files::query_value(query, "fileuri") else {
-        return json(
-            StatusCode::BAD_REQUEST,
-            serde_json::json!({ "detail": "fileuri is required" }),
-        );
-    };
-    let uri = resolve::decode_fileuri(&value);
-    let resolved = tokio::task::spawn_blocking(move || match &state.shared {
-        Some(conn) => {
-            let conn = conn.lock().map_err(|_| anyhow::anyhow!("the store's connection failed"))?;
-            resolve::resolve(&conn, task, &uri)
-        }
-        None => resolve::resolve(&open_read_only(&state.opts.project)?, task, &uri),
-    })
-    .await;
-    match resolved {
-        Ok(Ok(Ok(resolve::Resolved::Proxy(bucket, key)))) => proxy_object(*bucket, key).await,
-        Ok(Ok(Ok(resolve::Resolved::Redirect(url, ttl)))) => {
-            let Ok(location) = HeaderValue::from_str(&url) else {
-                return not_found();
-            };
-            let mut response = StatusCode::SEE_OTHER.into_response();
-            response.headers_mut().insert(header::LOCATION, location);
-            let cache = format!("no-store, max-age={}", ttl.as_secs());
-            if let Ok(cache) = HeaderValue::from_str(&cache) {
-                response.headers_mut().insert(header::CACHE_CONTROL, cache);
-            }
-            response
-        }
-        Ok(Ok(Err(r))) => refusal(r),
-        Ok(Err(err)) => json(
-            StatusCode::SERVICE_UNAVAILABLE,
-            serde_json::json!({ "detail": format!("{err:#}") }),
-        ),
-        Err(_) => {
-            json(StatusCode::INTERNAL_SERVER_ERROR, serde_json::json!({ "detail": "failed" }))
-        }
-    }
-}
-
-/// An object's bytes, read from the bucket on a thread of its own and streamed on.
-async fn proxy_object(bucket: crate::storage::Bucket, key: String) -> Response {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(4);
-    let (opened_tx, opened_rx) = tokio::sync::oneshot::channel::<Result<(), String>>();
-    let name = std::path::PathBuf::from(&key);
-    std::thread::spawn(move || {
-        use std::io::Read;
-        let mut reader = match bucket.reader(&key) {
-            Ok(reader) => {
-                let _ = opened_tx.send(Ok(()));
-                reader
-            }
-            Err(err) => {
-                let _ = opened_tx.send(Err(format!("{err:#}")));
-                return;
-            }
-        };
-        let mut buf = vec![0u8; 1 << 18];
-        loop {
-            match reader.read(&mut buf) {
-                Ok(0) => return,
-                Ok(n) => {
-                    if tx.blocking_send(Ok(bytes::Bytes::copy_from_slice(&buf[..n]))).is_err() {
-                        return;
-                    }
-                }
-                Err(err) => {
-                    let _ = tx.blocking_send(Err(err));
-                    return;
-                }
-            }
-        }
-    });
-    match opened_rx.await {
-        Ok(Ok(())) => {}
-        Ok(Err(message)) => return refusal(Refusal { status: 404, message }),
-        Err(_) => return not_found(),
-    }
-    let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    let mut response = Body::from_stream(stream).into_response();
-    let name = name.as_path();
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(files::content_type(name)) {
-        headers.insert(header::CONTENT_TYPE, value);
-    }
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    if files::is_active_content(name) {
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("sandbox; default-src 'none'; style-src 'unsafe-inline'"),
-        );
     }
     response
 }

@@ -4,12 +4,18 @@
 //! made on the fly. Only URIs that a task references, in buckets that a storage definition
 //! names, are resolved.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use duckdb::Connection;
 
-use super::files::Refusal;
+use super::files::{self, Refusal};
+use super::{Served, is_this_project, json, not_found, open_read_only, refusal};
 use crate::storage::presign::Presigner;
 use crate::storage::url::parse_object_uri;
 use crate::storage::{Bucket, Connect};
@@ -95,6 +101,127 @@ pub fn resolve(
         Some(url) => Ok(Ok(Resolved::Redirect(url, ttl))),
         None => Ok(Err(Refusal::not_found())),
     }
+}
+
+/// `/tasks/{id}/resolve/?fileuri=...`: a bucket URI of the task, as a presigned URL.
+pub async fn task_uri(
+    State(state): State<Arc<Served>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    request: Request,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found();
+    };
+    resolve_uri(state, Some(id), request).await
+}
+
+/// `/projects/{id}/resolve/?fileuri=...`: a bucket URI any task references.
+pub async fn project_uri(
+    State(state): State<Arc<Served>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    request: Request,
+) -> Response {
+    if !is_this_project(&id) {
+        return not_found();
+    }
+    resolve_uri(state, None, request).await
+}
+
+async fn resolve_uri(state: Arc<Served>, task: Option<i64>, request: Request) -> Response {
+    let query = request.uri().query().unwrap_or("");
+    let Some(value) = files::query_value(query, "fileuri") else {
+        return json(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({ "detail": "fileuri is required" }),
+        );
+    };
+    let uri = decode_fileuri(&value);
+    let resolved = tokio::task::spawn_blocking(move || match &state.shared {
+        Some(conn) => {
+            let conn = conn.lock().map_err(|_| anyhow::anyhow!("the store's connection failed"))?;
+            resolve(&conn, task, &uri)
+        }
+        None => resolve(&open_read_only(&state.opts.project)?, task, &uri),
+    })
+    .await;
+    match resolved {
+        Ok(Ok(Ok(Resolved::Proxy(bucket, key)))) => proxy_object(*bucket, key).await,
+        Ok(Ok(Ok(Resolved::Redirect(url, ttl)))) => {
+            let Ok(location) = HeaderValue::from_str(&url) else {
+                return not_found();
+            };
+            let mut response = StatusCode::SEE_OTHER.into_response();
+            response.headers_mut().insert(header::LOCATION, location);
+            let cache = format!("no-store, max-age={}", ttl.as_secs());
+            if let Ok(cache) = HeaderValue::from_str(&cache) {
+                response.headers_mut().insert(header::CACHE_CONTROL, cache);
+            }
+            response
+        }
+        Ok(Ok(Err(r))) => refusal(r),
+        Ok(Err(err)) => json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({ "detail": format!("{err:#}") }),
+        ),
+        Err(_) => {
+            json(StatusCode::INTERNAL_SERVER_ERROR, serde_json::json!({ "detail": "failed" }))
+        }
+    }
+}
+
+/// An object's bytes, read from the bucket on a thread of its own and streamed on.
+async fn proxy_object(bucket: crate::storage::Bucket, key: String) -> Response {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(4);
+    let (opened_tx, opened_rx) = tokio::sync::oneshot::channel::<Result<(), String>>();
+    let name = std::path::PathBuf::from(&key);
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut reader = match bucket.reader(&key) {
+            Ok(reader) => {
+                let _ = opened_tx.send(Ok(()));
+                reader
+            }
+            Err(err) => {
+                let _ = opened_tx.send(Err(format!("{err:#}")));
+                return;
+            }
+        };
+        let mut buf = vec![0u8; 1 << 18];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    if tx.blocking_send(Ok(bytes::Bytes::copy_from_slice(&buf[..n]))).is_err() {
+                        return;
+                    }
+                }
+                Err(err) => {
+                    let _ = tx.blocking_send(Err(err));
+                    return;
+                }
+            }
+        }
+    });
+    match opened_rx.await {
+        Ok(Ok(())) => {}
+        Ok(Err(message)) => return refusal(Refusal { status: 404, message }),
+        Err(_) => return not_found(),
+    }
+    let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    let mut response = Body::from_stream(stream).into_response();
+    let name = name.as_path();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(files::content_type(name)) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if files::is_active_content(name) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("sandbox; default-src 'none'; style-src 'unsafe-inline'"),
+        );
+    }
+    response
 }
 
 #[cfg(test)]
