@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use super::sync::Definition;
 use super::url::parse_object_uri;
 use super::{Bucket, BucketUrl, Connect, Provider, block_on, one_line};
+use crate::urls::percent_encode;
 
 /// A bucket by its URI scheme and name.
 type BucketName = (&'static str, String);
@@ -132,7 +133,10 @@ pub struct Keys {
 impl S3Request {
     /// The URL's scheme and host, and its path (each key segment encoded).
     fn base(&self) -> (String, String, String) {
-        let key = encode(&self.key, false);
+        // Each key segment percent-encoded, the '/' between them kept (SigV4's path form).
+        let segments: Vec<String> =
+            self.key.split('/').map(|part| percent_encode(part, false)).collect();
+        let key = segments.join("/");
         match &self.endpoint {
             Some(endpoint) => {
                 let endpoint = endpoint.trim_end_matches('/');
@@ -168,8 +172,10 @@ impl S3Request {
             query.push(("X-Amz-Security-Token".to_string(), token.clone()));
         }
         query.sort();
-        let query: Vec<String> =
-            query.iter().map(|(k, v)| format!("{}={}", encode(k, true), encode(v, true))).collect();
+        let query: Vec<String> = query
+            .iter()
+            .map(|(k, v)| format!("{}={}", percent_encode(k, false), percent_encode(v, false)))
+            .collect();
         let query = query.join("&");
         let canonical = format!("GET\n{path}\n{query}\nhost:{host}\n\nhost\nUNSIGNED-PAYLOAD");
         let to_sign = format!(
@@ -193,21 +199,6 @@ fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// SigV4's URI encoding: unreserved characters kept, '/' kept in paths, the rest %XX.
-fn encode(text: &str, is_query: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char)
-            }
-            b'/' if !is_query => out.push('/'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 /// `YYYYMMDD` and `YYYYMMDDTHHMMSSZ` of a Unix time, in UTC.
