@@ -26,7 +26,7 @@ pub fn run(project: &Path, args: ExportArgs) -> Result<()> {
     let presign = if args.presign {
         let ttl = Duration::from_secs(args.presign_ttl.saturating_mul(60));
         let definitions = crate::storage::sync::all(store.conn())?;
-        Some(Arc::new(Presigner::new(connect.clone(), definitions, Some(ttl))?))
+        Some(Arc::new(Presigner::new(connect.clone(), definitions, ttl)?))
     } else {
         None
     };

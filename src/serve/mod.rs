@@ -223,12 +223,13 @@ async fn version() -> Response {
     json(StatusCode::OK, serde_json::json!({ "release": env!("CARGO_PKG_VERSION"), "app": "lsdb" }))
 }
 
-/// Run `work` on the store (the shell's connection, or the file opened read-only) off the
-/// async threads, and answer with its JSON; `None` is a 404.
-async fn with_store(
+/// Run `work` on the store (the shell's connection, or the file opened read-only for this
+/// request) off the async threads. A failure is the answer: 503 with its text, 500 when the
+/// work itself failed to finish.
+async fn on_store<T: Send + 'static>(
     state: Arc<Served>,
-    work: impl FnOnce(&duckdb::Connection, &Path) -> Result<Option<serde_json::Value>> + Send + 'static,
-) -> Response {
+    work: impl FnOnce(&duckdb::Connection, &Path) -> Result<T> + Send + 'static,
+) -> Result<T, Response> {
     let done = tokio::task::spawn_blocking(move || match &state.shared {
         Some(conn) => {
             let conn = conn.lock().map_err(|_| anyhow::anyhow!("the store's connection failed"))?;
@@ -238,15 +239,26 @@ async fn with_store(
     })
     .await;
     match done {
-        Ok(Ok(Some(body))) => json(StatusCode::OK, body),
-        Ok(Ok(None)) => not_found(),
-        Ok(Err(err)) => json(
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(err)) => Err(json(
             StatusCode::SERVICE_UNAVAILABLE,
             serde_json::json!({ "detail": format!("{err:#}") }),
-        ),
+        )),
         Err(_) => {
-            json(StatusCode::INTERNAL_SERVER_ERROR, serde_json::json!({ "detail": "failed" }))
+            Err(json(StatusCode::INTERNAL_SERVER_ERROR, serde_json::json!({ "detail": "failed" })))
         }
+    }
+}
+
+/// `on_store`, answered with the work's JSON; `None` is a 404.
+async fn with_store(
+    state: Arc<Served>,
+    work: impl FnOnce(&duckdb::Connection, &Path) -> Result<Option<serde_json::Value>> + Send + 'static,
+) -> Response {
+    match on_store(state, work).await {
+        Ok(Some(body)) => json(StatusCode::OK, body),
+        Ok(None) => not_found(),
+        Err(answer) => answer,
     }
 }
 
@@ -383,25 +395,10 @@ async fn local_file(State(state): State<Arc<Served>>, request: Request) -> Respo
         Ok(file) => file,
         Err(r) => return refusal(r),
     };
-    let served = state.clone();
-    let checked = tokio::task::spawn_blocking(move || match &served.shared {
-        Some(conn) => {
-            let conn = conn.lock().map_err(|_| anyhow::anyhow!("the store's connection failed"))?;
-            checked_file(&conn, &served.opts.project, &file)
-        }
-        None => allowed_file(&served.opts.project, &file),
-    })
-    .await;
-    match checked {
-        Ok(Ok(Ok(file))) => send_file(&file, request.headers()).await,
-        Ok(Ok(Err(r))) => refusal(r),
-        Ok(Err(err)) => json(
-            StatusCode::SERVICE_UNAVAILABLE,
-            serde_json::json!({ "detail": format!("{err:#}") }),
-        ),
-        Err(_) => {
-            json(StatusCode::INTERNAL_SERVER_ERROR, serde_json::json!({ "detail": "failed" }))
-        }
+    match on_store(state, move |conn, project| checked_file(conn, project, &file)).await {
+        Ok(Ok(file)) => send_file(&file, request.headers()).await,
+        Ok(Err(r)) => refusal(r),
+        Err(answer) => answer,
     }
 }
 
@@ -415,11 +412,6 @@ fn open_read_only(project: &Path) -> Result<duckdb::Connection> {
             crate::store::first_line(&e.to_string())
         )
     })
-}
-
-/// Open the store read-only for this request and check the file against it.
-fn allowed_file(project: &Path, file: &Path) -> Result<Result<PathBuf, Refusal>> {
-    checked_file(&open_read_only(project)?, project, file)
 }
 
 fn checked_file(

@@ -15,10 +15,11 @@ use axum::response::{IntoResponse, Response};
 use duckdb::Connection;
 
 use super::files::{self, Refusal};
-use super::{Served, is_this_project, json, not_found, open_read_only, refusal};
-use crate::storage::presign::Presigner;
+use super::{Served, is_this_project, json, not_found, on_store, refusal};
+use crate::storage::Bucket;
+use crate::storage::presign::presign;
+use crate::storage::sync::naming;
 use crate::storage::url::parse_object_uri;
-use crate::storage::{Bucket, Connect};
 
 /// The URI a `fileuri` parameter names: URL-safe or standard base64, else the text itself
 /// (Label Studio accepts both).
@@ -81,26 +82,18 @@ pub fn resolve(
         return Ok(Err(Refusal::new(404, "no task of this project references that URI")));
     }
     let definitions = crate::storage::sync::all(conn)?;
-    let def = definitions.iter().find_map(|d| {
-        let url = crate::storage::BucketUrl::parse(&d.url)?.ok()?;
-        (url.provider == provider && url.bucket == bucket).then_some((url, d))
-    });
-    let Some((url, def)) = def else {
+    let Some((url, def)) = naming(&definitions, provider, bucket) else {
         return Ok(Err(Refusal::new(
             404,
             "no storage of this project names that bucket; add one with `lsdb storage add`",
         )));
     };
+    let bucket = Bucket::open(&url, &def.connect)?;
     if !def.is_presigning {
-        let bucket = Bucket::open(&url, &def.connect)?;
         return Ok(Ok(Resolved::Proxy(Box::new(bucket), key.to_string())));
     }
     let ttl = Duration::from_secs(def.presign_ttl.clamp(1, 10_080) * 60);
-    let presigner = Presigner::new(Connect::default(), definitions.clone(), None)?;
-    match presigner.url(uri)? {
-        Some(url) => Ok(Ok(Resolved::Redirect(url, ttl))),
-        None => Ok(Err(Refusal::not_found())),
-    }
+    Ok(Ok(Resolved::Redirect(presign(&bucket, key, ttl)?, ttl)))
 }
 
 /// `/tasks/{id}/resolve/?fileuri=...`: a bucket URI of the task, as a presigned URL.
@@ -136,17 +129,9 @@ async fn resolve_uri(state: Arc<Served>, task: Option<i64>, request: Request) ->
         );
     };
     let uri = decode_fileuri(&value);
-    let resolved = tokio::task::spawn_blocking(move || match &state.shared {
-        Some(conn) => {
-            let conn = conn.lock().map_err(|_| anyhow::anyhow!("the store's connection failed"))?;
-            resolve(&conn, task, &uri)
-        }
-        None => resolve(&open_read_only(&state.opts.project)?, task, &uri),
-    })
-    .await;
-    match resolved {
-        Ok(Ok(Ok(Resolved::Proxy(bucket, key)))) => proxy_object(*bucket, key).await,
-        Ok(Ok(Ok(Resolved::Redirect(url, ttl)))) => {
+    match on_store(state, move |conn, _| resolve(conn, task, &uri)).await {
+        Ok(Ok(Resolved::Proxy(bucket, key))) => proxy_object(*bucket, key).await,
+        Ok(Ok(Resolved::Redirect(url, ttl))) => {
             let Ok(location) = HeaderValue::from_str(&url) else {
                 return not_found();
             };
@@ -158,14 +143,8 @@ async fn resolve_uri(state: Arc<Served>, task: Option<i64>, request: Request) ->
             }
             response
         }
-        Ok(Ok(Err(r))) => refusal(r),
-        Ok(Err(err)) => json(
-            StatusCode::SERVICE_UNAVAILABLE,
-            serde_json::json!({ "detail": format!("{err:#}") }),
-        ),
-        Err(_) => {
-            json(StatusCode::INTERNAL_SERVER_ERROR, serde_json::json!({ "detail": "failed" }))
-        }
+        Ok(Err(r)) => refusal(r),
+        Err(answer) => answer,
     }
 }
 

@@ -309,7 +309,7 @@ impl Bucket {
         let got = block_on(self.store.get(&path))?.map_err(|err| self.error(err, key))?;
         Ok(ObjectReader {
             stream: got.into_stream(),
-            chunk: bytes_empty(),
+            chunk: bytes::Bytes::new(),
             at: 0,
             uri: self.url.uri(key),
         })
@@ -408,10 +408,6 @@ impl Bucket {
 /// object_store would escape stay the same key), else made valid.
 fn object_path(key: &str) -> ObjectPath {
     ObjectPath::parse(key.trim_end_matches('/')).unwrap_or_else(|_| ObjectPath::from(key))
-}
-
-fn bytes_empty() -> bytes::Bytes {
-    bytes::Bytes::new()
 }
 
 fn object_info(meta: object_store::ObjectMeta) -> ObjectInfo {

@@ -10,7 +10,7 @@ use anyhow::{Result, anyhow, bail};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use super::sync::Definition;
+use super::sync::{Definition, naming};
 use super::url::parse_object_uri;
 use super::{Bucket, BucketUrl, Connect, Provider, block_on, one_line};
 use crate::urls::percent_encode;
@@ -18,32 +18,22 @@ use crate::urls::percent_encode;
 /// A bucket by its URI scheme and name.
 type BucketName = (&'static str, String);
 
-/// Presigns the bucket URIs of task data, connecting once per bucket: through the storage
-/// definition that names the bucket (its endpoint and credentials), else through `connect`.
+/// Presigns the bucket URIs of task data for `ttl`, connecting once per bucket: through the
+/// storage definition that names the bucket (its endpoint and credentials), else through
+/// `connect`.
 #[derive(Debug)]
 pub struct Presigner {
     connect: Connect,
-    definitions: Vec<(BucketUrl, Definition)>,
-    /// How long URLs live; `None`: the definition's `--presign-ttl`, else 60 minutes.
-    ttl: Option<Duration>,
-    buckets: Mutex<HashMap<BucketName, (Bucket, Duration)>>,
+    definitions: Vec<Definition>,
+    ttl: Duration,
+    buckets: Mutex<HashMap<BucketName, Bucket>>,
 }
 
 impl Presigner {
-    pub fn new(
-        connect: Connect,
-        definitions: Vec<Definition>,
-        ttl: Option<Duration>,
-    ) -> Result<Presigner> {
-        if let Some(ttl) = ttl
-            && (ttl > MAX_TTL || ttl.is_zero())
-        {
+    pub fn new(connect: Connect, definitions: Vec<Definition>, ttl: Duration) -> Result<Presigner> {
+        if ttl > MAX_TTL || ttl.is_zero() {
             bail!("--presign-ttl must be from 1 to 10080 minutes (7 days)");
         }
-        let definitions = definitions
-            .into_iter()
-            .filter_map(|d| Some((BucketUrl::parse(&d.url)?.ok()?, d)))
-            .collect();
         Ok(Presigner { connect, definitions, ttl, buckets: Mutex::new(HashMap::new()) })
     }
 
@@ -53,19 +43,12 @@ impl Presigner {
         let mut buckets = self.buckets.lock().map_err(|_| anyhow!("the presigner failed"))?;
         let slot = (provider.scheme(), bucket_name.to_string());
         if !buckets.contains_key(&slot) {
-            let def = self
-                .definitions
-                .iter()
-                .find(|(url, _)| url.provider == provider && url.bucket == bucket_name);
-            let connect = def.map_or(&self.connect, |(_, d)| &d.connect);
-            let ttl = self.ttl.unwrap_or_else(|| {
-                Duration::from_secs(60 * def.map_or(60, |(_, d)| d.presign_ttl.clamp(1, 10_080)))
-            });
+            let named = naming(&self.definitions, provider, bucket_name);
+            let connect = named.map_or(&self.connect, |(_, d)| &d.connect);
             let url = BucketUrl { provider, bucket: bucket_name.to_string(), path: String::new() };
-            buckets.insert(slot.clone(), (Bucket::open(&url, connect)?, ttl));
+            buckets.insert(slot.clone(), Bucket::open(&url, connect)?);
         }
-        let (bucket, ttl) = &buckets[&slot];
-        Ok(Some(presign(bucket, key, *ttl)?))
+        Ok(Some(presign(&buckets[&slot], key, self.ttl)?))
     }
 }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::listing::{self, ListOptions, Listing, Selector};
 use super::url::parse_object_uri;
-use super::{Bucket, BucketUrl, Connect};
+use super::{Bucket, BucketUrl, Connect, Provider};
 use crate::import::{BucketInput, ImportOptions, ImportSummary, Input};
 use crate::store::Store;
 
@@ -123,6 +123,18 @@ pub fn all(conn: &Connection) -> Result<Vec<Definition>> {
         });
     }
     Ok(defs)
+}
+
+/// The definition whose URL names this bucket, with that URL parsed.
+pub fn naming<'d>(
+    definitions: &'d [Definition],
+    provider: Provider,
+    bucket: &str,
+) -> Option<(BucketUrl, &'d Definition)> {
+    definitions.iter().find_map(|d| {
+        let url = BucketUrl::parse(&d.url)?.ok()?;
+        (url.provider == provider && url.bucket == bucket).then_some((url, d))
+    })
 }
 
 fn get(conn: &Connection, name: &str) -> Result<Option<Definition>> {
