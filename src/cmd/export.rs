@@ -4,7 +4,6 @@
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Result, bail};
 
@@ -15,7 +14,7 @@ use crate::export::{
 };
 use crate::sample::SampleRequest;
 use crate::storage::BucketUrl;
-use crate::storage::presign::Presigner;
+use crate::storage::presign::{Presigner, lifetime};
 use crate::store::Store;
 use crate::urls::UrlRewrite;
 
@@ -24,9 +23,9 @@ pub fn run(project: &Path, args: ExportArgs) -> Result<()> {
     let store = Store::open(project)?;
     let connect = args.connect.connect();
     let presign = if args.presign {
-        let ttl = Duration::from_secs(args.presign_ttl.saturating_mul(60));
+        let ttl = lifetime(args.presign_ttl)?;
         let definitions = crate::storage::sync::all(store.conn())?;
-        Some(Arc::new(Presigner::new(connect.clone(), definitions, ttl)?))
+        Some(Arc::new(Presigner::new(connect.clone(), definitions, ttl)))
     } else {
         None
     };

@@ -17,7 +17,7 @@ use duckdb::Connection;
 use super::files::{self, Refusal};
 use super::{Served, is_this_project, json, not_found, on_store, refusal};
 use crate::storage::Bucket;
-use crate::storage::presign::presign;
+use crate::storage::presign::{lifetime, presign};
 use crate::storage::sync::naming;
 use crate::storage::url::parse_object_uri;
 
@@ -92,7 +92,7 @@ pub fn resolve(
     if !def.is_presigning {
         return Ok(Ok(Resolved::Proxy(Box::new(bucket), key.to_string())));
     }
-    let ttl = Duration::from_secs(def.presign_ttl.clamp(1, 10_080) * 60);
+    let ttl = lifetime(def.presign_ttl)?;
     Ok(Ok(Resolved::Redirect(presign(&bucket, key, ttl)?, ttl)))
 }
 

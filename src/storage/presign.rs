@@ -30,11 +30,9 @@ pub struct Presigner {
 }
 
 impl Presigner {
-    pub fn new(connect: Connect, definitions: Vec<Definition>, ttl: Duration) -> Result<Presigner> {
-        if ttl > MAX_TTL || ttl.is_zero() {
-            bail!("--presign-ttl must be from 1 to 10080 minutes (7 days)");
-        }
-        Ok(Presigner { connect, definitions, ttl, buckets: Mutex::new(HashMap::new()) })
+    /// `ttl` from `lifetime`.
+    pub fn new(connect: Connect, definitions: Vec<Definition>, ttl: Duration) -> Presigner {
+        Presigner { connect, definitions, ttl, buckets: Mutex::new(HashMap::new()) }
     }
 
     /// The presigned URL of a bucket URI, or `None` when `uri` is not one.
@@ -54,6 +52,15 @@ impl Presigner {
 
 /// The longest a SigV4 presigned URL may live (7 days).
 pub const MAX_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// How long presigned URLs live, from `--presign-ttl MINUTES`: 1 minute to 7 days.
+pub fn lifetime(minutes: u64) -> Result<Duration> {
+    let ttl = Duration::from_secs(minutes.saturating_mul(60));
+    if ttl > MAX_TTL || ttl.is_zero() {
+        bail!("--presign-ttl {minutes}: presigned URLs live from 1 to 10080 minutes (7 days)");
+    }
+    Ok(ttl)
+}
 
 /// A presigned GET URL of `key` in `bucket`, valid for `ttl` from now.
 pub fn presign(bucket: &Bucket, key: &str, ttl: Duration) -> Result<String> {

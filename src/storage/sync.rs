@@ -68,6 +68,7 @@ pub struct SyncReport {
 /// definition.
 pub fn add(store: &Store, def: &Definition) -> Result<()> {
     check_name(&def.name)?;
+    super::presign::lifetime(def.presign_ttl)?;
     let url = parse_url(&def.url)?;
     if get(store.conn(), &def.name)?.is_some() {
         bail!(

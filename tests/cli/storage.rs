@@ -382,6 +382,21 @@ fn issue_13_bad_credentials_missing_buckets_and_dead_endpoints_fail_cleanly() {
         .unwrap();
     assert_eq!(err.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&err.stderr).contains("no AWS credentials"));
+    // Bad options are told before anything is asked of a server.
+    let bad: [(&[&str], &str); 5] = [
+        (&["-p", "proj", "import", "s3://errs/", "--regex-filter", "(unclosed"], "--regex-filter"),
+        (&["-p", "proj", "import", "s3:///nobucket"], "no bucket in the URL"),
+        (&["-p", "proj", "storage", "add", "bad name!", "s3://errs/"], "is not a storage name"),
+        (&["-p", "proj", "storage", "add", "x", "/not/a/bucket"], "is not a bucket URL"),
+        (
+            &["-p", "proj", "storage", "add", "x", "s3://errs/", "--presign-ttl", "20000"],
+            "--presign-ttl",
+        ),
+    ];
+    for (args, text) in bad {
+        assert_eq!(run(args, &[]).fails_with(text).lines().count(), 1, "{args:?}");
+    }
+    assert_eq!(snapshot(&env), before, "the failed commands left the store as it was");
     // A sync whose bucket went away leaves the store as it was.
     run(&["-p", "proj", "storage", "add", "gone", "s3://errs/", "--format", "image-dir"], &[]).ok();
     let before_sync = snapshot(&env);
