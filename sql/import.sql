@@ -110,11 +110,10 @@ SELECT seq,
 FROM lsdb_stage_tasks;
 
 -- name: insert_tasks
-INSERT INTO tasks (id, data, meta, extra, import_id, source, data_hash)
-SELECT i.id, s.data::JSON, s.meta::JSON, s.extra::JSON, ?, s.source, h.data_hash
+INSERT INTO tasks (id, data, meta, extra, import_id, source)
+SELECT i.id, s.data::JSON, s.meta::JSON, s.extra::JSON, ?, s.source
 FROM lsdb_stage_tasks AS s
 JOIN lsdb_stage_task_ids AS i USING (seq)
-JOIN lsdb_stage_hashed AS h USING (seq)
 ORDER BY s.seq;
 
 -- name: insert_completions

@@ -24,6 +24,8 @@ CREATE TABLE IF NOT EXISTS imports (
 -- are checked against the store and the input). They carry no PRIMARY KEY: DuckDB holds a
 -- key index's new entries in memory until the import commits, which made a 4M-task import
 -- run out of memory; without one, an import's memory does not grow with it.
+-- `data_hash` (the MD5 of `data`, for finding duplicates) is computed when read, not stored:
+-- storing it cost every import a 32-character unique string per task (schema 3).
 CREATE TABLE IF NOT EXISTS tasks (
     id BIGINT NOT NULL,
     data JSON NOT NULL,
@@ -31,7 +33,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     extra JSON,
     import_id BIGINT,
     source VARCHAR,
-    data_hash VARCHAR NOT NULL
+    data_hash VARCHAR GENERATED ALWAYS AS (md5(CAST(data AS VARCHAR))) VIRTUAL
 );
 
 CREATE TABLE IF NOT EXISTS completions (

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
 
 use anyhow::{Context, Result, anyhow, bail};
-use duckdb::arrow::array::{ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder};
+use duckdb::arrow::array::{
+    ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, UInt64Array,
+};
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::{Appender, Connection, params};
 use indicatif::ProgressBar;
@@ -62,15 +64,18 @@ impl Hasher for DigestHasher {
     }
 }
 
-/// An MD5 digest as DuckDB's `md5()` writes it: 32 lowercase hex digits.
-fn hex(digest: u128) -> [u8; 32] {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = [0u8; 32];
-    for (i, b) in digest.to_be_bytes().iter().enumerate() {
-        out[2 * i] = DIGITS[usize::from(b >> 4)];
-        out[2 * i + 1] = DIGITS[usize::from(b & 15)];
-    }
-    out
+/// The MD5 digest of a task's data as one number, the one DuckDB's `md5_number(data)` gives,
+/// so the store's digests are read without formatting or parsing hex digits.
+fn digest(data: &str) -> u128 {
+    u128::from_le_bytes(Md5::digest(data.as_bytes()).into())
+}
+
+/// The store's digests, as two 64-bit halves (Arrow has no 128-bit integers).
+const STORE_DIGESTS: &str = "SELECT (h >> 64)::UBIGINT, (h & 18446744073709551615)::UBIGINT \
+                             FROM (SELECT md5_number(data::VARCHAR) AS h FROM tasks)";
+
+fn halves(high: u64, low: u64) -> u128 {
+    (u128::from(high) << 64) | u128::from(low)
 }
 
 /// Tasks per Arrow batch.
@@ -323,17 +328,16 @@ impl StoreState {
             .context("reading the store's highest ids")?;
         let mut hashes = Digests::with_capacity(count as usize);
         if count > 0 {
-            let mut stmt = conn.prepare("SELECT data_hash FROM tasks")?;
+            let mut stmt = conn.prepare(STORE_DIGESTS)?;
             for batch in stmt.query_arrow([])? {
-                let column = batch.column(0);
-                let strings = column
-                    .as_any()
-                    .downcast_ref::<duckdb::arrow::array::StringArray>()
-                    .ok_or_else(|| anyhow!("data_hash is not text"))?;
-                for digest in
-                    strings.iter().flatten().filter_map(|h| u128::from_str_radix(h, 16).ok())
-                {
-                    hashes.insert(digest);
+                let half = |i: usize| {
+                    batch.column(i).as_any().downcast_ref::<UInt64Array>().cloned().ok_or_else(
+                        || anyhow!("the store's digests did not read as unsigned 64-bit numbers"),
+                    )
+                };
+                let (high, low) = (half(0)?, half(1)?);
+                for (high, low) in high.values().iter().zip(low.values()) {
+                    hashes.insert(halves(*high, *low));
                 }
             }
         }
@@ -603,7 +607,7 @@ impl Receiver for Loader<'_> {
         if self.first_place.is_none() {
             self.first_place = Some(place.clone());
         }
-        let hash = u128::from_be_bytes(Md5::digest(task.data.as_bytes()).into());
+        let hash = digest(&task.data);
         if !self.hashes.insert(hash) {
             self.duplicates += 1;
             if self.is_skipping_duplicates {
@@ -627,7 +631,6 @@ impl Receiver for Loader<'_> {
             task.meta.as_deref(),
             task.extra.as_deref(),
             &task.source,
-            hash,
         );
         for c in task.completions {
             self.counts.completions += 1;
@@ -688,7 +691,7 @@ impl Batches {
     }
 }
 
-/// `tasks` columns: id, data, meta, extra, import_id, source, data_hash.
+/// `tasks` columns: id, data, meta, extra, import_id, source (`data_hash` is computed).
 #[derive(Default)]
 struct TaskColumns {
     len: usize,
@@ -697,27 +700,16 @@ struct TaskColumns {
     meta: StringBuilder,
     extra: StringBuilder,
     source: StringBuilder,
-    hash: StringBuilder,
 }
 
 impl TaskColumns {
-    fn push(
-        &mut self,
-        id: i64,
-        data: &str,
-        meta: Option<&str>,
-        extra: Option<&str>,
-        source: &str,
-        hash: u128,
-    ) {
+    fn push(&mut self, id: i64, data: &str, meta: Option<&str>, extra: Option<&str>, source: &str) {
         self.len += 1;
         self.id.append_value(id);
         self.data.append_value(data);
         self.meta.append_option(meta);
         self.extra.append_option(extra);
         self.source.append_value(source);
-        let digits = hex(hash);
-        self.hash.append_value(std::str::from_utf8(&digits).unwrap_or_default());
     }
 
     fn finish(&mut self, import_id: i64) -> Result<RecordBatch> {
@@ -729,7 +721,6 @@ impl TaskColumns {
             ("extra", Arc::new(self.extra.finish())),
             ("import_id", constant(import_id, n)),
             ("source", Arc::new(self.source.finish())),
-            ("data_hash", Arc::new(self.hash.finish())),
         ])?)
     }
 }
@@ -896,9 +887,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hex_is_what_duckdb_md5_writes() {
-        let digest = u128::from_be_bytes(Md5::digest(b"{\"text\":\"a\"}").into());
-        assert_eq!(std::str::from_utf8(&hex(digest)).unwrap(), format!("{digest:032x}"));
-        assert_eq!(&hex(1), b"00000000000000000000000000000001");
+    fn digests_are_what_duckdb_reads_back() -> Result<()> {
+        let conn = Connection::open_in_memory()?;
+        conn.execute_batch("CREATE TABLE tasks (data JSON)")?;
+        let texts = ["{\"text\":\"a\"}", "{}", "{\"t\":\"\u{e9}\u{1F600}\"}"];
+        for data in texts {
+            conn.execute("INSERT INTO tasks VALUES ($1)", [data])?;
+        }
+        let mut read = Vec::new();
+        for batch in conn.prepare(STORE_DIGESTS)?.query_arrow([])? {
+            let half = |i: usize| batch.column(i).as_any().downcast_ref::<UInt64Array>().cloned();
+            let (high, low) = (half(0).unwrap(), half(1).unwrap());
+            read.extend(high.values().iter().zip(low.values()).map(|(h, l)| halves(*h, *l)));
+        }
+        assert_eq!(read, texts.map(digest));
+        let number: String =
+            conn.query_row("SELECT md5_number('{}')::VARCHAR", [], |r| r.get(0))?;
+        assert_eq!(number, digest("{}").to_string());
+        Ok(())
     }
 }

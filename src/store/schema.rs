@@ -9,7 +9,7 @@ pub const SCHEMA: &str = include_str!("../../sql/schema.sql");
 /// Views over the tables: validation, results, sampling.
 pub const VIEWS: &str = include_str!("../../sql/views.sql");
 /// The schema version this lsdb writes. Raise it with a migration when tables change.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Bring a store's tables and views up to this lsdb's version, in one transaction.
 /// A store written by a newer lsdb is refused.
@@ -30,7 +30,14 @@ pub fn apply_schema(conn: &Connection, store_name: &str) -> Result<()> {
     }
     conn.execute_batch("BEGIN TRANSACTION")?;
     let applied = (|| -> Result<()> {
+        let old_tasks = match version {
+            Some(version) if version < 3 => Some(set_tasks_aside(conn, store_name)?),
+            _ => None,
+        };
         conn.execute_batch(SCHEMA).context("applying sql/schema.sql")?;
+        if let Some(indexes) = old_tasks {
+            refill_tasks(conn, &indexes)?;
+        }
         conn.execute_batch(VIEWS).context("applying sql/views.sql")?;
         set_meta(conn, "schema_version", &SCHEMA_VERSION.to_string())?;
         set_meta(conn, "views_hash", &views_hash)?;
@@ -42,6 +49,57 @@ pub fn apply_schema(conn: &Connection, store_name: &str) -> Result<()> {
             let _ = conn.execute_batch("ROLLBACK");
             return Err(err);
         }
+    }
+    Ok(())
+}
+
+/// The columns `tasks` had before schema 3, when `data_hash` was stored.
+const TASKS_V2_COLUMNS: [&str; 7] =
+    ["id", "data", "meta", "extra", "import_id", "source", "data_hash"];
+
+/// Schema 3 computes `tasks.data_hash` from `data` instead of storing it, and DuckDB cannot
+/// add a computed column to a table: the old table is renamed aside for `sql/schema.sql` to
+/// make the new one. Returns the indexes made on it, which must go first and are made again.
+fn set_tasks_aside(conn: &Connection, store_name: &str) -> Result<Vec<String>> {
+    let columns: Vec<String> = conn
+        .prepare(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'tasks' \
+             AND schema_name = 'main' ORDER BY column_index",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    if let Some(unknown) = columns.iter().find(|c| !TASKS_V2_COLUMNS.contains(&c.as_str())) {
+        bail!(
+            "{store_name}: table tasks has a column {unknown:?} that lsdb did not make, and this \
+             lsdb must rebuild the table to upgrade the store; copy the column elsewhere and drop \
+             it (ALTER TABLE tasks DROP COLUMN ...), then run the command again"
+        );
+    }
+    let indexes: Vec<(String, String)> = conn
+        .prepare(
+            "SELECT index_name, sql FROM duckdb_indexes() WHERE table_name = 'tasks' \
+             AND schema_name = 'main' AND sql IS NOT NULL",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (name, _) in &indexes {
+        conn.execute_batch(&format!("DROP INDEX {}", crate::sqltext::quote_ident(name)))?;
+    }
+    conn.execute_batch("ALTER TABLE tasks RENAME TO lsdb_tasks_v2")
+        .context("upgrading the store: setting the old tasks table aside")?;
+    Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
+}
+
+/// Fill the new `tasks` from the old one, in its order, and make its indexes again.
+fn refill_tasks(conn: &Connection, indexes: &[String]) -> Result<()> {
+    conn.execute_batch(
+        "INSERT INTO tasks (id, data, meta, extra, import_id, source) \
+         SELECT id, data, meta, extra, import_id, source FROM lsdb_tasks_v2; \
+         DROP TABLE lsdb_tasks_v2;",
+    )
+    .context("upgrading the store: copying the tasks")?;
+    for sql in indexes {
+        conn.execute_batch(sql).with_context(|| format!("upgrading the store: {sql}"))?;
     }
     Ok(())
 }
@@ -106,6 +164,61 @@ mod tests {
         ] {
             assert!(names.iter().any(|n| n == want), "{want} missing from {names:?}");
         }
+        Ok(())
+    }
+
+    /// A store of schema 2 stored `data_hash`; opening it for writing computes it instead,
+    /// keeping the rows, their order, the hashes and the indexes made on the table.
+    #[test]
+    fn schema_2_tasks_are_rebuilt_with_a_computed_hash() -> Result<()> {
+        let conn = Connection::open_in_memory()?;
+        apply_schema(&conn, "test")?;
+        conn.execute_batch(
+            "DROP TABLE tasks;
+             CREATE TABLE tasks (id BIGINT PRIMARY KEY, data JSON NOT NULL, meta JSON,
+                 extra JSON, import_id BIGINT, source VARCHAR, data_hash VARCHAR NOT NULL);
+             INSERT INTO tasks SELECT 10 - i, json_object('t', i), NULL, '{\"k\":1.50}', 1,
+                 'a.json[' || i || ']', md5(json_object('t', i)::VARCHAR) FROM range(5) r(i);
+             CREATE INDEX by_source ON tasks (source);
+             UPDATE lsdb_meta SET value = '2' WHERE key = 'schema_version';",
+        )?;
+        let rows = "SELECT list((id, data, meta, extra, import_id, source, data_hash))::VARCHAR \
+                    FROM tasks";
+        let before: String = conn.query_row(rows, [], |r| r.get(0))?;
+        apply_schema(&conn, "test")?;
+        let after: String = conn.query_row(rows, [], |r| r.get(0))?;
+        assert_eq!(before, after);
+        assert_eq!(meta(&conn, "schema_version")?.as_deref(), Some("3"));
+        let (computed, indexes): (bool, i64) = conn.query_row(
+            "SELECT (SELECT sql FROM duckdb_tables() WHERE table_name = 'tasks') LIKE '%GENERATED%',
+                    (SELECT count(*) FROM duckdb_indexes() WHERE index_name = 'by_source')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        assert!(computed);
+        assert_eq!(indexes, 1);
+        Ok(())
+    }
+
+    #[test]
+    fn schema_2_tasks_with_unknown_columns_are_left_alone() -> Result<()> {
+        let conn = Connection::open_in_memory()?;
+        apply_schema(&conn, "test")?;
+        conn.execute_batch(
+            "DROP TABLE tasks;
+             CREATE TABLE tasks (id BIGINT, data JSON NOT NULL, meta JSON, extra JSON,
+                 import_id BIGINT, source VARCHAR, data_hash VARCHAR NOT NULL, mine INTEGER);
+             UPDATE lsdb_meta SET value = '2' WHERE key = 'schema_version';",
+        )?;
+        let err = apply_schema(&conn, "x/lsdb.duckdb").expect_err("unknown column");
+        assert!(err.to_string().contains("column \"mine\" that lsdb did not make"), "{err}");
+        assert_eq!(meta(&conn, "schema_version")?.as_deref(), Some("2"));
+        let columns: i64 = conn.query_row(
+            "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'tasks'",
+            [],
+            |r| r.get(0),
+        )?;
+        assert_eq!(columns, 8);
         Ok(())
     }
 

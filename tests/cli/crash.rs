@@ -95,7 +95,7 @@ impl Drop for Mount {
 #[test]
 fn a_full_disk_fails_cleanly_and_keeps_the_store() {
     let env = TestEnv::new();
-    let Some(_mount) = Mount::tmpfs(&env.path("disk"), "6m") else { return };
+    let Some(_mount) = Mount::tmpfs(&env.path("disk"), "3m") else { return };
     write_tasks(&env, "small.json", 10, "small");
     env.lsdb(&["init", "disk/proj", "--input-path", "small.json"]).ok();
     write_tasks(&env, "big.json", 150_000, "big");

@@ -151,7 +151,8 @@ fn issue_11_the_first_problem_in_the_file_is_told_whatever_thread_finds_it() {
 }
 
 // Stores made before the ids lost their key indexes import as before, with the larger
-// memory cap.
+// memory cap. This one is also of schema 2, which stored `data_hash`: its tasks are rebuilt
+// with a computed hash when it is first opened for writing.
 #[test]
 fn issue_11_stores_with_key_indexes_still_import() {
     let env = env_with_project();
@@ -160,12 +161,32 @@ fn issue_11_stores_with_key_indexes_still_import() {
         "proj",
         "sql",
         "DROP TABLE tasks; CREATE TABLE tasks (id BIGINT PRIMARY KEY, data JSON NOT NULL, \
-         meta JSON, extra JSON, import_id BIGINT, source VARCHAR, data_hash VARCHAR NOT NULL)",
+         meta JSON, extra JSON, import_id BIGINT, source VARCHAR, data_hash VARCHAR NOT NULL); \
+         DROP TABLE predictions; CREATE TABLE predictions (id BIGINT PRIMARY KEY, \
+         task_id BIGINT NOT NULL, model_version VARCHAR, score DOUBLE, result JSON NOT NULL, \
+         fields JSON NOT NULL, import_id BIGINT); \
+         INSERT INTO tasks VALUES (7, '{\"t\":0}', NULL, NULL, NULL, 'old.json[0]', \
+         md5('{\"t\":0}')); \
+         UPDATE lsdb_meta SET value = '2' WHERE key = 'schema_version'",
     ])
     .ok();
     env.write_task_list("a.json", 5000, "x", true);
     env.lsdb(&["-p", "proj", "import", "a.json"]).ok();
-    env.write("b.json", r#"[{"data": {"t": 1}}, {"id": 10, "data": {"t": 2}}]"#);
+    env.write(
+        "b.json",
+        r#"[{"data": {"t": 0}}, {"data": {"t": 1}}, {"id": 10, "data": {"t": 2}}]"#,
+    );
     env.lsdb(&["-p", "proj", "import", "b.json"]).fails_with("task id 10 is already in the store");
-    assert_eq!(env.count("tasks"), 5000);
+    assert_eq!(env.count("tasks"), 5001);
+    // The old task's hash is computed now, and finds the same data as a duplicate.
+    env.write("c.json", r#"[{"data": {"t": 0}}]"#);
+    let out = env.lsdb(&["-p", "proj", "import", "c.json", "--skip-duplicates"]).ok();
+    assert!(out.contains("imported 0 tasks"), "{out}");
+    assert_eq!(
+        env.query(
+            "SELECT count(*) AS n, bool_and(data_hash = md5(data::VARCHAR)) AS same, \
+             (SELECT value FROM lsdb_meta WHERE key = 'schema_version') AS version FROM tasks"
+        ),
+        json!([{"n": 5001, "same": true, "version": "3"}])
+    );
 }
