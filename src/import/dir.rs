@@ -72,6 +72,8 @@ pub struct LocalUrls {
     host: String,
     folder: Option<PathBuf>,
     encoded: String,
+    /// The working folder, read once (`std::path::absolute` reads it for every relative path).
+    cwd: Option<PathBuf>,
 }
 
 impl LocalUrls {
@@ -80,11 +82,25 @@ impl LocalUrls {
             host: host_url.trim_end_matches('/').to_string(),
             folder: None,
             encoded: String::new(),
+            cwd: None,
         }
     }
 
     /// What `local_file_url` gives for `path`.
     pub fn url(&mut self, path: &Path) -> Result<String> {
+        let joined;
+        let path = if path.is_relative() {
+            let cwd = match &self.cwd {
+                Some(cwd) => cwd,
+                None => {
+                    self.cwd.insert(std::env::current_dir().context("finding the current folder")?)
+                }
+            };
+            joined = cwd.join(path);
+            &joined
+        } else {
+            path
+        };
         let absolute = std::path::absolute(path)
             .with_context(|| format!("finding the absolute path of {}", path.display()))?;
         let folder = absolute.parent().unwrap_or(Path::new(""));
@@ -120,7 +136,9 @@ mod tests {
     #[test]
     fn kept_folders_give_the_same_urls() -> Result<()> {
         let mut urls = LocalUrls::new("http://h:1/");
-        for path in ["/a b/x.png", "/a b/y z.png", "/c/x.png", "/x.png", "rel/q.png"] {
+        for path in
+            ["/a b/x.png", "/a b/y z.png", "/c/x.png", "/x.png", "rel/q.png", "./r/../s/./t.png"]
+        {
             assert_eq!(urls.url(Path::new(path))?, local_file_url("http://h:1/", Path::new(path))?);
         }
         Ok(())

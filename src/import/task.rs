@@ -78,12 +78,25 @@ impl Task {
             if i > 0 {
                 data.push(',');
             }
-            data.push_str(&serde_json::Value::from(key).to_string());
+            push_json_string(&mut data, key);
             data.push(':');
-            data.push_str(&serde_json::Value::from(value).to_string());
+            push_json_string(&mut data, value);
         }
         data.push('}');
         Task { data, source, ..Task::default() }
+    }
+}
+
+/// Append `s` as a JSON string, exactly as serde_json writes it: quoted as it is when nothing
+/// in it needs escaping (most CSV cells and lines), else by serde_json itself.
+fn push_json_string(out: &mut String, s: &str) {
+    if s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(&serde_json::Value::from(s).to_string());
+    } else {
+        out.reserve(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
     }
 }
 
@@ -311,6 +324,18 @@ fn annotations(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_strings_are_what_serde_json_writes() {
+        let control: String = (0u8..0x20).map(char::from).collect();
+        for s in
+            ["", "plain", "caf\u{e9} \u{1F600}", "a\"b", "a\\b", "tab\there", &control, "\u{7f}"]
+        {
+            let mut out = String::from("x");
+            push_json_string(&mut out, s);
+            assert_eq!(out, format!("x{}", serde_json::Value::from(s)), "{s:?}");
+        }
+    }
 
     fn task(text: &str) -> Result<Task, String> {
         let raw: &RawValue = serde_json::from_str(text).expect("valid JSON");
