@@ -825,10 +825,16 @@ impl<'c> Writer<'c> {
 
     pub fn write(&mut self, message: Message) -> Result<()> {
         match message {
-            Message::Rows(table, batch) => self
-                .appender(table)
-                .append_record_batch(batch)
-                .with_context(|| format!("appending to {}", table.name())),
+            Message::Rows(table, batch) => {
+                // Flushed at once: DuckDB's appender otherwise gathers about 200k rows a
+                // table, outside its memory limit, before it inserts them (a third of the
+                // import's peak memory; docs/benchmarks.md).
+                let appender = self.appender(table);
+                appender
+                    .append_record_batch(batch)
+                    .and_then(|()| appender.flush())
+                    .with_context(|| format!("appending to {}", table.name()))
+            }
             Message::Reject(err) => Ok(self.rejects.append_row(params![
                 self.import_id,
                 err.path,
