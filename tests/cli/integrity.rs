@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::TestEnv;
+use crate::support::{TestEnv, peak_kib};
 
 fn with_tasks(n: usize) -> TestEnv {
     let env = TestEnv::new();
@@ -228,19 +228,6 @@ fn issue_9_failed_commands_on_missing_projects_leave_nothing() {
     assert_eq!(env.query_in("fresh", "SELECT count(*) AS n FROM tasks"), json!([{"n": 1}]));
     env.lsdb(&["init", "a/b/c", "--input-path", "ok.json"]).ok();
     assert_eq!(env.query_in("a/b/c", "SELECT count(*) AS n FROM tasks"), json!([{"n": 1}]));
-}
-
-/// Peak resident memory (KiB) of a finished child, from wait4 (which reaps it).
-fn peak_kib(mut cmd: std::process::Command) -> (std::process::ExitStatus, i64) {
-    use std::os::unix::process::ExitStatusExt;
-    #[allow(clippy::zombie_processes)] // wait4 below reaps it
-    let child = cmd.stdout(std::process::Stdio::null()).spawn().unwrap();
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(waited, pid);
-    (std::process::ExitStatus::from_raw(status), usage.ru_maxrss)
 }
 
 // issue_9: `lsdb sql --format csv` over 20M rows held the whole result, twice (2.2 GB).

@@ -188,3 +188,16 @@ fn copy(from: &Path, to: &Path) {
         std::fs::copy(from, to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
     }
 }
+
+/// Peak resident memory (KiB) of a finished child, from wait4 (which reaps it).
+pub fn peak_kib(mut cmd: std::process::Command) -> (std::process::ExitStatus, i64) {
+    use std::os::unix::process::ExitStatusExt;
+    #[allow(clippy::zombie_processes)] // wait4 below reaps it
+    let child = cmd.stdout(std::process::Stdio::null()).spawn().unwrap();
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid);
+    (std::process::ExitStatus::from_raw(status), usage.ru_maxrss)
+}
