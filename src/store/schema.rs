@@ -31,12 +31,12 @@ pub fn apply_schema(conn: &Connection, store_name: &str) -> Result<()> {
     conn.execute_batch("BEGIN TRANSACTION")?;
     let applied = (|| -> Result<()> {
         let old_tasks = match version {
-            Some(version) if version < 3 => Some(set_tasks_aside(conn, store_name)?),
+            Some(version) if version < 3 => Some(set_tasks_aside(conn)?),
             _ => None,
         };
         conn.execute_batch(SCHEMA).context("applying sql/schema.sql")?;
-        if let Some(indexes) = old_tasks {
-            refill_tasks(conn, &indexes)?;
+        if let Some(aside) = old_tasks {
+            refill_tasks(conn, &aside)?;
         }
         conn.execute_batch(VIEWS).context("applying sql/views.sql")?;
         set_meta(conn, "schema_version", &SCHEMA_VERSION.to_string())?;
@@ -57,24 +57,30 @@ pub fn apply_schema(conn: &Connection, store_name: &str) -> Result<()> {
 const TASKS_V2_COLUMNS: [&str; 7] =
     ["id", "data", "meta", "extra", "import_id", "source", "data_hash"];
 
+/// What moves from the old `tasks` to the new one besides lsdb's own columns.
+struct SetAside {
+    /// Columns added by hand: quoted name and type.
+    columns: Vec<(String, String)>,
+    /// `CREATE INDEX` statements of indexes made on the table.
+    indexes: Vec<String>,
+}
+
 /// Schema 3 computes `tasks.data_hash` from `data` instead of storing it, and DuckDB cannot
 /// add a computed column to a table: the old table is renamed aside for `sql/schema.sql` to
-/// make the new one. Returns the indexes made on it, which must go first and are made again.
-fn set_tasks_aside(conn: &Connection, store_name: &str) -> Result<Vec<String>> {
-    let columns: Vec<String> = conn
+/// make the new one. Indexes made on it must go first; they are made again after.
+fn set_tasks_aside(conn: &Connection) -> Result<SetAside> {
+    let columns: Vec<(String, String)> = conn
         .prepare(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'tasks' \
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'tasks' \
              AND schema_name = 'main' ORDER BY column_index",
         )?
-        .query_map([], |r| r.get(0))?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
-    if let Some(unknown) = columns.iter().find(|c| !TASKS_V2_COLUMNS.contains(&c.as_str())) {
-        bail!(
-            "{store_name}: table tasks has a column {unknown:?} that lsdb did not make, and this \
-             lsdb must rebuild the table to upgrade the store; copy the column elsewhere and drop \
-             it (ALTER TABLE tasks DROP COLUMN ...), then run the command again"
-        );
-    }
+    let columns = columns
+        .into_iter()
+        .filter(|(name, _)| !TASKS_V2_COLUMNS.contains(&name.as_str()))
+        .map(|(name, kind)| (crate::sqltext::quote_ident(&name), kind))
+        .collect();
     let indexes: Vec<(String, String)> = conn
         .prepare(
             "SELECT index_name, sql FROM duckdb_indexes() WHERE table_name = 'tasks' \
@@ -87,18 +93,24 @@ fn set_tasks_aside(conn: &Connection, store_name: &str) -> Result<Vec<String>> {
     }
     conn.execute_batch("ALTER TABLE tasks RENAME TO lsdb_tasks_v2")
         .context("upgrading the store: setting the old tasks table aside")?;
-    Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
+    Ok(SetAside { columns, indexes: indexes.into_iter().map(|(_, sql)| sql).collect() })
 }
 
-/// Fill the new `tasks` from the old one, in its order, and make its indexes again.
-fn refill_tasks(conn: &Connection, indexes: &[String]) -> Result<()> {
-    conn.execute_batch(
-        "INSERT INTO tasks (id, data, meta, extra, import_id, source) \
-         SELECT id, data, meta, extra, import_id, source FROM lsdb_tasks_v2; \
-         DROP TABLE lsdb_tasks_v2;",
-    )
+/// Fill the new `tasks` from the old one, in its order, with the columns added by hand
+/// after lsdb's own, and make its indexes again.
+fn refill_tasks(conn: &Connection, aside: &SetAside) -> Result<()> {
+    let mut names = String::from("id, data, meta, extra, import_id, source");
+    for (name, kind) in &aside.columns {
+        conn.execute_batch(&format!("ALTER TABLE tasks ADD COLUMN {name} {kind}"))
+            .with_context(|| format!("upgrading the store: keeping tasks column {name}"))?;
+        names.push_str(", ");
+        names.push_str(name);
+    }
+    conn.execute_batch(&format!(
+        "INSERT INTO tasks ({names}) SELECT {names} FROM lsdb_tasks_v2; DROP TABLE lsdb_tasks_v2;"
+    ))
     .context("upgrading the store: copying the tasks")?;
-    for sql in indexes {
+    for sql in &aside.indexes {
         conn.execute_batch(sql).with_context(|| format!("upgrading the store: {sql}"))?;
     }
     Ok(())
@@ -200,25 +212,30 @@ mod tests {
         Ok(())
     }
 
+    /// Columns a user added to `tasks` by hand come along, after lsdb's own: refusing the
+    /// store would leave no lsdb command, `lsdb sql` included, able to move them.
     #[test]
-    fn schema_2_tasks_with_unknown_columns_are_left_alone() -> Result<()> {
+    fn schema_2_tasks_keep_columns_added_by_hand() -> Result<()> {
         let conn = Connection::open_in_memory()?;
         apply_schema(&conn, "test")?;
         conn.execute_batch(
             "DROP TABLE tasks;
              CREATE TABLE tasks (id BIGINT, data JSON NOT NULL, meta JSON, extra JSON,
-                 import_id BIGINT, source VARCHAR, data_hash VARCHAR NOT NULL, mine INTEGER);
+                 import_id BIGINT, source VARCHAR, data_hash VARCHAR NOT NULL,
+                 \"my \"\"label\"\"\" DECIMAL(9,3), tags VARCHAR[]);
+             INSERT INTO tasks VALUES (1, '{}', NULL, NULL, 1, 'a.json[0]', md5('{}'), 1.250,
+                 ['x', 'y']);
              UPDATE lsdb_meta SET value = '2' WHERE key = 'schema_version';",
         )?;
-        let err = apply_schema(&conn, "x/lsdb.duckdb").expect_err("unknown column");
-        assert!(err.to_string().contains("column \"mine\" that lsdb did not make"), "{err}");
-        assert_eq!(meta(&conn, "schema_version")?.as_deref(), Some("2"));
-        let columns: i64 = conn.query_row(
-            "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'tasks'",
+        apply_schema(&conn, "x/lsdb.duckdb")?;
+        let row: String = conn.query_row(
+            "SELECT (id, data_hash, \"my \"\"label\"\"\", typeof(\"my \"\"label\"\"\"), tags)::VARCHAR
+             FROM tasks",
             [],
             |r| r.get(0),
         )?;
-        assert_eq!(columns, 8);
+        assert_eq!(row, "(1, 99914b932bd37a50b983c5e7c90ae93b, 1.250, 'DECIMAL(9,3)', [x, y])");
+        assert_eq!(meta(&conn, "schema_version")?.as_deref(), Some("3"));
         Ok(())
     }
 
