@@ -801,17 +801,25 @@ pub struct Writer<'c> {
     completions: Appender<'c>,
     predictions: Appender<'c>,
     rejects: Appender<'c>,
+    /// Tables whose appender names its columns, from the first batch's schema: a column a
+    /// user added to the table by hand is then left to its default.
+    named: [bool; 3],
 }
 
 impl<'c> Writer<'c> {
     pub fn new(conn: &'c Connection, import_id: i64) -> Result<Writer<'c>> {
+        let mut rejects = conn.appender("import_rejects")?;
+        for column in ["import_id", "source", "line", "reason"] {
+            rejects.add_column(column)?;
+        }
         Ok(Writer {
             conn,
             import_id,
             tasks: conn.appender("tasks")?,
             completions: conn.appender("completions")?,
             predictions: conn.appender("predictions")?,
-            rejects: conn.appender("import_rejects")?,
+            rejects,
+            named: [false; 3],
         })
     }
 
@@ -829,7 +837,13 @@ impl<'c> Writer<'c> {
                 // Flushed at once: DuckDB's appender otherwise gathers about 200k rows a
                 // table, outside its memory limit, before it inserts them (a third of the
                 // import's peak memory; docs/benchmarks.md).
+                let is_named = std::mem::replace(&mut self.named[table as usize], true);
                 let appender = self.appender(table);
+                if !is_named {
+                    for field in batch.schema().fields() {
+                        appender.add_column(field.name())?;
+                    }
+                }
                 appender
                     .append_record_batch(batch)
                     .and_then(|()| appender.flush())

@@ -231,3 +231,34 @@ fn issue_11_import_memory_does_not_hold_the_appenders_rows() {
         peaks[1]
     );
 }
+
+// Columns a user adds to the tables by hand stay empty on imported rows: the appender names
+// lsdb's columns instead of expecting the table's whole width.
+#[test]
+fn issue_11_columns_added_by_hand_do_not_stop_imports() {
+    let env = env_with_project();
+    env.lsdb(&[
+        "-p",
+        "proj",
+        "sql",
+        "ALTER TABLE tasks ADD COLUMN reviewer VARCHAR; \
+         ALTER TABLE predictions ADD COLUMN checked BOOLEAN DEFAULT false; \
+         ALTER TABLE completions ADD COLUMN note VARCHAR",
+    ])
+    .ok();
+    env.write_task_list("a.json", 30, "x", true);
+    env.lsdb(&["-p", "proj", "import", "a.json"]).ok();
+    env.write(
+        "b.json",
+        r#"[{"data": {"t": 1}, "annotations": [{"result": []}], "predictions": [{"result": []}]}]"#,
+    );
+    env.lsdb(&["-p", "proj", "import", "b.json"]).ok();
+    assert_eq!(
+        env.query(
+            "SELECT (SELECT count(*) FROM tasks WHERE reviewer IS NULL) AS t, \
+             (SELECT count(*) FROM predictions WHERE NOT checked) AS p, \
+             (SELECT count(*) FROM completions WHERE note IS NULL) AS c"
+        ),
+        json!([{"t": 31, "p": 31, "c": 1}])
+    );
+}
