@@ -232,6 +232,27 @@ fn issue_11_import_memory_does_not_hold_the_appenders_rows() {
     );
 }
 
+// An import writes its strings with ZSTD: DuckDB's default (dictionary and FSST analysis
+// of every row group) was two thirds of the appending thread's time, and made a larger store.
+// 130k tasks fill more than one row group, so the first is written while rows are appended.
+#[test]
+fn issue_11_imports_write_strings_with_zstd() {
+    let env = env_with_project();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(env.path("lines.txt")).unwrap());
+    for i in 0..130_000 {
+        writeln!(out, "line {i} of a text file").unwrap();
+    }
+    drop(out);
+    env.lsdb(&["-p", "proj", "import", "lines.txt"]).ok();
+    assert_eq!(
+        env.query(
+            "SELECT column_name, count(*) > 0 AS zstd FROM pragma_storage_info('tasks') \
+             WHERE compression = 'ZSTD' AND column_name IN ('data', 'source') GROUP BY ALL ORDER BY 1"
+        ),
+        json!([{"column_name": "data", "zstd": true}, {"column_name": "source", "zstd": true}])
+    );
+}
+
 // Columns a user adds to the tables by hand stay empty on imported rows: the appender names
 // lsdb's columns instead of expecting the table's whole width.
 #[test]
