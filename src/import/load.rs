@@ -794,6 +794,12 @@ impl AnnotationColumns {
 }
 
 /// The appender's side: owns the import's connection and writes what the reader sends.
+/// Rows of a table the appender gathers before it inserts them. Each flush plans an INSERT
+/// (12% of the appending thread when every 4,096-task batch flushed); the rows gathered sit
+/// outside DuckDB's memory limit (16k rows: 8 MiB more peak than one batch, 6% faster;
+/// 64k: 25 MiB, no faster within the noise; farm-bench, docs/benchmarks.md).
+const FLUSH_ROWS: usize = 16_384;
+
 pub struct Writer<'c> {
     conn: &'c Connection,
     import_id: i64,
@@ -804,6 +810,8 @@ pub struct Writer<'c> {
     /// Tables whose appender names its columns, from the first batch's schema: a column a
     /// user added to the table by hand is then left to its default.
     named: [bool; 3],
+    /// Rows appended to each table since its appender last flushed.
+    pending: [usize; 3],
 }
 
 impl<'c> Writer<'c> {
@@ -820,6 +828,7 @@ impl<'c> Writer<'c> {
             predictions: conn.appender("predictions")?,
             rejects,
             named: [false; 3],
+            pending: [0; 3],
         })
     }
 
@@ -834,10 +843,17 @@ impl<'c> Writer<'c> {
     pub fn write(&mut self, message: Message) -> Result<()> {
         match message {
             Message::Rows(table, batch) => {
-                // Flushed at once: DuckDB's appender otherwise gathers about 200k rows a
-                // table, outside its memory limit, before it inserts them (a third of the
-                // import's peak memory; docs/benchmarks.md).
+                // Flushed every FLUSH_ROWS rows: DuckDB's appender otherwise gathers about
+                // 200k rows a table, outside its memory limit, before it inserts them (a
+                // third of the import's peak memory), while each flush plans an INSERT of
+                // its own (docs/benchmarks.md).
                 let is_named = std::mem::replace(&mut self.named[table as usize], true);
+                let pending = &mut self.pending[table as usize];
+                *pending += batch.num_rows();
+                let is_flushing = *pending >= FLUSH_ROWS;
+                if is_flushing {
+                    *pending = 0;
+                }
                 let appender = self.appender(table);
                 if !is_named {
                     for field in batch.schema().fields() {
@@ -846,7 +862,7 @@ impl<'c> Writer<'c> {
                 }
                 appender
                     .append_record_batch(batch)
-                    .and_then(|()| appender.flush())
+                    .and_then(|()| if is_flushing { appender.flush() } else { Ok(()) })
                     .with_context(|| format!("appending to {}", table.name()))
             }
             Message::Reject(err) => Ok(self.rejects.append_row(params![
@@ -869,6 +885,7 @@ impl<'c> Writer<'c> {
         {
             appender.flush().context("appending rows")?;
         }
+        self.pending = [0; 3];
         Ok(())
     }
 
