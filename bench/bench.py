@@ -204,8 +204,14 @@ def main():
         one = duckdb_case(f'duckdb read_json one table, {kind} {what}',
                           f"CREATE TABLE t AS SELECT * FROM read_json({sql_text(path)}, format='{fmt}')", count, mib(path))
         three = duckdb_case(f'duckdb read_json three tables, {kind} {what}', three_tables(path, fmt), count, mib(path))
+        if key == 'json':
+            # lsdb writes its strings with ZSTD; the same script told to do so too.
+            zstd = duckdb_case(f'duckdb read_json three tables, ZSTD strings, {kind} {what}',
+                               "SET force_compression = 'zstd';" + three_tables(path, fmt), count, mib(path))
         s, rss = measure(runs, [lsdb, '-p', p, 'import', path], fresh_p)
         report(f'lsdb import {kind} {what}', s, rss, mib(path), count, three, 'three tables')
+        if key == 'json':
+            rows[-1]['ratio'] += f', {s / zstd:.2f}x three tables with ZSTD'
         rows[-1]['ratio'] += f', {s / one:.2f}x one table'
 
     # A second 1M import into the store the first one filled (other tasks, the JSONL file's).

@@ -111,6 +111,7 @@ fn issue_11_the_benchmark_runs_on_a_thousand_tasks() {
     for case in [
         "lsdb import json 1000 tasks",
         "duckdb read_json three tables, json 1000 tasks",
+        "duckdb read_json three tables, ZSTD strings, json 1000 tasks",
         "lsdb import jsonl 1000 tasks",
         "lsdb import jsonl 1000 tasks into a store of 1000",
         "lsdb import csv 1000 rows",
