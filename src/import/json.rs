@@ -117,7 +117,7 @@ fn read_record(
     what: &str,
     source: String,
 ) -> Result<Task, InputError> {
-    let task = match super::raw::compact_checked(bytes) {
+    let task = match super::raw::compact_with_spans(bytes) {
         Some(text) => task_from_compact(&text, what, source),
         None => task_from_json(parse_record(bytes, line, col, path)?, what, source),
     };

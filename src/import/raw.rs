@@ -24,9 +24,10 @@ impl<'a> RawObject<'a> {
         serde_json::from_str(json).ok()
     }
 
-    /// The members of an object in text that `compact_checked` made (so known to be valid
-    /// and compact): found by skipping values, without parsing them again.
-    pub fn split(json: &'a str) -> Option<RawObject<'a>> {
+    /// The members of an object in text that `compact_with_spans` made (so known to be valid
+    /// and compact): found by skipping values, without parsing them again. `json` starts at
+    /// `at` in the text that `spans` describes.
+    pub fn split(json: &'a str, spans: &Spans, at: usize) -> Option<RawObject<'a>> {
         let b = json.as_bytes();
         if b.first() != Some(&b'{') {
             return None;
@@ -44,7 +45,7 @@ impl<'a> RawObject<'a> {
             } else {
                 Cow::Borrowed(&key[1..key.len() - 1])
             };
-            let value_end = value_end(b, key_end + 1);
+            let value_end = value_end(b, key_end + 1, spans, at);
             object.insert(key, &json[key_end + 1..value_end]);
             match b.get(value_end) {
                 Some(b',') => i = value_end + 1,
@@ -81,8 +82,9 @@ impl<'a> RawObject<'a> {
     }
 }
 
-/// The items of a list in text that `compact_checked` made.
-pub fn split_list(json: &str) -> Option<Vec<&str>> {
+/// The items of a list in text that `compact_with_spans` made (starting at `at` in the text
+/// that `spans` describes).
+pub fn split_list<'a>(json: &'a str, spans: &Spans, at: usize) -> Option<Vec<&'a str>> {
     let b = json.as_bytes();
     if b.first() != Some(&b'[') {
         return None;
@@ -93,7 +95,7 @@ pub fn split_list(json: &str) -> Option<Vec<&str>> {
     }
     let mut i = 1;
     loop {
-        let end = value_end(b, i);
+        let end = value_end(b, i, spans, at);
         items.push(&json[i..end]);
         match b.get(end) {
             Some(b',') => i = end + 1,
@@ -114,11 +116,18 @@ fn string_end(b: &[u8], i: usize) -> usize {
     b.len()
 }
 
-/// Just past the value that starts at `i` (valid, compact JSON).
-fn value_end(b: &[u8], i: usize) -> usize {
+/// Just past the value that starts at `i` (valid, compact JSON that starts at `at` in the
+/// text `spans` describes): an object or list is jumped over when `spans` knows its end,
+/// and walked otherwise.
+fn value_end(b: &[u8], i: usize, spans: &Spans, at: usize) -> usize {
     match b.get(i) {
         Some(b'"') => string_end(b, i),
-        Some(b'{' | b'[') => {
+        Some(&open @ (b'{' | b'[')) => {
+            let close = if open == b'{' { b'}' } else { b']' };
+            let noted = spans.end(at + i).and_then(|end| end.checked_sub(at));
+            if let Some(end) = noted.filter(|&end| end > i && b.get(end - 1) == Some(&close)) {
+                return end;
+            }
             let mut depth = 0usize;
             let mut j = i;
             while j < b.len() {
@@ -147,21 +156,52 @@ fn value_end(b: &[u8], i: usize) -> usize {
     }
 }
 
-/// Check JSON text and take out the whitespace between tokens, in one pass. `None` when
-/// it is not plain valid JSON — invalid, nested deeper than `MAX_DEPTH`, or holding a
-/// `\uD800`-`\uDFFF` escape — for the careful path to read and explain.
-pub fn compact_checked(bytes: &[u8]) -> Option<String> {
+/// Where each object and list of a compacted text ends, by where it starts (byte offsets,
+/// in the order of their starts). `compact_with_spans` notes them as it goes, so that
+/// splitting the text afterwards jumps over a value instead of walking it again.
+#[derive(Debug, Default, PartialEq)]
+pub struct Spans(Vec<(u32, u32)>);
+
+/// No spans known: every value is walked.
+pub static NO_SPANS: Spans = Spans(Vec::new());
+
+impl Spans {
+    fn end(&self, start: usize) -> Option<usize> {
+        let start = u32::try_from(start).ok()?;
+        let i = self.0.binary_search_by_key(&start, |&(s, _)| s).ok()?;
+        Some(self.0[i].1 as usize)
+    }
+}
+
+/// Text that `compact_with_spans` checked and compacted, and its spans.
+#[derive(Debug, PartialEq)]
+pub struct Compact {
+    pub text: String,
+    pub spans: Spans,
+}
+
+/// Check JSON text and take out the whitespace between tokens, in one pass, noting where
+/// each object and list starts and ends in the result. `None` when it is not plain valid
+/// JSON — invalid, nested deeper than `MAX_DEPTH`, or holding a `\uD800`-`\uDFFF` escape
+/// — for the careful path to read and explain.
+pub fn compact_with_spans(bytes: &[u8]) -> Option<Compact> {
     let text = std::str::from_utf8(bytes).ok()?;
     let b = text.as_bytes();
     let mut out: Vec<u8> = Vec::with_capacity(b.len());
     let mut stack: Vec<u8> = Vec::new();
+    // Offsets past u32 are not noted (their values are walked instead).
+    let is_noting = b.len() < u32::MAX as usize;
+    let mut spans: Vec<(u32, u32)> = Vec::new();
+    // For each open object or list on `stack` that is noted: its place in `spans`.
+    let mut open: Vec<usize> = Vec::new();
     let mut i = skip_space(b, 0);
     // After a value: a comma, the end of the list or object, or the end of the text.
     let mut is_after_value = false;
     loop {
         if is_after_value {
             let Some(&top) = stack.last() else {
-                return (skip_space(b, i) == b.len()).then(|| String::from_utf8(out).ok())?;
+                let text = (skip_space(b, i) == b.len()).then(|| String::from_utf8(out).ok())??;
+                return Some(Compact { text, spans: Spans(spans) });
             };
             match (b.get(i)?, top) {
                 (b',', b'{') => {
@@ -183,6 +223,9 @@ pub fn compact_checked(bytes: &[u8]) -> Option<String> {
                 (b'}', b'{') | (b']', b'[') => {
                     out.push(b[i]);
                     stack.pop();
+                    if let Some(k) = open.pop() {
+                        spans[k].1 = out.len() as u32;
+                    }
                     i = skip_space(b, i + 1);
                     continue;
                 }
@@ -191,20 +234,30 @@ pub fn compact_checked(bytes: &[u8]) -> Option<String> {
         }
         // A value starts at i.
         match *b.get(i)? {
-            open @ (b'{' | b'[') => {
-                stack.push(open);
+            bracket @ (b'{' | b'[') => {
+                stack.push(bracket);
                 if stack.len() > MAX_DEPTH as usize {
                     return None;
                 }
-                out.push(open);
+                let start = out.len() as u32;
+                out.push(bracket);
                 i = skip_space(b, i + 1);
-                let close = if open == b'{' { b'}' } else { b']' };
+                let close = if bracket == b'{' { b'}' } else { b']' };
                 if b.get(i) == Some(&close) {
                     out.push(close);
                     stack.pop();
+                    if is_noting {
+                        spans.push((start, start + 2));
+                    }
                     i = skip_space(b, i + 1);
                     is_after_value = true;
-                } else if open == b'{' {
+                    continue;
+                }
+                if is_noting {
+                    open.push(spans.len());
+                    spans.push((start, 0));
+                }
+                if bracket == b'{' {
                     if b.get(i) != Some(&b'"') {
                         return None;
                     }
@@ -511,12 +564,58 @@ mod tests {
         assert_eq!(lone_surrogate(r#"{"a": "\u00e9"}"#), None);
     }
 
+    fn compact_checked(bytes: &[u8]) -> Option<String> {
+        compact_with_spans(bytes).map(|c| c.text)
+    }
+
+    // Every object and list is noted, and splitting with the spans finds what walking finds.
+    #[test]
+    fn spans_end_values_where_walking_does() {
+        let cases = [
+            r#"{"a": [1, {"b": [], "c": {}}, "]}"], "d": {"e": "{\"}", "f": [[]]}, "g": 2}"#,
+            r#"[{}, [], [{"x": "y"}], "[", 3]"#,
+            r#"{"data": {"t": "a,b"}, "predictions": [{"result": [{"v": {"c": ["P"]}}], "s": 1}]}"#,
+        ];
+        for case in cases {
+            let c = compact_with_spans(case.as_bytes()).unwrap();
+            let b = c.text.as_bytes();
+            let brackets = b.iter().filter(|&&x| x == b'{' || x == b'[').count();
+            let in_strings = c.text.matches("\"{\"").count()
+                + c.text.matches("\"[\"").count()
+                + c.text.matches("{\\\"").count();
+            assert_eq!(c.spans.0.len(), brackets - in_strings, "{case}");
+            for &(start, end) in &c.spans.0 {
+                let (start, end) = (start as usize, end as usize);
+                assert_eq!(value_end(b, start, &NO_SPANS, 0), end, "{case} at {start}");
+                assert_eq!(value_end(b, start, &c.spans, 0), end, "{case} at {start}");
+            }
+            let (walked, jumped) = if b[0] == b'{' {
+                (
+                    object_text(&RawObject::split(&c.text, &NO_SPANS, 0).unwrap()),
+                    object_text(&RawObject::split(&c.text, &c.spans, 0).unwrap()),
+                )
+            } else {
+                (
+                    split_list(&c.text, &NO_SPANS, 0).unwrap().join("|"),
+                    split_list(&c.text, &c.spans, 0).unwrap().join("|"),
+                )
+            };
+            assert_eq!(walked, jumped, "{case}");
+        }
+        // Spans that do not fit the text are not trusted.
+        let wrong = Spans(vec![(0, 3)]);
+        assert_eq!(value_end(b"[1,[2]]", 0, &wrong, 0), 7);
+    }
+
     #[test]
     fn last_duplicate_key_wins_in_first_place() {
         let object = RawObject::parse(r#"{"a": 1, "b": 2, "a": 3}"#).unwrap();
         assert_eq!(object_text(&object), r#"{"a":3,"b":2}"#);
         let text = compact_checked(br#"{"a": 1, "b": 2, "a": 3}"#).unwrap();
-        assert_eq!(object_text(&RawObject::split(&text).unwrap()), r#"{"a":3,"b":2}"#);
+        assert_eq!(
+            object_text(&RawObject::split(&text, &NO_SPANS, 0).unwrap()),
+            r#"{"a":3,"b":2}"#
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use anyhow::Result;
 use serde_json::value::RawValue;
 
 pub use super::json::Record;
-use super::raw::{RawObject, compact, kind, object_text, split_list};
+use super::raw::{Compact, NO_SPANS, RawObject, Spans, compact, kind, object_text, split_list};
 use crate::error::InputError;
 
 /// Where readers put what they read: the store's appenders during an import, or anything
@@ -102,13 +102,15 @@ fn push_json_string(out: &mut String, s: &str) {
 
 /// Turn one task's JSON text into a task. `what` names it in messages ("task 3").
 pub fn task_from_json(raw: &RawValue, what: &str, source: String) -> Result<Task, String> {
-    task_from_text(Text { json: raw.get(), is_compact: false }, what, source)
+    let json = raw.get();
+    task_from_text(Text { json, is_compact: false, spans: &NO_SPANS, root: json }, what, source)
 }
 
-/// A task from text that `raw::compact_checked` made: valid and compact already, so its
-/// members are found without parsing them again.
-pub fn task_from_compact(json: &str, what: &str, source: String) -> Result<Task, String> {
-    task_from_text(Text { json, is_compact: true }, what, source)
+/// A task from text that `raw::compact_with_spans` made: valid and compact already, so its
+/// members are found without parsing them again, and its spans say where values end.
+pub fn task_from_compact(compact: &Compact, what: &str, source: String) -> Result<Task, String> {
+    let json = compact.text.as_str();
+    task_from_text(Text { json, is_compact: true, spans: &compact.spans, root: json }, what, source)
 }
 
 /// JSON text, and whether it is known to be valid and compact.
@@ -116,16 +118,23 @@ pub fn task_from_compact(json: &str, what: &str, source: String) -> Result<Task,
 struct Text<'a> {
     json: &'a str,
     is_compact: bool,
+    /// Where objects and lists of `root`, the whole task's text, end.
+    spans: &'a Spans,
+    root: &'a str,
 }
 
 impl<'a> Text<'a> {
     fn object(self) -> Option<RawObject<'a>> {
-        if self.is_compact { RawObject::split(self.json) } else { RawObject::parse(self.json) }
+        if self.is_compact {
+            RawObject::split(self.json, self.spans, self.at())
+        } else {
+            RawObject::parse(self.json)
+        }
     }
 
     fn list(self) -> Option<Vec<&'a str>> {
         if self.is_compact {
-            split_list(self.json)
+            split_list(self.json, self.spans, self.at())
         } else {
             let items = serde_json::from_str::<Vec<&RawValue>>(self.json).ok()?;
             Some(items.into_iter().map(RawValue::get).collect())
@@ -137,7 +146,12 @@ impl<'a> Text<'a> {
     }
 
     fn of(self, json: &'a str) -> Text<'a> {
-        Text { json, is_compact: self.is_compact }
+        Text { json, ..self }
+    }
+
+    /// Where `json` starts in `root` (it is always a part of it).
+    fn at(self) -> usize {
+        (self.json.as_ptr() as usize).saturating_sub(self.root.as_ptr() as usize)
     }
 }
 
