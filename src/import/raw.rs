@@ -107,7 +107,7 @@ pub fn split_list<'a>(json: &'a str, spans: &Spans, at: usize) -> Option<Vec<&'a
 /// Just past the string that starts at `i` (valid JSON).
 fn string_end(b: &[u8], i: usize) -> usize {
     let mut j = i + 1;
-    while let Some(k) = memchr::memchr2(b'"', b'\\', &b[j..]) {
+    while let Some(k) = quote_or_backslash(&b[j..]) {
         if b[j + k] == b'"' {
             return j + k + 1;
         }
@@ -328,6 +328,7 @@ fn copy_number(b: &[u8], i: usize, out: &mut Vec<u8>) -> Option<usize> {
 fn copy_string(b: &[u8], i: usize, out: &mut Vec<u8>) -> Option<usize> {
     let mut j = i + 1;
     loop {
+        j = plain_run_end(b, j);
         let c = *b.get(j)?;
         match c {
             b'"' => {
@@ -352,6 +353,58 @@ fn copy_string(b: &[u8], i: usize, out: &mut Vec<u8>) -> Option<usize> {
             _ => j += 1,
         }
     }
+}
+
+/// The first quote or backslash in `b`. Strings in tasks are mostly short (keys, labels):
+/// the first 32 bytes are searched eight at a time, which beats setting up memchr for
+/// them, and memchr takes the rest.
+pub fn quote_or_backslash(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const SHORT: usize = 32;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut j = 0;
+    while j < SHORT {
+        let Some(word) = b.get(j..j + 8) else {
+            return b[j..].iter().position(|&c| c == b'"' || c == b'\\').map(|k| j + k);
+        };
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        let x = u64::from_le_bytes(bytes);
+        let found =
+            zero_byte(x ^ (ONES * u64::from(b'"'))) | zero_byte(x ^ (ONES * u64::from(b'\\')));
+        if found != 0 {
+            return Some(j + (found.trailing_zeros() / 8) as usize);
+        }
+        j += 8;
+    }
+    memchr::memchr2(b'"', b'\\', &b[j..]).map(|k| j + k)
+}
+
+/// Past the bytes from `j` on that a JSON string holds as they are: the first quote,
+/// backslash or control character at or after `j` (or the end). Eight bytes at a time: in
+/// a word, the lowest byte flagged by these tests is always a true match.
+fn plain_run_end(b: &[u8], mut j: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    while let Some(word) = b.get(j..j + 8) {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        let x = u64::from_le_bytes(bytes);
+        // Below 0x20 (and not 0x80 or above), a quote, a backslash.
+        let special = (x.wrapping_sub(ONES * 0x20) & !x & HIGH)
+            | zero_byte(x ^ (ONES * u64::from(b'"')))
+            | zero_byte(x ^ (ONES * u64::from(b'\\')));
+        if special != 0 {
+            return j + (special.trailing_zeros() / 8) as usize;
+        }
+        j += 8;
+    }
+    while b.get(j).is_some_and(|&c| c >= 0x20 && c != b'"' && c != b'\\') {
+        j += 1;
+    }
+    j
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for RawObject<'a> {
@@ -566,6 +619,48 @@ mod tests {
 
     fn compact_checked(bytes: &[u8]) -> Option<String> {
         compact_with_spans(bytes).map(|c| c.text)
+    }
+
+    #[test]
+    fn plain_runs_end_at_the_first_special_byte() {
+        let special = |c: u8| c < 0x20 || c == b'"' || c == b'\\';
+        for len in 0..20 {
+            for at in 0..=len {
+                for c in [0u8, 0x1f, b'"', b'\\', 0x20, b'!', 0x7f, 0x80, 0xff] {
+                    let mut b = vec![b'a'; len];
+                    if at < len {
+                        b[at] = c;
+                    }
+                    // Bytes that come after a match must not move the answer.
+                    b.extend_from_slice(&[0, b'"', 0xff]);
+                    let want = (0..).find(|&k| special(b[k])).unwrap();
+                    for start in 0..=want {
+                        assert_eq!(plain_run_end(&b, start), want, "{b:?} from {start}");
+                    }
+                }
+            }
+        }
+        let high = [0x80u8, 0xa0, 0xff, 0xe9, 0xc3, 0x9f, 0xa2, 0xa1, 0xb0, b'"'];
+        assert_eq!(plain_run_end(&high, 0), 9);
+        assert_eq!(plain_run_end(b"abc", 0), 3);
+    }
+
+    #[test]
+    fn quotes_and_backslashes_are_found_near_and_far() {
+        for len in 0..80 {
+            for at in 0..=len {
+                for c in [b'"', b'\\'] {
+                    let mut b = vec![0xe9u8; len];
+                    if at < len {
+                        b[at] = c;
+                    }
+                    b.extend_from_slice(b"x\"\\");
+                    let want = b.iter().position(|&x| x == b'"' || x == b'\\');
+                    assert_eq!(quote_or_backslash(&b), want, "{len} {at}");
+                }
+            }
+            assert_eq!(quote_or_backslash(&vec![b'a'; len]), None);
+        }
     }
 
     // Every object and list is noted, and splitting with the spans finds what walking finds.
