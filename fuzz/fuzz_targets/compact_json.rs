@@ -12,7 +12,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Some(ours) = compact_with_spans(data) else { return };
     let raw: &RawValue = serde_json::from_slice(data).expect("serde_json accepts what we accept");
     assert_eq!(ours.text, compact(raw.get()));
-    let fast = task_from_compact(&ours, "task 0", "s".into());
-    let careful = task_from_json(raw, "task 0", "s".into());
+    let fast = task_from_compact(&ours, &"task 0", "s".into());
+    let careful = task_from_json(raw, &"task 0", "s".into());
     assert_eq!(fast, careful);
 });

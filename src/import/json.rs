@@ -1,6 +1,7 @@
 //! Readers for Label Studio's Basic format: `json` (a list of tasks, or one task object)
 //! and `jsonl` (one task a line). Both parse one task at a time.
 
+use std::fmt;
 use std::io::BufRead;
 use std::sync::Arc;
 
@@ -8,7 +9,7 @@ use anyhow::Result;
 
 use super::lines::for_each_line;
 use super::scan::{Element, ElementScanner};
-use super::task::{Receiver, Task, task_from_compact, task_from_json};
+use super::task::{Place, Receiver, Task, task_from_compact, task_from_json};
 use crate::error::InputError;
 
 /// Read a `.json` task file.
@@ -82,17 +83,31 @@ pub enum At {
     Line,
 }
 
+/// How messages name a record ("task 3"): written out only when a message is.
+struct What {
+    at: At,
+    line: u64,
+}
+
+impl fmt::Display for What {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.at {
+            At::ListItem(i) => write!(f, "task {i}"),
+            At::Single => f.write_str("the task"),
+            At::Line => write!(f, "the task on line {}", self.line),
+        }
+    }
+}
+
 impl Record {
     /// The task, or what is wrong with the record and where.
     pub fn parse(&self) -> Result<Task, InputError> {
         let path = &*self.path;
-        let (what, source, place) = match self.at {
-            At::ListItem(i) => (format!("task {i}"), format!("{path}[{i}]"), true),
-            At::Single => ("the task".to_string(), path.to_string(), true),
-            At::Line => {
-                let line = self.line;
-                (format!("the task on line {line}"), format!("{path}:{line}"), false)
-            }
+        let what = What { at: self.at, line: self.line };
+        let (source, place) = match self.at {
+            At::ListItem(i) => (format!("{path}[{i}]"), true),
+            At::Single => (path.to_string(), true),
+            At::Line => (format!("{path}:{}", self.line), false),
         };
         let source = match &self.source_suffix {
             Some(suffix) => source + suffix,
@@ -100,7 +115,7 @@ impl Record {
         };
         let mut task = read_record(&self.bytes, self.line, self.col, path, &what, source)?;
         if place {
-            task.place = format!("{path}:{}:{}", self.line, self.col);
+            task.place = Some(Place { path: self.path.clone(), line: self.line, col: self.col });
         }
         Ok(task)
     }
@@ -114,7 +129,7 @@ fn read_record(
     line: u64,
     col: u64,
     path: &str,
-    what: &str,
+    what: &dyn fmt::Display,
     source: String,
 ) -> Result<Task, InputError> {
     let task = match super::raw::compact_with_spans(bytes) {

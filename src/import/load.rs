@@ -603,9 +603,8 @@ impl Receiver for Loader<'_> {
             crate::cancel::check()?;
         }
         self.counts.prediction_refs += task.prediction_refs;
-        let place = if task.place.is_empty() { task.source.clone() } else { task.place };
         if self.first_place.is_none() {
-            self.first_place = Some(place.clone());
+            self.first_place = Some(task.place());
         }
         let hash = digest(&task.data);
         if !self.hashes.insert(hash) {
@@ -616,7 +615,7 @@ impl Receiver for Loader<'_> {
         }
         let id = match task.given_id {
             Some(id) => {
-                self.given_task_id(id, &place)?;
+                self.given_task_id(id, &task.place())?;
                 id
             }
             None => self.tasks.fresh(),

@@ -32,7 +32,7 @@ impl<'a> RawObject<'a> {
         if b.first() != Some(&b'{') {
             return None;
         }
-        let mut object = RawObject::default();
+        let mut object = RawObject { members: Vec::with_capacity(8) };
         let mut i = 1;
         if b.get(1) == Some(&b'}') {
             return Some(object);
@@ -188,12 +188,13 @@ pub fn compact_with_spans(bytes: &[u8]) -> Option<Compact> {
     let text = std::str::from_utf8(bytes).ok()?;
     let b = text.as_bytes();
     let mut out: Vec<u8> = Vec::with_capacity(b.len());
-    let mut stack: Vec<u8> = Vec::new();
+    // Sized for a typical task, so that they seldom grow.
+    let mut stack: Vec<u8> = Vec::with_capacity(16);
     // Offsets past u32 are not noted (their values are walked instead).
     let is_noting = b.len() < u32::MAX as usize;
-    let mut spans: Vec<(u32, u32)> = Vec::new();
+    let mut spans: Vec<(u32, u32)> = Vec::with_capacity(32);
     // For each open object or list on `stack` that is noted: its place in `spans`.
-    let mut open: Vec<usize> = Vec::new();
+    let mut open: Vec<usize> = Vec::with_capacity(16);
     let mut i = skip_space(b, 0);
     // After a value: a comma, the end of the list or object, or the end of the text.
     let mut is_after_value = false;

@@ -90,7 +90,7 @@ impl Receiver for Sink<'_> {
             task.data,
             task.meta,
             task.extra,
-            if task.place.is_empty() { &task.source } else { &task.place },
+            task.place(),
             task.source
         ])?;
         for c in task.completions {

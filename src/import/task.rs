@@ -4,6 +4,7 @@
 //! numbers, escapes and unknown fields come back exactly as given.
 
 use std::borrow::Cow;
+use std::fmt;
 
 use anyhow::Result;
 use serde_json::value::RawValue;
@@ -30,6 +31,20 @@ pub trait Receiver {
     fn skip(&mut self, n: u64) -> Result<()>;
 }
 
+/// Where a task starts in its file, `path:line:col` in messages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Place {
+    pub path: std::sync::Arc<str>,
+    pub line: u64,
+    pub col: u64,
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.path, self.line, self.col)
+    }
+}
+
 /// A task ready for the store. JSON columns are compact JSON text.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Task {
@@ -39,8 +54,8 @@ pub struct Task {
     /// Other top-level fields, as a JSON object.
     pub extra: Option<String>,
     pub source: String,
-    /// Where the task starts, `path:line:col`, for messages (empty: `source` says it).
-    pub place: String,
+    /// Where the task starts, for messages (`None`: `source` says it).
+    pub place: Option<Place>,
     pub completions: Vec<Annotation>,
     pub predictions: Vec<Annotation>,
     /// Predictions given only by their id, as Label Studio 1.x's export lists them: there
@@ -63,6 +78,14 @@ pub struct Annotation {
 }
 
 impl Task {
+    /// Where the task starts, for messages: its place, or else its source.
+    pub fn place(&self) -> String {
+        match &self.place {
+            Some(place) => place.to_string(),
+            None => self.source.clone(),
+        }
+    }
+
     /// A task whose data is one key holding one string (text lines, URLs, media files).
     pub fn single_value(key: &str, value: &str, source: String) -> Task {
         Task::from_strings([(key, value)], source)
@@ -101,14 +124,22 @@ fn push_json_string(out: &mut String, s: &str) {
 }
 
 /// Turn one task's JSON text into a task. `what` names it in messages ("task 3").
-pub fn task_from_json(raw: &RawValue, what: &str, source: String) -> Result<Task, String> {
+pub fn task_from_json(
+    raw: &RawValue,
+    what: &dyn fmt::Display,
+    source: String,
+) -> Result<Task, String> {
     let json = raw.get();
     task_from_text(Text { json, is_compact: false, spans: &NO_SPANS, root: json }, what, source)
 }
 
 /// A task from text that `raw::compact_with_spans` made: valid and compact already, so its
 /// members are found without parsing them again, and its spans say where values end.
-pub fn task_from_compact(compact: &Compact, what: &str, source: String) -> Result<Task, String> {
+pub fn task_from_compact(
+    compact: &Compact,
+    what: &dyn fmt::Display,
+    source: String,
+) -> Result<Task, String> {
     let json = compact.text.as_str();
     task_from_text(Text { json, is_compact: true, spans: &compact.spans, root: json }, what, source)
 }
@@ -155,7 +186,7 @@ impl<'a> Text<'a> {
     }
 }
 
-fn task_from_text(raw: Text<'_>, what: &str, source: String) -> Result<Task, String> {
+fn task_from_text(raw: Text<'_>, what: &dyn fmt::Display, source: String) -> Result<Task, String> {
     let Some(object) = raw.object() else {
         return Err(format!(
             "{what} is {}, not an object; a task looks like {{\"data\": {{\"text\": \"...\"}}}}",
@@ -193,7 +224,7 @@ fn task_from_text(raw: Text<'_>, what: &str, source: String) -> Result<Task, Str
         meta,
         extra,
         source,
-        place: String::new(),
+        place: None,
         completions,
         predictions,
         prediction_refs,
@@ -247,7 +278,7 @@ fn describe(value: &str) -> String {
 fn annotations(
     list: Text<'_>,
     key: &str,
-    what: &str,
+    what: &dyn fmt::Display,
     is_prediction: bool,
     refs: &mut u64,
 ) -> Result<Vec<Annotation>, String> {
@@ -353,7 +384,7 @@ mod tests {
 
     fn task(text: &str) -> Result<Task, String> {
         let raw: &RawValue = serde_json::from_str(text).expect("valid JSON");
-        task_from_json(raw, "task 2", "s".into())
+        task_from_json(raw, &"task 2", "s".into())
     }
 
     #[test]
