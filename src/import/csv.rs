@@ -6,7 +6,7 @@ use std::io::{BufRead, Read};
 
 use anyhow::Result;
 
-use super::task::{Receiver, Task};
+use super::task::{Receiver, Task, line_source};
 use crate::error::{InputError, line_col};
 
 /// Read a CSV (`delimiter` None: sniffed from the header) or TSV file, one task a row.
@@ -72,7 +72,7 @@ pub fn read_csv(
             Err(err) => sink.reject(err)?,
             Ok(cells) => {
                 let pairs = keys.iter().map(String::as_str).zip(cells);
-                sink.push(Task::from_strings(pairs, format!("{path}:{line}")))?
+                sink.push(Task::from_strings(pairs, line_source(path, line)))?
             }
         }
     }

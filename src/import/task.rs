@@ -88,7 +88,13 @@ impl Task {
 
     /// A task whose data is one key holding one string (text lines, URLs, media files).
     pub fn single_value(key: &str, value: &str, source: String) -> Task {
-        Task::from_strings([(key, value)], source)
+        let mut data = String::with_capacity(key.len() + value.len() + 8);
+        data.push('{');
+        push_json_string(&mut data, key);
+        data.push(':');
+        push_json_string(&mut data, value);
+        data.push('}');
+        Task { data, source, ..Task::default() }
     }
 
     /// A task whose data maps keys to strings (CSV rows, time-series files).
@@ -96,7 +102,8 @@ impl Task {
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
         source: String,
     ) -> Task {
-        let mut data = String::from("{");
+        let mut data = String::with_capacity(128);
+        data.push('{');
         for (i, (key, value)) in pairs.into_iter().enumerate() {
             if i > 0 {
                 data.push(',');
@@ -108,6 +115,27 @@ impl Task {
         data.push('}');
         Task { data, source, ..Task::default() }
     }
+}
+
+/// `path:line`, the source of a task read from a line (as `format!` writes it, without its
+/// machinery: it is made for every CSV row and text line).
+pub fn line_source(path: &str, line: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = line;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut out = String::with_capacity(path.len() + 1 + digits.len() - at);
+    out.push_str(path);
+    out.push(':');
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+    out
 }
 
 /// Append `s` as a JSON string, exactly as serde_json writes it: quoted as it is when nothing
@@ -369,6 +397,23 @@ fn annotations(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_sources_are_what_format_writes() {
+        for n in [0, 1, 9, 10, 99, 100, 12345, u64::MAX] {
+            assert_eq!(line_source("a/b.csv", n), format!("a/b.csv:{n}"));
+        }
+    }
+
+    #[test]
+    fn single_values_are_what_from_strings_makes() {
+        for (k, v) in [("text", "plain"), ("t\"k", "a\nb"), ("", "")] {
+            assert_eq!(
+                Task::single_value(k, v, "s".into()),
+                Task::from_strings([(k, v)], "s".into())
+            );
+        }
+    }
 
     #[test]
     fn json_strings_are_what_serde_json_writes() {

@@ -9,7 +9,7 @@ use anyhow::Result;
 use super::context::ReadContext;
 use super::format::{MediaKind, media_kind};
 use super::lines::for_each_line;
-use super::task::{Receiver, Task};
+use super::task::{Receiver, Task, line_source};
 use crate::error::{InputError, line_col};
 
 /// Read a text file or URL list; returns how many tasks it held.
@@ -39,7 +39,7 @@ pub fn read_text(
             None => key.insert(ctx.key_for(line_kind(line))?),
         };
         tasks += 1;
-        sink.push(Task::single_value(key, line, format!("{path}:{number}")))
+        sink.push(Task::single_value(key, line, line_source(path, number)))
     })?;
     Ok(tasks)
 }
