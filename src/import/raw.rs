@@ -356,22 +356,34 @@ fn copy_string(b: &[u8], i: usize, out: &mut Vec<u8>) -> Option<usize> {
     }
 }
 
+/// A byte in each of a word's eight bytes.
+const ONES: u64 = 0x0101_0101_0101_0101;
+/// The top bit of each of a word's eight bytes.
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The top bit set in the bytes of `x` that are zero. Above a zero byte a set bit may be
+/// false, so only the lowest set bit counts.
+fn zero_byte(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x & HIGH
+}
+
+/// The eight bytes of `b` from `j` as one word, the first byte lowest (`None` when fewer
+/// are left).
+fn word_at(b: &[u8], j: usize) -> Option<u64> {
+    let word: [u8; 8] = b.get(j..j.checked_add(8)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes(word))
+}
+
 /// The first quote or backslash in `b`. Strings in tasks are mostly short (keys, labels):
 /// the first 32 bytes are searched eight at a time, which beats setting up memchr for
 /// them, and memchr takes the rest.
 pub fn quote_or_backslash(b: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
     const SHORT: usize = 32;
-    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
     let mut j = 0;
     while j < SHORT {
-        let Some(word) = b.get(j..j + 8) else {
+        let Some(x) = word_at(b, j) else {
             return b[j..].iter().position(|&c| c == b'"' || c == b'\\').map(|k| j + k);
         };
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(word);
-        let x = u64::from_le_bytes(bytes);
         let found =
             zero_byte(x ^ (ONES * u64::from(b'"'))) | zero_byte(x ^ (ONES * u64::from(b'\\')));
         if found != 0 {
@@ -386,13 +398,7 @@ pub fn quote_or_backslash(b: &[u8]) -> Option<usize> {
 /// backslash or control character at or after `j` (or the end). Eight bytes at a time: in
 /// a word, the lowest byte flagged by these tests is always a true match.
 fn plain_run_end(b: &[u8], mut j: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-    while let Some(word) = b.get(j..j + 8) {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(word);
-        let x = u64::from_le_bytes(bytes);
+    while let Some(x) = word_at(b, j) {
         // Below 0x20 (and not 0x80 or above), a quote, a backslash.
         let special = (x.wrapping_sub(ONES * 0x20) & !x & HIGH)
             | zero_byte(x ^ (ONES * u64::from(b'"')))

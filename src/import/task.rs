@@ -88,13 +88,7 @@ impl Task {
 
     /// A task whose data is one key holding one string (text lines, URLs, media files).
     pub fn single_value(key: &str, value: &str, source: String) -> Task {
-        let mut data = String::with_capacity(key.len() + value.len() + 8);
-        data.push('{');
-        push_json_string(&mut data, key);
-        data.push(':');
-        push_json_string(&mut data, value);
-        data.push('}');
-        Task { data, source, ..Task::default() }
+        Task::with_strings([(key, value)], key.len() + value.len() + 8, source)
     }
 
     /// A task whose data maps keys to strings (CSV rows, time-series files).
@@ -102,7 +96,16 @@ impl Task {
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
         source: String,
     ) -> Task {
-        let mut data = String::with_capacity(128);
+        Task::with_strings(pairs, 128, source)
+    }
+
+    /// `from_strings`, its data text given room for `capacity` bytes at first.
+    fn with_strings<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+        capacity: usize,
+        source: String,
+    ) -> Task {
+        let mut data = String::with_capacity(capacity);
         data.push('{');
         for (i, (key, value)) in pairs.into_iter().enumerate() {
             if i > 0 {
