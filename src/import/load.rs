@@ -792,13 +792,13 @@ impl AnnotationColumns {
     }
 }
 
-/// The appender's side: owns the import's connection and writes what the reader sends.
 /// Rows of a table the appender gathers before it inserts them. Each flush plans an INSERT
 /// (12% of the appending thread when every 4,096-task batch flushed); the rows gathered sit
 /// outside DuckDB's memory limit (16k rows: 8 MiB more peak than one batch, 6% faster;
 /// 64k: 25 MiB, no faster within the noise; farm-bench, docs/benchmarks.md).
 const FLUSH_ROWS: usize = 16_384;
 
+/// The appender's side: owns the import's connection and writes what the reader sends.
 pub struct Writer<'c> {
     conn: &'c Connection,
     import_id: i64,
@@ -842,10 +842,8 @@ impl<'c> Writer<'c> {
     pub fn write(&mut self, message: Message) -> Result<()> {
         match message {
             Message::Rows(table, batch) => {
-                // Flushed every FLUSH_ROWS rows: DuckDB's appender otherwise gathers about
-                // 200k rows a table, outside its memory limit, before it inserts them (a
-                // third of the import's peak memory), while each flush plans an INSERT of
-                // its own (docs/benchmarks.md).
+                // Flushed every FLUSH_ROWS rows, not at DuckDB's 200k rows a table (a third of
+                // the import's peak memory then).
                 let is_named = std::mem::replace(&mut self.named[table as usize], true);
                 let pending = &mut self.pending[table as usize];
                 *pending += batch.num_rows();

@@ -367,6 +367,11 @@ fn zero_byte(x: u64) -> u64 {
     x.wrapping_sub(ONES) & !x & HIGH
 }
 
+/// The top bit set in the bytes of `x` that are a quote or a backslash (lowest set bit only).
+fn quotes_or_backslashes(x: u64) -> u64 {
+    zero_byte(x ^ (ONES * u64::from(b'"'))) | zero_byte(x ^ (ONES * u64::from(b'\\')))
+}
+
 /// The eight bytes of `b` from `j` as one word, the first byte lowest (`None` when fewer
 /// are left).
 fn word_at(b: &[u8], j: usize) -> Option<u64> {
@@ -384,8 +389,7 @@ pub fn quote_or_backslash(b: &[u8]) -> Option<usize> {
         let Some(x) = word_at(b, j) else {
             return b[j..].iter().position(|&c| c == b'"' || c == b'\\').map(|k| j + k);
         };
-        let found =
-            zero_byte(x ^ (ONES * u64::from(b'"'))) | zero_byte(x ^ (ONES * u64::from(b'\\')));
+        let found = quotes_or_backslashes(x);
         if found != 0 {
             return Some(j + (found.trailing_zeros() / 8) as usize);
         }
@@ -400,9 +404,7 @@ pub fn quote_or_backslash(b: &[u8]) -> Option<usize> {
 fn plain_run_end(b: &[u8], mut j: usize) -> usize {
     while let Some(x) = word_at(b, j) {
         // Below 0x20 (and not 0x80 or above), a quote, a backslash.
-        let special = (x.wrapping_sub(ONES * 0x20) & !x & HIGH)
-            | zero_byte(x ^ (ONES * u64::from(b'"')))
-            | zero_byte(x ^ (ONES * u64::from(b'\\')));
+        let special = (x.wrapping_sub(ONES * 0x20) & !x & HIGH) | quotes_or_backslashes(x);
         if special != 0 {
             return j + (special.trailing_zeros() / 8) as usize;
         }

@@ -123,21 +123,12 @@ impl Task {
 /// `path:line`, the source of a task read from a line (as `format!` writes it, without its
 /// machinery: it is made for every CSV row and text line).
 pub fn line_source(path: &str, line: u64) -> String {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut n = line;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let mut out = String::with_capacity(path.len() + 1 + digits.len() - at);
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(line);
+    let mut out = String::with_capacity(path.len() + 1 + digits.len());
     out.push_str(path);
     out.push(':');
-    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+    out.push_str(digits);
     out
 }
 

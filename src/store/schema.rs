@@ -53,7 +53,8 @@ pub fn apply_schema(conn: &Connection, store_name: &str) -> Result<()> {
     Ok(())
 }
 
-/// The columns `tasks` had before schema 3, when `data_hash` was stored.
+/// The columns `tasks` had before schema 3, when `data_hash` (the last) was stored; the
+/// others move to the new table.
 const TASKS_V2_COLUMNS: [&str; 7] =
     ["id", "data", "meta", "extra", "import_id", "source", "data_hash"];
 
@@ -99,7 +100,7 @@ fn set_tasks_aside(conn: &Connection) -> Result<SetAside> {
 /// Fill the new `tasks` from the old one, in its order, with the columns added by hand
 /// after lsdb's own, and make its indexes again.
 fn refill_tasks(conn: &Connection, aside: &SetAside) -> Result<()> {
-    let mut names = String::from("id, data, meta, extra, import_id, source");
+    let mut names = TASKS_V2_COLUMNS[..TASKS_V2_COLUMNS.len() - 1].join(", ");
     for (name, kind) in &aside.columns {
         conn.execute_batch(&format!("ALTER TABLE tasks ADD COLUMN {name} {kind}"))
             .with_context(|| format!("upgrading the store: keeping tasks column {name}"))?;
@@ -181,18 +182,25 @@ mod tests {
 
     /// A store of schema 2 stored `data_hash`; opening it for writing computes it instead,
     /// keeping the rows, their order, the hashes and the indexes made on the table.
-    #[test]
-    fn schema_2_tasks_are_rebuilt_with_a_computed_hash() -> Result<()> {
+    /// A store of schema 2 whose `tasks` table `tasks_sql` makes and fills.
+    fn schema_2_store(tasks_sql: &str) -> Result<Connection> {
         let conn = Connection::open_in_memory()?;
         apply_schema(&conn, "test")?;
-        conn.execute_batch(
-            "DROP TABLE tasks;
-             CREATE TABLE tasks (id BIGINT PRIMARY KEY, data JSON NOT NULL, meta JSON,
+        conn.execute_batch(&format!(
+            "DROP TABLE tasks; {tasks_sql};
+             UPDATE lsdb_meta SET value = '2' WHERE key = 'schema_version';"
+        ))?;
+        Ok(conn)
+    }
+
+    #[test]
+    fn schema_2_tasks_are_rebuilt_with_a_computed_hash() -> Result<()> {
+        let conn = schema_2_store(
+            "CREATE TABLE tasks (id BIGINT PRIMARY KEY, data JSON NOT NULL, meta JSON,
                  extra JSON, import_id BIGINT, source VARCHAR, data_hash VARCHAR NOT NULL);
              INSERT INTO tasks SELECT 10 - i, json_object('t', i), NULL, '{\"k\":1.50}', 1,
                  'a.json[' || i || ']', md5(json_object('t', i)::VARCHAR) FROM range(5) r(i);
-             CREATE INDEX by_source ON tasks (source);
-             UPDATE lsdb_meta SET value = '2' WHERE key = 'schema_version';",
+             CREATE INDEX by_source ON tasks (source)",
         )?;
         let rows = "SELECT list((id, data, meta, extra, import_id, source, data_hash))::VARCHAR \
                     FROM tasks";
@@ -216,16 +224,12 @@ mod tests {
     /// store would leave no lsdb command, `lsdb sql` included, able to move them.
     #[test]
     fn schema_2_tasks_keep_columns_added_by_hand() -> Result<()> {
-        let conn = Connection::open_in_memory()?;
-        apply_schema(&conn, "test")?;
-        conn.execute_batch(
-            "DROP TABLE tasks;
-             CREATE TABLE tasks (id BIGINT, data JSON NOT NULL, meta JSON, extra JSON,
+        let conn = schema_2_store(
+            "CREATE TABLE tasks (id BIGINT, data JSON NOT NULL, meta JSON, extra JSON,
                  import_id BIGINT, source VARCHAR, data_hash VARCHAR NOT NULL,
                  \"my \"\"label\"\"\" DECIMAL(9,3), tags VARCHAR[]);
              INSERT INTO tasks VALUES (1, '{}', NULL, NULL, 1, 'a.json[0]', md5('{}'), 1.250,
-                 ['x', 'y']);
-             UPDATE lsdb_meta SET value = '2' WHERE key = 'schema_version';",
+                 ['x', 'y'])",
         )?;
         apply_schema(&conn, "x/lsdb.duckdb")?;
         let row: String = conn.query_row(
