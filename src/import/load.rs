@@ -6,7 +6,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
 
@@ -19,50 +19,12 @@ use duckdb::{Appender, Connection, params};
 use indicatif::ProgressBar;
 use md5::{Digest, Md5};
 
+use super::digests::{Digests, TABLE_DIGESTS};
 use super::ids::{IdSpace, Switch};
 use super::preannotate::Preannotate;
 use super::sink::{Counts, progress_bar};
 use super::task::{Annotation, Receiver, Record, Task};
 use crate::error::InputError;
-
-/// A set of MD5 digests in 256 shards by their top byte. Digests are uniformly spread
-/// already, so their low bits are the hash. Shards grow one at a time: a single table
-/// doubles all at once and, while it does, holds both sizes (1.5× the set's memory).
-struct Digests {
-    shards: Vec<HashSet<u128, BuildHasherDefault<DigestHasher>>>,
-}
-
-impl Digests {
-    fn with_capacity(n: usize) -> Digests {
-        let each = n / 256 + 1;
-        let shard = || HashSet::with_capacity_and_hasher(each, BuildHasherDefault::default());
-        Digests { shards: (0..256).map(|_| shard()).collect() }
-    }
-
-    /// Add a digest; false when it was there.
-    fn insert(&mut self, digest: u128) -> bool {
-        self.shards[(digest >> 120) as usize].insert(digest)
-    }
-}
-
-#[derive(Default)]
-struct DigestHasher(u64);
-
-impl Hasher for DigestHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-
-    fn write_u128(&mut self, n: u128) {
-        self.0 = n as u64;
-    }
-}
 
 /// The MD5 digest of a task's data as one number, the one DuckDB's `md5_number(data)` gives,
 /// so the store's digests are read without formatting or parsing hex digits.
@@ -98,7 +60,13 @@ pub fn load(
     how: LoadOptions,
     read: impl FnOnce(&mut dyn Receiver) -> Result<()> + Send,
 ) -> Result<Loaded> {
-    let LoadOptions { import_id, is_skipping_invalid, is_skipping_duplicates, preannotate } = how;
+    let LoadOptions {
+        import_id,
+        is_skipping_invalid,
+        is_skipping_duplicates,
+        preannotate,
+        spill_dir,
+    } = how;
     // The loader's own connection sees the store as committed: its ids and data hashes.
     let mut phases = super::Phases::new();
     let reads = conn.try_clone()?;
@@ -141,13 +109,15 @@ pub fn load(
         }
         let loader = scope.spawn(move || {
             // Read while the reader and the parsers start on the input.
-            let state = StoreState::read(&reads)?;
-            let mut loader = Loader::new(
-                &reads,
-                state,
-                batches_in,
-                LoadOptions { import_id, is_skipping_invalid, is_skipping_duplicates, preannotate },
-            );
+            let state = StoreState::read(&reads, &spill_dir)?;
+            let how = LoadOptions {
+                import_id,
+                is_skipping_invalid,
+                is_skipping_duplicates,
+                preannotate,
+                spill_dir,
+            };
+            let mut loader = Loader::new(&reads, state, batches_in, how);
             // Each parser's channel closes after its last chunk, so the first closed one in
             // turn is the end of the input.
             for turn in 0.. {
@@ -203,6 +173,8 @@ pub struct LoadOptions {
     pub is_skipping_duplicates: bool,
     /// Fields that become predictions.
     pub preannotate: Preannotate,
+    /// Where the duplicate check may write its temporary files (the project folder).
+    pub spill_dir: PathBuf,
 }
 
 /// A thread stopped because the next one in the pipeline had stopped (its error is told).
@@ -314,8 +286,9 @@ pub struct StoreState {
 }
 
 impl StoreState {
-    /// Read the highest ids and every task's data hash (committed state).
-    pub fn read(conn: &Connection) -> Result<StoreState> {
+    /// Read the highest ids and every task's data hash (committed state); the set of
+    /// hashes writes what it does not hold in memory to `spill_dir`.
+    pub fn read(conn: &Connection, spill_dir: &Path) -> Result<StoreState> {
         let (task_max, completion_max, prediction_max, count): (i64, i64, i64, i64) = conn
             .query_row(
                 "SELECT (SELECT coalesce(max(id), 0) FROM tasks), \
@@ -326,7 +299,7 @@ impl StoreState {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .context("reading the store's highest ids")?;
-        let mut hashes = Digests::with_capacity(count as usize);
+        let mut hashes = Digests::new(spill_dir, TABLE_DIGESTS);
         if count > 0 {
             let mut stmt = conn.prepare(STORE_DIGESTS)?;
             for batch in stmt.query_arrow([])? {
@@ -337,7 +310,7 @@ impl StoreState {
                 };
                 let (high, low) = (half(0)?, half(1)?);
                 for (high, low) in high.values().iter().zip(low.values()) {
-                    hashes.insert(halves(*high, *low));
+                    hashes.insert(halves(*high, *low))?;
                 }
             }
         }
@@ -435,8 +408,9 @@ impl<'a> Loader<'a> {
         out: SyncSender<Message>,
         how: LoadOptions,
     ) -> Loader<'a> {
-        let LoadOptions { import_id, is_skipping_invalid, is_skipping_duplicates, preannotate } =
-            how;
+        let LoadOptions {
+            import_id, is_skipping_invalid, is_skipping_duplicates, preannotate, ..
+        } = how;
         Loader {
             preannotate,
             reads,
@@ -607,7 +581,7 @@ impl Receiver for Loader<'_> {
             self.first_place = Some(task.place());
         }
         let hash = digest(&task.data);
-        if !self.hashes.insert(hash) {
+        if !self.hashes.insert(hash)? {
             self.duplicates += 1;
             if self.is_skipping_duplicates {
                 return Ok(());
@@ -928,11 +902,12 @@ mod tests {
         for (id, data) in texts.iter().enumerate() {
             conn.execute("INSERT INTO tasks (id, data) VALUES ($1, $2)", params![id as i64, data])?;
         }
-        let mut state = StoreState::read(&conn)?;
+        let dir = tempfile::tempdir()?;
+        let mut state = StoreState::read(&conn, dir.path())?;
         for data in texts {
-            assert!(!state.hashes.insert(digest(data)), "{data} not read back");
+            assert!(!state.hashes.insert(digest(data))?, "{data} not read back");
         }
-        assert!(state.hashes.insert(digest("{\"t\":1}")));
+        assert!(state.hashes.insert(digest("{\"t\":1}"))?);
         let number: String =
             conn.query_row("SELECT md5_number('{}')::VARCHAR", [], |r| r.get(0))?;
         assert_eq!(number, digest("{}").to_string());

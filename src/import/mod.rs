@@ -7,6 +7,7 @@
 mod bucket;
 mod context;
 mod csv;
+mod digests;
 mod dir;
 pub mod format;
 mod ids;
@@ -196,8 +197,8 @@ pub fn run_inputs(
         notes: Vec::new(),
         chosen: Vec::new(),
     };
-    let outcome =
-        import_in_transaction(&tx, opts, inputs, &mut ctx, started_at).and_then(|summary| {
+    let outcome = import_in_transaction(&tx, store.project(), opts, inputs, &mut ctx, started_at)
+        .and_then(|summary| {
             tx.execute_batch(section("cleanup")).context("cleaning up the staging tables")?;
             crate::storage::sync::record_objects(&tx, summary.import_id, inputs)?;
             finish(&tx, summary.import_id)?;
@@ -229,6 +230,7 @@ pub fn run_inputs(
 
 fn import_in_transaction(
     conn: &Connection,
+    project: &Path,
     opts: &ImportOptions,
     inputs: &[Input],
     ctx: &mut ReadContext<'_>,
@@ -243,7 +245,7 @@ fn import_in_transaction(
     let (counts, duplicates, merged) = if opts.is_merging {
         load_staged(conn, opts, inputs, ctx, import_id, &mut phases)?
     } else {
-        let loaded = load_direct(conn, opts, inputs, ctx, import_id)?;
+        let loaded = load_direct(conn, project, opts, inputs, ctx, import_id)?;
         (loaded.counts, loaded.duplicates, 0)
     };
     let duplicates = duplicates as i64;
@@ -300,6 +302,7 @@ fn import_in_transaction(
 /// tables (`load.rs`).
 fn load_direct(
     conn: &Connection,
+    project: &Path,
     opts: &ImportOptions,
     inputs: &[Input],
     ctx: &mut ReadContext<'_>,
@@ -326,6 +329,7 @@ fn load_direct(
         is_skipping_invalid: opts.is_skipping_invalid,
         is_skipping_duplicates: opts.is_skipping_duplicates,
         preannotate,
+        spill_dir: project.to_path_buf(),
     };
     load::load(conn, how, |sink| {
         for input in inputs {

@@ -254,6 +254,39 @@ fn issue_11_imports_write_strings_with_zstd() {
     );
 }
 
+// The duplicate check holds 262,144 digests in memory and writes older ones to temporary
+// files: duplicates are still found among the store's tasks and this input's, in memory and
+// in files, and the files leave nothing behind in the project folder.
+#[test]
+fn issue_11_duplicates_are_found_beyond_the_digests_held_in_memory() {
+    let env = env_with_project();
+    let lines = |name: &str, numbers: &mut dyn Iterator<Item = u64>| {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(env.path(name)).unwrap());
+        for i in numbers {
+            writeln!(out, "line {i}").unwrap();
+        }
+    };
+    lines("first.txt", &mut (0..300_000));
+    env.lsdb(&["-p", "proj", "import", "first.txt"]).ok();
+    // New lines; again lines of the store (the first, the middle, the last); again lines of
+    // this file read long before (written out) and just before (in memory).
+    let again_store = (0..300_000).step_by(1_000).chain([299_999]);
+    let again_input = (300_000..580_000).step_by(5_000).chain([579_999]);
+    lines("second.txt", &mut (300_000..580_000).chain(again_store).chain(again_input));
+    let out = env.lsdb(&["-p", "proj", "import", "--skip-duplicates", "second.txt"]).ok();
+    assert!(out.contains("imported 280000 tasks") && out.contains("358 duplicates"), "{out}");
+    assert_eq!(
+        env.query("SELECT count(*) AS n, count(DISTINCT data) AS distinct_data FROM tasks"),
+        json!([{"n": 580_000, "distinct_data": 580_000}])
+    );
+    let mut left: Vec<String> = std::fs::read_dir(env.path("proj"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["lsdb.duckdb"]);
+}
+
 // Columns a user adds to the tables by hand stay empty on imported rows: the appender names
 // lsdb's columns instead of expecting the table's whole width.
 #[test]
