@@ -192,8 +192,8 @@ def main():
     duck, fresh_duck = project('p_duckdb')
     p, fresh_p = project('p_lsdb', with_config=True)
 
-    def duckdb_case(label, sql, count, size=None):
-        s, rss = measure(runs, [lsdb, '-p', duck, 'sql', sql], fresh_duck)
+    def duckdb_case(label, sql, count, size=None, where=(duck, fresh_duck)):
+        s, rss = measure(runs, [lsdb, '-p', where[0], 'sql', sql], where[1])
         report(label, s, rss, size, count)
         return s
 
@@ -235,17 +235,28 @@ def main():
         s, rss = measure(1, [lsdb, '-p', p, 'import', big], fresh_p)
         report(f'lsdb import jsonl {4 * n} tasks ({mib(big):.0f} MiB), memory check', s, rss, mib(big), 4 * n)
 
-    # CSV and text: against read_csv into one table.
-    for key, label, sql in (
-            ('csv', 'csv', f"CREATE TABLE t AS SELECT * FROM read_csv({sql_text(paths['csv'])}, all_varchar=true)"),
-            ('text', 'text', f"CREATE TABLE t AS SELECT * FROM read_csv({sql_text(paths['text'])}, header=false, "
-                             "delim='\\t', quote='', escape='', columns={'text': 'VARCHAR'})")):
+    # CSV and text: against read_csv into one table, and read_csv doing lsdb's job (the
+    # rows of `tasks`: data as a JSON object, source as path:line, ZSTD strings).
+    csv_sql = f"read_csv({sql_text(paths['csv'])}, all_varchar=true)"
+    text_sql = (f"read_csv({sql_text(paths['text'])}, header=false, delim='\\t', quote='', escape='', "
+                "columns={'text': 'VARCHAR'})")
+    for key, label, source, data_sql, first_line in (
+            ('csv', 'csv', csv_sql, "json_object('text', text, 'label', label, 'ref', ref)", 2),
+            ('text', 'text', text_sql, "json_object('text', text)", 1)):
         path = paths[key]
         what = f'{n} rows ({mib(path):.0f} MiB)'
-        d = duckdb_case(f'duckdb read_csv one table, {label} {what}', sql, n, mib(path))
-        pc, fresh_pc = project('p_rows')
+        d = duckdb_case(f'duckdb read_csv one table, {label} {what}', f'CREATE TABLE t AS SELECT * FROM {source}',
+                        n, mib(path))
+        # Kept after the run beside lsdb's p_{key}: both hold the same rows.
+        job = duckdb_case(f'duckdb read_csv into tasks, {label} {what}',
+                          f"SET force_compression = 'zstd'; INSERT INTO tasks (id, data, import_id, source) "
+                          f"SELECT n, {data_sql}, 1, {sql_text(path + ':')} || (n + {first_line - 1}) "
+                          f"FROM (SELECT row_number() OVER () AS n, * FROM {source})", n, mib(path),
+                          project(f'p_duckdb_{key}'))
+        pc, fresh_pc = project(f'p_{key}')
         s, rss = measure(runs, [lsdb, '-p', pc, 'import', path], fresh_pc)
         report(f'lsdb import {label} {what}', s, rss, mib(path), n, d, 'read_csv')
+        rows[-1]['ratio'] += f', {s / job:.2f}x read_csv into tasks'
 
     # A folder of images: against a plain recursive walk that only lists the files.
     tree = paths['tree']

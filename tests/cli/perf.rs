@@ -114,7 +114,9 @@ fn issue_11_the_benchmark_runs_on_a_thousand_tasks() {
         "duckdb read_json three tables, ZSTD strings, json 1000 tasks",
         "lsdb import jsonl 1000 tasks",
         "lsdb import jsonl 1000 tasks into a store of 1000",
+        "duckdb read_csv into tasks, csv 1000 rows",
         "lsdb import csv 1000 rows",
+        "duckdb read_csv into tasks, text 1000 rows",
         "lsdb import text 1000 rows",
         "lsdb import image-dir, 100 files",
     ] {
@@ -125,6 +127,18 @@ fn issue_11_the_benchmark_runs_on_a_thousand_tasks() {
     };
     assert_eq!(count("p_second"), json!([{"n": 2000}]));
     assert_eq!(count("p_images"), json!([{"n": 100}]));
+    // DuckDB's script for CSV and text does lsdb's job: the same rows.
+    for key in ["csv", "text"] {
+        let rows = |project: &str| {
+            env.query_in(
+                &format!("bench/{project}"),
+                "SELECT id, data::VARCHAR AS data, source FROM tasks ORDER BY id",
+            )
+        };
+        let lsdb = rows(&format!("p_{key}"));
+        assert_eq!(lsdb.as_array().map(Vec::len), Some(1000), "{key}");
+        assert_eq!(lsdb, rows(&format!("p_duckdb_{key}")), "{key}");
+    }
 }
 
 // Records are parsed on other threads while reading goes on, yet the first problem in the
