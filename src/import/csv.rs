@@ -66,6 +66,10 @@ pub fn read_csv(
             }
         }
         let line = record.position().map_or(0, |p| p.line() + shift);
+        if csv.get_ref().ends_in_a_quote() {
+            sink.reject(never_closed(path, line))?;
+            continue;
+        }
         let cells: Result<Vec<&str>, InputError> =
             record.iter().map(|cell| utf8(cell, path, line)).collect();
         match cells {
@@ -98,12 +102,95 @@ pub fn data_keys(names: Vec<String>) -> Vec<String> {
 }
 
 /// A CSV reader with lsdb's settings: a header row, rows must match it.
-pub fn csv_reader<R: Read>(reader: R, delimiter: u8) -> csv::Reader<R> {
-    csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(reader)
+pub fn csv_reader<R: Read>(reader: R, delimiter: u8) -> csv::Reader<QuoteWatch<R>> {
+    csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).flexible(false).from_reader(
+        QuoteWatch { inner: reader, delimiter, state: Quoting::CellStart, is_at_end: false },
+    )
+}
+
+/// The error for a row whose last cell opens a quote that the file never closes.
+pub fn never_closed(path: &str, line: u64) -> InputError {
+    InputError::line(
+        path,
+        line,
+        "a quote opened on this line is never closed (its cell runs to the end of the file); \
+         close it with \"",
+    )
+}
+
+/// Follows the bytes the csv crate reads, to tell whether the file ends inside a quoted
+/// cell: the crate then ends the cell, and the row, at the end of the file without saying
+/// so (pandas, and so Label Studio, refuses such a file).
+pub struct QuoteWatch<R> {
+    inner: R,
+    delimiter: u8,
+    state: Quoting,
+    is_at_end: bool,
+}
+
+/// Where the bytes read so far leave off, as the csv crate quotes: a quote opens a cell only
+/// at its start, two quotes in a quoted cell are one, and after the closing quote the cell
+/// goes on unquoted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Quoting {
+    CellStart,
+    Plain,
+    Quoted,
+    /// A quote in a quoted cell: its end, or the first of two.
+    QuoteInQuoted,
+}
+
+impl<R> QuoteWatch<R> {
+    /// True once the whole input has been read and it ended inside a quoted cell: the row
+    /// the csv crate read last is then cut short.
+    pub fn ends_in_a_quote(&self) -> bool {
+        self.is_at_end && self.state == Quoting::Quoted
+    }
+
+    fn follow(&mut self, bytes: &[u8]) {
+        let mut i = 0;
+        while i < bytes.len() {
+            let rest = &bytes[i..];
+            match self.state {
+                Quoting::Quoted => match memchr::memchr(b'"', rest) {
+                    Some(j) => {
+                        i += j + 1;
+                        self.state = Quoting::QuoteInQuoted;
+                    }
+                    None => return,
+                },
+                Quoting::Plain => match memchr::memchr3(self.delimiter, b'\n', b'\r', rest) {
+                    Some(j) => {
+                        i += j + 1;
+                        self.state = Quoting::CellStart;
+                    }
+                    None => return,
+                },
+                Quoting::CellStart | Quoting::QuoteInQuoted => {
+                    let b = rest[0];
+                    self.state = if b == b'"' {
+                        Quoting::Quoted
+                    } else if b == self.delimiter || b == b'\n' || b == b'\r' {
+                        Quoting::CellStart
+                    } else {
+                        Quoting::Plain
+                    };
+                    i += 1;
+                }
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for QuoteWatch<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.is_at_end = true;
+        }
+        self.follow(&buf[..n]);
+        Ok(n)
+    }
 }
 
 /// `;` when the first line has more semicolons than commas (outside quotes), else `,`.
@@ -161,6 +248,35 @@ mod tests {
         assert_eq!(sniff_delimiter(b"a;b;c\n1,2;3"), b';');
         assert_eq!(sniff_delimiter(b"\"a;b\",c\n"), b',');
         assert_eq!(sniff_delimiter(b"a,b\n"), b',');
+    }
+
+    #[test]
+    fn the_quote_watch_reads_as_the_csv_crate_quotes_in_pieces_of_any_size() {
+        let cases: [(&[u8], bool); 9] = [
+            (b"a,b\n1,\"x", true),
+            (b"a,b\n1,\"x\"", false),
+            (b"a,b\n1,\"x\"\"", true),
+            (b"a,b\n1,\"x\"\"\"", false),
+            (b"a,b\n1,x\"", false),
+            (b"a,b\n\"1\ny\",\"", true),
+            (b"a,b\r\n1,\"\"\r\n", false),
+            (b"a;b\n1;\"x;y", true),
+            (b"a,b\n\"x\"y,\"z", true),
+        ];
+        for (text, is_open) in cases {
+            for size in [1, 2, 3, 64] {
+                let mut watch = QuoteWatch {
+                    inner: text,
+                    delimiter: if text.contains(&b';') { b';' } else { b',' },
+                    state: Quoting::CellStart,
+                    is_at_end: false,
+                };
+                let mut buf = vec![0; size];
+                while watch.read(&mut buf).unwrap() > 0 {}
+                let text = String::from_utf8_lossy(text);
+                assert_eq!(watch.ends_in_a_quote(), is_open, "{text:?} read {size} at a time");
+            }
+        }
     }
 
     #[test]

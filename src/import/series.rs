@@ -42,14 +42,21 @@ pub fn push_series_file(
         .map(|h| h.trim_start_matches('\u{feff}').to_string())
         .collect();
     let mut columns: Vec<Vec<String>> = vec![Vec::new(); headers.len()];
-    for record in csv.records() {
-        let record = match record {
-            Ok(r) => r,
+    let mut record = csv::StringRecord::new();
+    loop {
+        match csv.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
             Err(e) => {
                 sink.reject(csv_error(&shown, &e, shift))?;
                 return Ok(());
             }
         };
+        if csv.get_ref().ends_in_a_quote() {
+            let line = record.position().map_or(0, |p| p.line() + shift);
+            sink.reject(super::csv::never_closed(&shown, line))?;
+            return Ok(());
+        }
         for (column, cell) in columns.iter_mut().zip(record.iter()) {
             column.push(cell_value(cell));
         }

@@ -86,6 +86,36 @@ fn a_ragged_csv_row_names_its_line() {
     assert_eq!(env.count("tasks"), 0);
 }
 
+// A quote that is never closed in the last cell of the file swallows the rest of it without
+// making the row short: refused as pandas (and so Label Studio) refuses it, with the line the
+// row starts on, not imported with the quote dropped.
+#[test]
+fn a_quote_never_closed_in_the_last_cell_is_refused() {
+    let env = project(None);
+    env.write("a.csv", "text,label\nfine,a\n\"also fine\",b\nlast,\"unclosed\nmore\n");
+    env.lsdb(&["-p", "proj", "import", "a.csv"])
+        .fails_with("a.csv:4: a quote opened on this line is never closed");
+    env.write("b.csv", "text\n\"unclosed");
+    env.lsdb(&["-p", "proj", "import", "b.csv"])
+        .fails_with("b.csv:2: a quote opened on this line is never closed");
+    env.write("c.tsv", "text\tlabel\nx\t\"unclosed\r\n");
+    env.lsdb(&["-p", "proj", "import", "c.tsv"])
+        .fails_with("c.tsv:2: a quote opened on this line is never closed");
+    assert_eq!(env.count("tasks"), 0);
+    // With --skip-invalid the cut row is kept aside, the others imported.
+    let out = env.lsdb(&["-p", "proj", "import", "--skip-invalid", "a.csv"]).ok();
+    assert!(out.contains("imported 2 tasks") && out.contains("rejected 1"), "{out}");
+    assert_eq!(env.query("SELECT line FROM import_rejects"), json!([{"line": 4}]));
+    env.lsdb(&["-p", "proj", "sql", "DELETE FROM tasks"]).ok();
+    // Quotes inside a cell that does not start with one, and doubled quotes, are cells.
+    env.write("d.csv", "text,label\nsay \"hi,\"a \"\"b\"\"\"\n\"x\"\"\",y");
+    env.lsdb(&["-p", "proj", "import", "d.csv"]).ok();
+    assert_eq!(
+        column(&env, "SELECT data FROM tasks ORDER BY id"),
+        [json!({"text": "say \"hi", "label": "a \"b\""}), json!({"text": "x\"", "label": "y"})]
+    );
+}
+
 #[test]
 fn text_lines_with_bom_crlf_and_blank_lines() {
     let env = project(Some("text_classification.xml"));
