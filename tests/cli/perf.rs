@@ -268,6 +268,24 @@ fn issue_11_imports_write_strings_with_zstd() {
     );
 }
 
+// So are imports smaller than a row group (122,880 rows), whose rows DuckDB writes at the
+// next checkpoint: lsdb makes it before the import's settings are restored, not when the
+// store closes.
+#[test]
+fn issue_11_small_imports_write_strings_with_zstd_too() {
+    let env = env_with_project();
+    let text: String = (0..1_000).map(|i| format!("line {i} of a short file\n")).collect();
+    env.write("lines.txt", &text);
+    env.lsdb(&["-p", "proj", "import", "lines.txt"]).ok();
+    assert_eq!(
+        env.query(
+            "SELECT DISTINCT column_name, compression FROM pragma_storage_info('tasks') \
+             WHERE column_name IN ('data', 'source') AND segment_type <> 'VALIDITY' ORDER BY 1"
+        ),
+        json!([{"column_name": "data", "compression": "ZSTD"}, {"column_name": "source", "compression": "ZSTD"}])
+    );
+}
+
 // The duplicate check holds 262,144 digests in memory and writes older ones to temporary
 // files: duplicates are still found among the store's tasks and this input's, in memory and
 // in files, and the files leave nothing behind in the project folder.
