@@ -322,6 +322,26 @@ mod tests {
         Ok(())
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+
+        /// Any sequence of digests (drawn from few values, so that many repeat, near and far
+        /// apart) and any table size: the same answers as a hash set.
+        #[test]
+        fn any_sequence_answers_as_a_hash_set_does(
+            picks in proptest::collection::vec(0u64..600, 0..3_000),
+            capacity in 1usize..80,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut digests = Digests::new(dir.path(), capacity);
+            let mut seen = HashSet::new();
+            for pick in picks {
+                let digest = spread(pick);
+                proptest::prop_assert_eq!(digests.insert(digest).unwrap(), seen.insert(digest));
+            }
+        }
+    }
+
     #[test]
     fn a_run_finds_every_digest_it_holds_and_few_others() -> Result<()> {
         let dir = tempfile::tempdir()?;
