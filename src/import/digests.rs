@@ -1,5 +1,5 @@
 //! The set of task digests (MD5 of `data`) an import checks for duplicates, in memory that
-//! does not grow with the store or the input.
+//! grows by under 2 bytes a digest (a hash set of them took about 35).
 //!
 //! The newest digests are held in a hash table of fixed size. When it is full they are
 //! sorted and written to an unnamed temporary file in the project folder (a "run"), which
