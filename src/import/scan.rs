@@ -279,7 +279,15 @@ impl<R: BufRead> ElementScanner<R> {
 
 /// The line and column after `bytes`, from those before (columns count characters).
 fn track(line: u64, col: u64, bytes: &[u8]) -> (u64, u64) {
-    let chars = |b: &[u8]| b.iter().filter(|&&c| c & 0xC0 != 0x80).count() as u64;
+    // Characters are the bytes that do not continue one; ASCII text, the common case, is
+    // checked a word at a time instead of counted byte by byte.
+    let chars = |b: &[u8]| {
+        if b.is_ascii() {
+            b.len() as u64
+        } else {
+            b.iter().filter(|&&c| c & 0xC0 != 0x80).count() as u64
+        }
+    };
     match memchr::memrchr(b'\n', bytes) {
         Some(last) => {
             (line + memchr::memchr_iter(b'\n', bytes).count() as u64, 1 + chars(&bytes[last + 1..]))
@@ -318,6 +326,19 @@ mod tests {
             all.push((String::from_utf8(out.bytes.clone()).unwrap(), out.line, out.col, out.index));
         }
         Ok(all)
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        for (text, line, col) in [
+            ("", 1, 5),
+            ("abc", 1, 8),
+            ("h\u{e9}llo \u{1F600}", 1, 12),
+            ("a\nb\u{e9}", 2, 3),
+            ("\u{e9}\n\n\u{e9}\u{e9}x", 3, 4),
+        ] {
+            assert_eq!(track(1, 5, text.as_bytes()), (line, col), "{text:?}");
+        }
     }
 
     #[test]
