@@ -15,7 +15,6 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{BufReader, BufWriter, Read, Write};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -141,7 +140,7 @@ impl Run {
         };
         let n = BLOCK_DIGESTS.min(self.len - at * BLOCK_DIGESTS);
         let bytes = &mut block[..n * DIGEST_BYTES];
-        self.file.read_exact_at(bytes, (at * BLOCK_DIGESTS * DIGEST_BYTES) as u64)?;
+        read_at(&self.file, bytes, (at * BLOCK_DIGESTS * DIGEST_BYTES) as u64)?;
         let (mut low, mut high) = (0, n);
         while low < high {
             let mid = (low + high) / 2;
@@ -154,6 +153,18 @@ impl Run {
         }
         Ok(false)
     }
+}
+
+/// Read `buf.len()` bytes at `offset`: one `pread` where there is one.
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_at(mut file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset))?;
+    file.read_exact(buf)
 }
 
 fn read_digest(bytes: &[u8]) -> u128 {
