@@ -4,7 +4,7 @@
 //! The newest digests are held in a hash table of fixed size. When it is full they are
 //! sorted and written to an unnamed temporary file in the project folder (a "run"), which
 //! the operating system removes when the import ends however it ends. Each run keeps in
-//! memory only a Bloom filter (12 bits a digest) and the first digest of every 4 KiB block;
+//! memory only a Bloom filter (12 bits a digest) and the first digest of every 1 KiB block;
 //! a digest the filter may hold costs one read of one block. Runs of the same size are
 //! merged, so there are at most about log2(digests / table size) of them.
 //!
@@ -23,7 +23,7 @@ use anyhow::{Context, Result};
 pub const TABLE_DIGESTS: usize = 1 << 18;
 /// Bytes of one digest in a run (little-endian), and digests per block read.
 const DIGEST_BYTES: usize = 16;
-const BLOCK_DIGESTS: usize = 256;
+const BLOCK_DIGESTS: usize = 64;
 /// Bloom filter bits per digest, in 512-bit blocks with 7 bits set per digest: about one
 /// digest in 200 that is not in a run still costs a block read.
 const FILTER_BITS: usize = 12;
