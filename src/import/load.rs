@@ -74,6 +74,11 @@ pub fn load(
         (0..PARSERS).map(|_| std::sync::mpsc::sync_channel::<Vec<Item>>(CHANNEL_CHUNKS)).unzip();
     let (parsed_in, parsed_out): (Vec<_>, Vec<_>) =
         (0..PARSERS).map(|_| std::sync::mpsc::sync_channel::<Vec<Item>>(CHANNEL_CHUNKS)).unzip();
+    // Chunks the loader is done with go back to the parser that made them, to be dropped
+    // there: glibc frees memory faster on the thread that took it, and the loader is the
+    // longest stage when most tasks are duplicates that are skipped.
+    let (spent_in, spent_out): (Vec<_>, Vec<_>) =
+        (0..PARSERS).map(|_| std::sync::mpsc::channel::<Vec<Item>>()).unzip();
     let (batches_in, batches) = std::sync::mpsc::sync_channel(CHANNEL_BATCHES);
     let mut writer = Writer::new(conn, import_id)?;
     std::thread::scope(|scope| {
@@ -90,9 +95,12 @@ pub fn load(
             }
             forwarder.send_chunk()
         });
-        for (input, output) in raw_out.into_iter().zip(parsed_in) {
+        for ((input, output), spent) in raw_out.into_iter().zip(parsed_in).zip(spent_out) {
             scope.spawn(move || {
                 while let Ok(mut chunk) = input.recv() {
+                    while let Ok(done) = spent.try_recv() {
+                        drop(done);
+                    }
                     for item in &mut chunk {
                         if let Item::Record(record) = item {
                             *item = match record.parse() {
@@ -121,16 +129,22 @@ pub fn load(
             // Each parser's channel closes after its last chunk, so the first closed one in
             // turn is the end of the input.
             for turn in 0.. {
-                let Ok(chunk) = parsed_out[turn % PARSERS].recv() else { break };
-                for item in chunk {
-                    match item {
-                        Item::Task(task) => loader.push(task)?,
+                let Ok(mut chunk) = parsed_out[turn % PARSERS].recv() else { break };
+                for item in &mut chunk {
+                    if let Item::Task(task) = item {
+                        loader.load(task)?;
+                        continue;
+                    }
+                    match std::mem::replace(item, Item::Skip(0)) {
+                        Item::Task(_) => {}
                         Item::Record(record) => loader.push_record(record)?,
                         Item::Reject(err) => loader.reject(err)?,
                         Item::Skip(n) => loader.skip(n)?,
                         Item::Fail(err) => return Err(err),
                     }
                 }
+                // A parser that has stopped takes no more; the chunk is dropped here then.
+                let _ = spent_in[turn % PARSERS].send(chunk);
             }
             loader.finish()
         });
@@ -499,7 +513,7 @@ impl<'a> Loader<'a> {
         Ok(())
     }
 
-    fn annotation(&mut self, table: Table, task_id: i64, a: Annotation) -> Result<()> {
+    fn annotation(&mut self, table: Table, task_id: i64, a: &Annotation) -> Result<()> {
         let ids =
             if table == Table::Completions { &mut self.completions } else { &mut self.predictions };
         let (id, switch) = ids.assign(a.given_id, self.reads)?;
@@ -566,10 +580,11 @@ impl<'a> Loader<'a> {
     }
 }
 
-impl Receiver for Loader<'_> {
-    fn push(&mut self, mut task: Task) -> Result<()> {
+impl Loader<'_> {
+    /// One task's rows; the task is left for its parser to drop.
+    fn load(&mut self, task: &mut Task) -> Result<()> {
         if !self.preannotate.is_empty() {
-            self.preannotate.apply(&mut task);
+            self.preannotate.apply(task);
         }
         self.seq += 1;
         if self.seq.is_multiple_of(4096) {
@@ -605,11 +620,11 @@ impl Receiver for Loader<'_> {
             task.extra.as_deref(),
             &task.source,
         );
-        for c in task.completions {
+        for c in &task.completions {
             self.counts.completions += 1;
             self.annotation(Table::Completions, id, c)?;
         }
-        for p in task.predictions {
+        for p in &task.predictions {
             self.counts.predictions += 1;
             self.annotation(Table::Predictions, id, p)?;
         }
@@ -617,6 +632,12 @@ impl Receiver for Loader<'_> {
             self.flush()?;
         }
         Ok(())
+    }
+}
+
+impl Receiver for Loader<'_> {
+    fn push(&mut self, mut task: Task) -> Result<()> {
+        self.load(&mut task)
     }
 
     fn reject(&mut self, err: InputError) -> Result<()> {
@@ -642,7 +663,7 @@ struct Batches {
 }
 
 impl Batches {
-    fn annotation(&mut self, table: Table, id: i64, task_id: i64, a: Annotation) {
+    fn annotation(&mut self, table: Table, id: i64, task_id: i64, a: &Annotation) {
         let columns =
             if table == Table::Completions { &mut self.completions } else { &mut self.predictions };
         columns.push(id, task_id, a);
@@ -718,7 +739,7 @@ struct AnnotationColumns {
 }
 
 impl AnnotationColumns {
-    fn push(&mut self, id: i64, task_id: i64, a: Annotation) {
+    fn push(&mut self, id: i64, task_id: i64, a: &Annotation) {
         self.len += 1;
         self.id.append_value(id);
         self.task_id.append_value(task_id);
