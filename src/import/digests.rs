@@ -87,14 +87,13 @@ impl Digests {
         while let [.., older, newer] = self.runs.as_slice()
             && older.len <= newer.len
         {
-            let newer = self.runs.pop().expect("two runs");
-            let older = self.runs.pop().expect("two runs");
+            let (Some(newer), Some(older)) = (self.runs.pop(), self.runs.pop()) else { break };
             self.runs.push(merge(&self.dir, older, newer)?);
         }
         Ok(())
     }
 
-    /// Digests written out to files so far (for tests).
+    /// How many runs there are now (for tests).
     #[cfg(test)]
     fn runs(&self) -> usize {
         self.runs.len()
