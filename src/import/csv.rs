@@ -50,19 +50,12 @@ pub fn read_csv(
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                if let csv::ErrorKind::UnequalLengths { expected_len, len, .. } = e.kind() {
-                    let mut err = csv_error(path, &e, shift);
-                    if len < expected_len && record.iter().any(|f| f.contains(&b'\n')) {
-                        err.msg = format!(
-                            "a quote opened on this line is never closed (the row runs to the \
-                             end of the file); close it with \" ({})",
-                            err.msg.split(';').next().unwrap_or_default()
-                        );
-                    }
+                let err = row_error(csv.get_ref(), path, &e, shift);
+                if let csv::ErrorKind::UnequalLengths { .. } = e.kind() {
                     sink.reject(err)?;
                     continue;
                 }
-                return Err(csv_error(path, &e, shift).into());
+                return Err(err.into());
             }
         }
         let line = record.position().map_or(0, |p| p.line() + shift);
@@ -108,14 +101,22 @@ pub fn csv_reader<R: Read>(reader: R, delimiter: u8) -> csv::Reader<QuoteWatch<R
     )
 }
 
+/// What is wrong with the row the csv crate could not read: what the crate says, and, when
+/// the file ended inside a quoted cell (which cut the row short), first that.
+pub fn row_error<R>(watch: &QuoteWatch<R>, path: &str, err: &csv::Error, shift: u64) -> InputError {
+    let mut out = csv_error(path, err, shift);
+    if watch.ends_in_a_quote() {
+        out.msg = format!("{NEVER_CLOSED} ({})", out.msg.split(';').next().unwrap_or_default());
+    }
+    out
+}
+
+const NEVER_CLOSED: &str = "a quote opened on this line is never closed (the row runs to the end \
+                            of the file); close it with \"";
+
 /// The error for a row whose last cell opens a quote that the file never closes.
 pub fn never_closed(path: &str, line: u64) -> InputError {
-    InputError::line(
-        path,
-        line,
-        "a quote opened on this line is never closed (its cell runs to the end of the file); \
-         close it with \"",
-    )
+    InputError::line(path, line, NEVER_CLOSED)
 }
 
 /// Follows the bytes the csv crate reads, to tell whether the file ends inside a quoted

@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::Value;
 
-use super::csv::{csv_error, csv_reader, sniff_delimiter, uses_crlf};
+use super::csv::{csv_error, csv_reader, never_closed, row_error, sniff_delimiter, uses_crlf};
 use super::dir::local_file_url;
 use super::task::{Receiver, Task};
 use crate::error::InputError;
@@ -48,13 +48,13 @@ pub fn push_series_file(
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
-                sink.reject(csv_error(&shown, &e, shift))?;
+                sink.reject(row_error(csv.get_ref(), &shown, &e, shift))?;
                 return Ok(());
             }
         };
         if csv.get_ref().ends_in_a_quote() {
             let line = record.position().map_or(0, |p| p.line() + shift);
-            sink.reject(super::csv::never_closed(&shown, line))?;
+            sink.reject(never_closed(&shown, line))?;
             return Ok(());
         }
         for (column, cell) in columns.iter_mut().zip(record.iter()) {

@@ -101,6 +101,14 @@ fn a_quote_never_closed_in_the_last_cell_is_refused() {
     env.write("c.tsv", "text\tlabel\nx\t\"unclosed\r\n");
     env.lsdb(&["-p", "proj", "import", "c.tsv"])
         .fails_with("c.tsv:2: a quote opened on this line is never closed");
+    // A quote never closed that leaves its row short says so too; a short row whose quoted
+    // cell spans lines but is closed is only short.
+    env.write("e.csv", "text,label\nfine,a\n\"unclosed,b\nmore\n");
+    env.lsdb(&["-p", "proj", "import", "e.csv"])
+        .fails_with("e.csv:3: a quote opened on this line is never closed");
+    env.write("f.csv", "text,label\nfine,a\n\"two\nlines\"\nlast,b\n");
+    env.lsdb(&["-p", "proj", "import", "f.csv"])
+        .fails_with("f.csv:3: row has 1 fields but the header has 2");
     assert_eq!(env.count("tasks"), 0);
     // With --skip-invalid the cut row is kept aside, the others imported.
     let out = env.lsdb(&["-p", "proj", "import", "--skip-invalid", "a.csv"]).ok();
