@@ -60,13 +60,7 @@ pub fn load(
     how: LoadOptions,
     read: impl FnOnce(&mut dyn Receiver) -> Result<()> + Send,
 ) -> Result<Loaded> {
-    let LoadOptions {
-        import_id,
-        is_skipping_invalid,
-        is_skipping_duplicates,
-        preannotate,
-        spill_dir,
-    } = how;
+    let (import_id, is_skipping_invalid) = (how.import_id, how.is_skipping_invalid);
     // The loader's own connection sees the store as committed: its ids and data hashes.
     let mut phases = super::Phases::new();
     let reads = conn.try_clone()?;
@@ -117,14 +111,7 @@ pub fn load(
         }
         let loader = scope.spawn(move || {
             // Read while the reader and the parsers start on the input.
-            let state = StoreState::read(&reads, &spill_dir)?;
-            let how = LoadOptions {
-                import_id,
-                is_skipping_invalid,
-                is_skipping_duplicates,
-                preannotate,
-                spill_dir,
-            };
+            let state = StoreState::read(&reads, &how.spill_dir)?;
             let mut loader = Loader::new(&reads, state, batches_in, how);
             // Each parser's channel closes after its last chunk, so the first closed one in
             // turn is the end of the input.
@@ -303,29 +290,26 @@ impl StoreState {
     /// Read the highest ids and every task's data hash (committed state); the set of
     /// hashes writes what it does not hold in memory to `spill_dir`.
     pub fn read(conn: &Connection, spill_dir: &Path) -> Result<StoreState> {
-        let (task_max, completion_max, prediction_max, count): (i64, i64, i64, i64) = conn
+        let (task_max, completion_max, prediction_max): (i64, i64, i64) = conn
             .query_row(
                 "SELECT (SELECT coalesce(max(id), 0) FROM tasks), \
                         (SELECT coalesce(max(id), 0) FROM completions), \
-                        (SELECT coalesce(max(id), 0) FROM predictions), \
-                        (SELECT count(*) FROM tasks)",
+                        (SELECT coalesce(max(id), 0) FROM predictions)",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .context("reading the store's highest ids")?;
         let mut hashes = Digests::new(spill_dir, TABLE_DIGESTS);
-        if count > 0 {
-            let mut stmt = conn.prepare(STORE_DIGESTS)?;
-            for batch in stmt.query_arrow([])? {
-                let half = |i: usize| {
-                    batch.column(i).as_any().downcast_ref::<UInt64Array>().cloned().ok_or_else(
-                        || anyhow!("the store's digests did not read as unsigned 64-bit numbers"),
-                    )
-                };
-                let (high, low) = (half(0)?, half(1)?);
-                for (high, low) in high.values().iter().zip(low.values()) {
-                    hashes.insert(halves(*high, *low))?;
-                }
+        let mut stmt = conn.prepare(STORE_DIGESTS)?;
+        for batch in stmt.query_arrow([])? {
+            let half = |i: usize| {
+                batch.column(i).as_any().downcast_ref::<UInt64Array>().cloned().ok_or_else(|| {
+                    anyhow!("the store's digests did not read as unsigned 64-bit numbers")
+                })
+            };
+            let (high, low) = (half(0)?, half(1)?);
+            for (high, low) in high.values().iter().zip(low.values()) {
+                hashes.insert(halves(*high, *low))?;
             }
         }
         Ok(StoreState { task_max, completion_max, prediction_max, hashes })
