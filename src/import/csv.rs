@@ -96,9 +96,11 @@ pub fn data_keys(names: Vec<String>) -> Vec<String> {
 
 /// A CSV reader with lsdb's settings: a header row, rows must match it.
 pub fn csv_reader<R: Read>(reader: R, delimiter: u8) -> csv::Reader<QuoteWatch<R>> {
-    csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).flexible(false).from_reader(
-        QuoteWatch { inner: reader, delimiter, state: Quoting::CellStart, is_at_end: false },
-    )
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(QuoteWatch::new(reader, delimiter))
 }
 
 /// What is wrong with the row the csv crate could not read: what the crate says, and, when
@@ -142,6 +144,10 @@ enum Quoting {
 }
 
 impl<R> QuoteWatch<R> {
+    fn new(inner: R, delimiter: u8) -> QuoteWatch<R> {
+        QuoteWatch { inner, delimiter, state: Quoting::CellStart, is_at_end: false }
+    }
+
     /// True once the whole input has been read and it ended inside a quoted cell: the row
     /// the csv crate read last is then cut short.
     pub fn ends_in_a_quote(&self) -> bool {
@@ -266,12 +272,8 @@ mod tests {
         ];
         for (text, is_open) in cases {
             for size in [1, 2, 3, 64] {
-                let mut watch = QuoteWatch {
-                    inner: text,
-                    delimiter: if text.contains(&b';') { b';' } else { b',' },
-                    state: Quoting::CellStart,
-                    is_at_end: false,
-                };
+                let delimiter = if text.contains(&b';') { b';' } else { b',' };
+                let mut watch = QuoteWatch::new(text, delimiter);
                 let mut buf = vec![0; size];
                 while watch.read(&mut buf).unwrap() > 0 {}
                 let text = String::from_utf8_lossy(text);
