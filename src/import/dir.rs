@@ -13,7 +13,13 @@ pub fn walk_files(root: &Path, sink: &mut dyn Receiver) -> Result<Vec<PathBuf>> 
     let canonical_root =
         root.canonicalize().with_context(|| format!("reading folder {}", root.display()))?;
     let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name() {
+    // Siblings are sorted by name. Their paths share the folder's, so their whole paths
+    // compare as their names do, without taking each name out of its path again (walkdir's
+    // `sort_by_file_name` parses both paths for every comparison: 7% of a 100k-file import).
+    let walk = walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .sort_by(|a, b| a.path().as_os_str().cmp(b.path().as_os_str()));
+    for entry in walk {
         let entry = match entry {
             Ok(entry) => entry,
             Err(err) => {
@@ -67,7 +73,7 @@ pub fn local_file_url(host_url: &str, path: &Path) -> Result<String> {
 }
 
 /// The local-file URLs of one import's media files. Files come folder by folder, so the
-/// encoded folder is kept for the next file.
+/// folder as given, and its absolute path encoded, are kept for the next file.
 pub struct LocalUrls {
     host: String,
     folder: Option<PathBuf>,
@@ -88,45 +94,56 @@ impl LocalUrls {
 
     /// What `local_file_url` gives for `path`.
     pub fn url(&mut self, path: &Path) -> Result<String> {
-        let joined;
-        let path = if path.is_relative() {
-            let cwd = match &self.cwd {
-                Some(cwd) => cwd,
-                None => {
-                    self.cwd.insert(std::env::current_dir().context("finding the current folder")?)
-                }
-            };
-            joined = cwd.join(path);
-            &joined
-        } else {
-            path
+        // A path whose last part is a name has the name of its absolute path, and the
+        // absolute path of its folder as the folder of its absolute path (`absolute` only
+        // drops `.` parts and joins the working folder).
+        let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
+            return local_file_url(&self.host, path);
         };
-        let absolute = std::path::absolute(path)
-            .with_context(|| format!("finding the absolute path of {}", path.display()))?;
-        let folder = absolute.parent().unwrap_or(Path::new(""));
         if self.folder.as_deref() != Some(folder) {
-            self.encoded = crate::urls::percent_encode(&folder.to_string_lossy(), true);
+            let absolute = self.absolute(folder)?;
+            self.encoded = crate::urls::percent_encode(&absolute.to_string_lossy(), true);
             self.folder = Some(folder.to_path_buf());
         }
-        let name = absolute.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-        Ok(format!(
-            "{}/data/{}?d={}",
-            self.host,
-            crate::urls::percent_encode(&name, false),
-            self.encoded
-        ))
+        let name = crate::urls::percent_encode(&name.to_string_lossy(), false);
+        let mut url = String::with_capacity(self.host.len() + name.len() + self.encoded.len() + 9);
+        for part in [&self.host, "/data/", &name, "?d=", &self.encoded] {
+            url.push_str(part);
+        }
+        Ok(url)
+    }
+
+    /// `std::path::absolute`, the working folder read once; an empty folder (a file name
+    /// alone) is the working folder.
+    fn absolute(&mut self, folder: &Path) -> Result<PathBuf> {
+        if folder.is_absolute() {
+            return std::path::absolute(folder)
+                .with_context(|| format!("finding the absolute path of {}", folder.display()));
+        }
+        let cwd = match &self.cwd {
+            Some(cwd) => cwd,
+            None => self.cwd.insert(std::env::current_dir().context("finding the current folder")?),
+        };
+        if folder.as_os_str().is_empty() {
+            return Ok(cwd.clone());
+        }
+        let joined = cwd.join(folder);
+        std::path::absolute(&joined)
+            .with_context(|| format!("finding the absolute path of {}", joined.display()))
     }
 }
 
-/// One task for one media file, its URL under `key`, its path as the source.
+/// One task for one media file, its URL under `key`, its path as the source (`shown`, the
+/// path as text).
 pub fn push_media_file(
     path: &Path,
+    shown: String,
     key: &str,
     urls: &mut LocalUrls,
     sink: &mut dyn Receiver,
 ) -> Result<()> {
     let url = urls.url(path)?;
-    sink.push(Task::single_value(key, &url, path.display().to_string()))
+    sink.push(Task::single_value(key, &url, shown))
 }
 
 #[cfg(test)]
@@ -136,9 +153,22 @@ mod tests {
     #[test]
     fn kept_folders_give_the_same_urls() -> Result<()> {
         let mut urls = LocalUrls::new("http://h:1/");
-        for path in
-            ["/a b/x.png", "/a b/y z.png", "/c/x.png", "/x.png", "rel/q.png", "./r/../s/./t.png"]
-        {
+        for path in [
+            "/a b/x.png",
+            "/a b/y z.png",
+            "/c/x.png",
+            "/x.png",
+            "rel/q.png",
+            "./r/../s/./t.png",
+            "q.png",
+            "./q.png",
+            "rel/./q.png",
+            "rel/q.png",
+            "/a b/./x.png",
+            "/",
+            "..",
+            "r/..",
+        ] {
             assert_eq!(urls.url(Path::new(path))?, local_file_url("http://h:1/", Path::new(path))?);
         }
         Ok(())

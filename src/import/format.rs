@@ -107,18 +107,26 @@ pub const AUDIO_EXTENSIONS: &[&str] = &["wav", "aiff", "mp3", "au", "flac", "ogg
 pub const VIDEO_EXTENSIONS: &[&str] = &["mp4", "webm", "mov", "avi", "mkv"];
 pub const SERIES_EXTENSIONS: &[&str] = &["csv", "tsv"];
 
-/// The lower-cased extension of a file name or URL path (query string ignored).
+/// The lower-cased extension of a file name or path ('?' and '#' are part of a file's name;
+/// for a URL, see `url_media_kind`).
 pub fn extension(name: &str) -> Option<String> {
-    let name = name.split(['?', '#']).next().unwrap_or(name);
     let file = name.rsplit(['/', '\\']).next().unwrap_or(name);
     let (_, ext) = file.rsplit_once('.')?;
     Some(ext.to_ascii_lowercase())
 }
 
-/// The media kind a file name or URL has by its extension.
+/// The media kind a file name or path has by its extension.
 pub fn media_kind(name: &str) -> Option<MediaKind> {
-    let ext = extension(name)?;
-    let ext = ext.as_str();
+    kind_of_extension(&extension(name)?)
+}
+
+/// The media kind a URL has by its path's extension (its query and fragment ignored).
+pub fn url_media_kind(url: &str) -> Option<MediaKind> {
+    media_kind(url.split(['?', '#']).next().unwrap_or(url))
+}
+
+/// The media kind of a lower-cased extension.
+pub fn kind_of_extension(ext: &str) -> Option<MediaKind> {
     if IMAGE_EXTENSIONS.contains(&ext) {
         Some(MediaKind::Image)
     } else if AUDIO_EXTENSIONS.contains(&ext) {
@@ -248,9 +256,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn extensions_ignore_case_and_queries() {
+    fn extensions_ignore_case_and_url_queries() {
         assert_eq!(extension("a/B.JPG"), Some("jpg".into()));
-        assert_eq!(extension("https://x.y/a.wav?sig=1.2"), Some("wav".into()));
+        assert_eq!(extension("a/cat#1.Png"), Some("png".into()));
+        assert_eq!(extension("what?.wav"), Some("wav".into()));
+        assert_eq!(url_media_kind("https://x.y/a.wav?sig=1.2"), Some(MediaKind::Audio));
+        assert_eq!(url_media_kind("https://x.y/a.png#frag.txt"), Some(MediaKind::Image));
+        assert_eq!(url_media_kind("https://x.y/a?b.png"), None);
         assert_eq!(media_kind("x.TIFF"), Some(MediaKind::Image));
         assert_eq!(media_kind("notes"), None);
     }

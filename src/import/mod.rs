@@ -461,7 +461,8 @@ fn read_local(
                 return series::push_series_file(path, series, &key, &ctx.host_url, sink);
             }
             let key = ctx.key_for(kind)?;
-            dir::push_media_file(path, &key, &mut dir::LocalUrls::new(&ctx.host_url), sink)
+            let mut urls = dir::LocalUrls::new(&ctx.host_url);
+            dir::push_media_file(path, path.display().to_string(), &key, &mut urls, sink)
         }
         Format::JsonDir
         | Format::TextDir
@@ -474,7 +475,7 @@ fn read_local(
             for file in files {
                 let name = file.display().to_string();
                 let ext = format::extension(&name).unwrap_or_default();
-                let kind = format::media_kind(&name);
+                let kind = format::kind_of_extension(&ext);
                 let is_match = match format {
                     Format::JsonDir => ext == "json",
                     Format::TextDir => ext == "txt" || ext == "text",
@@ -499,7 +500,7 @@ fn read_local(
                     _ => {
                         let kind = kind.expect("matched files have a media kind");
                         let key = ctx.key_for(kind)?;
-                        dir::push_media_file(&file, &key, &mut urls, sink)?
+                        dir::push_media_file(&file, name, &key, &mut urls, sink)?
                     }
                 }
             }

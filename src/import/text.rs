@@ -7,7 +7,7 @@ use std::io::BufRead;
 use anyhow::Result;
 
 use super::context::ReadContext;
-use super::format::{MediaKind, media_kind};
+use super::format::{MediaKind, url_media_kind};
 use super::lines::for_each_line;
 use super::task::{Receiver, Task, line_source};
 use crate::error::{InputError, line_col};
@@ -60,7 +60,7 @@ fn line_kind(line: &str) -> MediaKind {
     let is_url = ["http://", "https://", "s3://", "gs://", "azure-blob://", "/data/"]
         .iter()
         .any(|p| line.starts_with(p));
-    match media_kind(line) {
+    match url_media_kind(line) {
         Some(kind) if is_url => kind,
         _ => MediaKind::Text,
     }

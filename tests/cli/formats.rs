@@ -244,6 +244,47 @@ fn image_dir_is_recursive_sorted_and_label_studio_shaped() {
 }
 
 #[test]
+fn a_folder_is_walked_folder_by_folder_in_name_order() {
+    // As text, "pics/a-b.png" < "pics/a.png" < "pics/a/z.png"; walked folder by folder in
+    // name order ("a" < "a-b.png" < "a.png"), a/z.png comes first. Relative paths given.
+    let env = project(Some("image_bbox.xml"));
+    for name in ["pics/a.png", "pics/a-b.png", "pics/a/z.png", "pics/a/y/x.png", "pics/B.png"] {
+        env.write(name, b"\x89PNG");
+    }
+    env.lsdb(&["-p", "proj", "import", "pics", "--format", "image-dir"]).ok();
+    let sources = column(&env, "SELECT source FROM tasks ORDER BY id");
+    assert_eq!(
+        sources,
+        ["pics/B.png", "pics/a/y/x.png", "pics/a/z.png", "pics/a-b.png", "pics/a.png"]
+    );
+    let urls = column(&env, "SELECT data->>'image_url' FROM tasks ORDER BY id");
+    let pics = std::fs::canonicalize(env.path("pics")).unwrap();
+    assert_eq!(urls[1], url_for(&pics.join("a/y"), "x.png"));
+    assert_eq!(urls[4], url_for(&pics, "a.png"));
+}
+
+#[test]
+fn file_names_with_question_marks_and_hashes_keep_their_extension() {
+    // '?' and '#' start a URL's query and fragment, but in a file name they are letters.
+    let env = project(Some("image_bbox.xml"));
+    for name in ["pics/cat#1.png", "pics/what?.png", "pics/plain.png"] {
+        env.write(name, b"\x89PNG");
+    }
+    let out = env.lsdb(&["-p", "proj", "import", "pics", "--format", "image-dir"]).ok();
+    assert!(out.contains("imported 3 tasks") && !out.contains("skipped"), "{out}");
+    let urls = column(&env, "SELECT data->>'image_url' FROM tasks ORDER BY id");
+    let pics = std::fs::canonicalize(env.path("pics")).unwrap();
+    assert_eq!(urls[0].as_str().unwrap(), url_for(&pics, "cat%231.png"));
+    let out = env.lsdb(&["-p", "proj", "import", "pics/what?.png"]).ok();
+    assert!(out.contains("imported 1 task"), "{out}");
+    // A guessed folder format counts them too.
+    let env = project(Some("image_bbox.xml"));
+    env.write("only/a#b.jpg", b"\xff\xd8");
+    let out = env.lsdb(&["-p", "proj", "import", "only"]).ok();
+    assert!(out.contains("imported 1 task"), "{out}");
+}
+
+#[test]
 fn image_dir_is_guessed_and_host_url_is_used() {
     let env = project(None);
     let dir = env.fixture("dirs/images");
