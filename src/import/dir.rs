@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use super::task::{Receiver, Task};
+use crate::error::InputError;
 
 /// The files under `root`, sorted by path. Entries that cannot be read, symlinks that point
 /// outside `root` and symlinked folders are reported on stderr, counted as skipped and left out.
@@ -64,11 +65,18 @@ pub fn walk_files(root: &Path, sink: &mut dyn Receiver) -> Result<Vec<PathBuf>> 
     Ok(files)
 }
 
+/// Why a file whose path is not UTF-8 text gets no task.
+const NOT_UTF8: &str = "its name is not UTF-8 text, so no URL can name it (nor can Label \
+                        Studio's); rename it";
+
 /// The URL Label Studio 0.x serves a local file under (see `urls.rs`), for the file's
-/// absolute path.
+/// absolute path, which must be UTF-8 text.
 pub fn local_file_url(host_url: &str, path: &Path) -> Result<String> {
     let absolute = std::path::absolute(path)
         .with_context(|| format!("finding the absolute path of {}", path.display()))?;
+    if absolute.to_str().is_none() {
+        return Err(InputError::file(path.display().to_string(), NOT_UTF8).into());
+    }
     Ok(crate::urls::local_file_url(host_url, &absolute))
 }
 
@@ -100,12 +108,15 @@ impl LocalUrls {
         let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
             return local_file_url(&self.host, path);
         };
+        let not_utf8 = || InputError::file(path.display().to_string(), NOT_UTF8);
         if self.folder.as_deref() != Some(folder) {
             let absolute = self.absolute(folder)?;
-            self.encoded = crate::urls::percent_encode(&absolute.to_string_lossy(), true);
+            let Some(text) = absolute.to_str() else { return Err(not_utf8().into()) };
+            self.encoded = crate::urls::percent_encode(text, true);
             self.folder = Some(folder.to_path_buf());
         }
-        let name = crate::urls::percent_encode(&name.to_string_lossy(), false);
+        let Some(name) = name.to_str() else { return Err(not_utf8().into()) };
+        let name = crate::urls::percent_encode(name, false);
         let mut url = String::with_capacity(self.host.len() + name.len() + self.encoded.len() + 9);
         for part in [&self.host, "/data/", &name, "?d=", &self.encoded] {
             url.push_str(part);

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::TestEnv;
+use crate::support::{Run, TestEnv};
 
 fn project(config: Option<&str>) -> TestEnv {
     let env = TestEnv::new();
@@ -282,6 +282,34 @@ fn file_names_with_question_marks_and_hashes_keep_their_extension() {
     env.write("only/a#b.jpg", b"\xff\xd8");
     let out = env.lsdb(&["-p", "proj", "import", "only"]).ok();
     assert!(out.contains("imported 1 task"), "{out}");
+}
+
+#[test]
+fn media_files_whose_names_are_not_utf8_are_refused() {
+    // No URL can name such a file (Label Studio cannot either): a task with a mangled name
+    // would point at nothing. The import fails naming the file; nothing is imported.
+    use std::os::unix::ffi::OsStrExt;
+    let env = project(Some("image_bbox.xml"));
+    env.write("pics/good.png", b"\x89PNG");
+    let bad = env.path("pics").join(std::ffi::OsStr::from_bytes(b"bad\xffname.png"));
+    std::fs::write(&bad, b"\x89PNG").unwrap();
+    let message = "pics/bad\u{FFFD}name.png: its name is not UTF-8 text, so no URL can name it";
+    env.lsdb(&["-p", "proj", "import", "pics", "--format", "image-dir"]).fails_with(message);
+    let output = env.command(&["-p", "proj", "import"]).arg(&bad).output().unwrap();
+    Run { args: vec!["import".into(), "bad".into()], output }.fails_with("rename it");
+    assert_eq!(env.count("tasks"), 0);
+    // A time-series file's URL too.
+    let env = TestEnv::new();
+    let config = env.write(
+        "c.xml",
+        r#"<View><TimeSeries name="ts" value="$csv" timeColumn="t"><Channel column="v"/></TimeSeries></View>"#,
+    );
+    env.lsdb(&["init", "proj", "-l", config.to_str().unwrap()]).ok();
+    let bad = env.path("").join(std::ffi::OsStr::from_bytes(b"s\xfe.csv"));
+    std::fs::write(&bad, "t,v\n1,2\n").unwrap();
+    let output = env.command(&["-p", "proj", "import"]).arg(&bad).output().unwrap();
+    Run { args: vec!["import".into(), "s.csv".into()], output }
+        .fails_with("s\u{FFFD}.csv: its name is not UTF-8 text");
 }
 
 #[test]
