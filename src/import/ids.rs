@@ -7,6 +7,45 @@
 //! final ones already written to `-n` once, and all of them to `top + n` at the end — so
 //! inputs that mix given ids and no ids pay one `UPDATE`, and every other input none.
 
+use std::collections::HashSet;
+
+/// A set of given ids that takes little memory when they come in ascending order, as a
+/// Label Studio export's do: blocks of 64 ids as bits, in order (a quarter of a byte an id
+/// when they are dense), and a hash set for ids whose block was passed without them.
+#[derive(Debug, Default)]
+pub struct IdSet {
+    /// (first id of the block, a multiple of 64; which of its ids are in the set), by id.
+    blocks: Vec<(i64, u64)>,
+    /// Ids below the last block that no block holds (no block is made below the last).
+    others: HashSet<i64>,
+}
+
+impl IdSet {
+    /// Add `id`; false when it is in the set already.
+    pub fn insert(&mut self, id: i64) -> bool {
+        let base = id - id.rem_euclid(64);
+        let bit = 1u64 << id.rem_euclid(64);
+        let at = match self.blocks.last() {
+            Some((last, _)) if base < *last => {
+                let i = self.blocks.partition_point(|(b, _)| *b < base);
+                if self.blocks[i].0 != base {
+                    return self.others.insert(id);
+                }
+                i
+            }
+            Some((last, _)) if base == *last => self.blocks.len() - 1,
+            _ => {
+                self.blocks.push((base, bit));
+                return true;
+            }
+        };
+        let bits = &mut self.blocks[at].1;
+        let is_new = *bits & bit == 0;
+        *bits |= bit;
+        is_new
+    }
+}
+
 /// One id space (tasks, completions or predictions) during an import.
 #[derive(Debug, Default)]
 pub struct IdSpace {
@@ -121,6 +160,41 @@ mod tests {
         assert_eq!(run(0, &[Some(10), None, None]), [10, 11, 12]);
         assert_eq!(run(20, &[None, Some(3), None]), [21, 3, 22]);
         assert_eq!(run(20, &[None, Some(3), None, Some(30), None]), [31, 3, 32, 30, 33]);
+    }
+
+    use proptest::strategy::Strategy;
+
+    proptest::proptest! {
+        #[test]
+        fn id_sets_hold_what_a_hash_set_holds(
+            ids in proptest::collection::vec(
+                proptest::prop_oneof![0i64..300, i64::MIN..=i64::MAX, (0i64..2000).prop_map(|i| i * 3)],
+                0..400,
+            ),
+            is_sorted in proptest::bool::ANY,
+        ) {
+            let mut ids = ids;
+            if is_sorted {
+                ids.sort_unstable();
+            }
+            let mut set = IdSet::default();
+            let mut expected = HashSet::new();
+            for id in ids {
+                proptest::prop_assert_eq!(set.insert(id), expected.insert(id), "id {}", id);
+            }
+        }
+    }
+
+    #[test]
+    fn ascending_ids_take_a_block_per_64() {
+        let mut set = IdSet::default();
+        for id in 1..=6400 {
+            assert!(set.insert(id));
+        }
+        assert!(!set.insert(64) && !set.insert(6400) && set.insert(6401) && set.insert(0));
+        assert_eq!((set.blocks.len(), set.others.len()), (101, 0));
+        assert!(set.insert(-5) && !set.insert(-5));
+        assert_eq!(set.others.len(), 1);
     }
 
     #[test]

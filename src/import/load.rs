@@ -4,8 +4,7 @@
 //! thread that owns the import's transaction appends each batch straight into `tasks`,
 //! `completions` and `predictions`. A bounded channel between the two keeps memory flat.
 
-use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
@@ -20,7 +19,8 @@ use indicatif::ProgressBar;
 use md5::{Digest, Md5};
 
 use super::digests::{Digests, TABLE_DIGESTS};
-use super::ids::{IdSpace, Switch};
+use super::ids::{IdSet, IdSpace, Switch};
+use super::placelog::PlaceLog;
 use super::preannotate::Preannotate;
 use super::sink::{Counts, progress_bar};
 use super::task::{Annotation, Receiver, Record, Task};
@@ -174,7 +174,8 @@ pub struct LoadOptions {
     pub is_skipping_duplicates: bool,
     /// Fields that become predictions.
     pub preannotate: Preannotate,
-    /// Where the duplicate check may write its temporary files (the project folder).
+    /// Where the duplicate check and the place log write their temporary files (the folder
+    /// the store is in now).
     pub spill_dir: PathBuf,
 }
 
@@ -328,7 +329,7 @@ fn store_ids(conn: &Connection, table: Table) -> Result<HashSet<i64>> {
 struct AnnotationIds {
     table: Table,
     space: IdSpace,
-    seen: HashSet<i64>,
+    seen: IdSet,
     in_store: Option<HashSet<i64>>,
 }
 
@@ -337,7 +338,7 @@ impl AnnotationIds {
         AnnotationIds {
             table,
             space: IdSpace::new(store_max),
-            seen: HashSet::new(),
+            seen: IdSet::default(),
             in_store: None,
         }
     }
@@ -354,14 +355,6 @@ impl AnnotationIds {
         }
         Ok((if is_free { id } else { self.space.fresh() }, switch))
     }
-}
-
-/// A task id given more than once: where first, and where again.
-struct Twice {
-    id: i64,
-    first_seq: u64,
-    first: String,
-    again: Vec<String>,
 }
 
 /// What reading decided, for the appender to finish with.
@@ -383,15 +376,15 @@ pub struct Loader<'a> {
     is_skipping_duplicates: bool,
     hashes: Digests,
     tasks: IdSpace,
-    /// Given task ids: where each was first read (and its sequence number).
-    task_places: HashMap<i64, (u64, Box<str>)>,
+    /// Given task ids so far, where each was read, and those given more than once.
+    task_ids: IdSet,
+    places: PlaceLog,
+    repeated: HashSet<i64>,
     tasks_in_store: Option<HashSet<i64>>,
     completions: AnnotationIds,
     predictions: AnnotationIds,
     first_place: Option<String>,
-    max_given_place: Option<String>,
     taken: Option<(i64, String)>,
-    twice: Option<Twice>,
     batch: Batches,
     seq: u64,
     counts: Counts,
@@ -407,7 +400,11 @@ impl<'a> Loader<'a> {
         how: LoadOptions,
     ) -> Loader<'a> {
         let LoadOptions {
-            import_id, is_skipping_invalid, is_skipping_duplicates, preannotate, ..
+            import_id,
+            is_skipping_invalid,
+            is_skipping_duplicates,
+            preannotate,
+            spill_dir,
         } = how;
         Loader {
             preannotate,
@@ -418,14 +415,14 @@ impl<'a> Loader<'a> {
             is_skipping_duplicates,
             hashes: state.hashes,
             tasks: IdSpace::new(state.task_max),
-            task_places: HashMap::new(),
+            task_ids: IdSet::default(),
+            places: PlaceLog::new(&spill_dir),
+            repeated: HashSet::new(),
             tasks_in_store: None,
             completions: AnnotationIds::new(Table::Completions, state.completion_max),
             predictions: AnnotationIds::new(Table::Predictions, state.prediction_max),
             first_place: None,
-            max_given_place: None,
             taken: None,
-            twice: None,
             batch: Batches::default(),
             seq: 0,
             counts: Counts::default(),
@@ -437,7 +434,7 @@ impl<'a> Loader<'a> {
     /// Whether an id error was found: reading goes on (a broken record later in the input
     /// is reported first, as before), but nothing more is sent.
     fn has_failed(&self) -> bool {
-        self.taken.is_some() || self.twice.is_some()
+        self.taken.is_some() || !self.repeated.is_empty()
     }
 
     fn send(&self, message: Message) -> Result<()> {
@@ -458,38 +455,20 @@ impl<'a> Loader<'a> {
         self.send(Message::Renumber(table, store_max))
     }
 
-    /// Check a given task id against the store and the input so far.
-    fn given_task_id(&mut self, id: i64, place: &str) -> Result<()> {
+    /// Check a given task id against the store and the input so far. Where the task was
+    /// is kept in the place log, and made into text only for a message.
+    fn given_task_id(&mut self, id: i64, task: &Task) -> Result<()> {
         if id <= self.tasks.store_max && self.taken.is_none() {
             if self.tasks_in_store.is_none() {
                 self.tasks_in_store = Some(store_ids(self.reads, Table::Tasks)?);
             }
             if self.tasks_in_store.as_ref().is_some_and(|s| s.contains(&id)) {
-                self.taken = Some((id, place.to_string()));
+                self.taken = Some((id, task.place()));
             }
         }
-        match self.task_places.entry(id) {
-            Entry::Vacant(e) => {
-                e.insert((self.seq, place.into()));
-            }
-            Entry::Occupied(e) => {
-                let (first_seq, first) = e.get();
-                match &mut self.twice {
-                    Some(t) if t.id == id => t.again.push(place.to_string()),
-                    Some(t) if t.first_seq < *first_seq => {}
-                    _ => {
-                        self.twice = Some(Twice {
-                            id,
-                            first_seq: *first_seq,
-                            first: first.to_string(),
-                            again: vec![place.to_string()],
-                        })
-                    }
-                }
-            }
-        }
-        if id > self.tasks.max_given() {
-            self.max_given_place = Some(place.to_string());
+        self.places.push(id, task)?;
+        if !self.task_ids.insert(id) {
+            self.repeated.insert(id);
         }
         if self.tasks.given(id) == Switch::Renumber && !self.has_failed() {
             self.renumber(Table::Tasks, self.tasks.store_max)?;
@@ -515,11 +494,10 @@ impl<'a> Loader<'a> {
         if self.tasks.overflows() {
             let top = self.tasks.top();
             let needed = self.tasks.fresh_count();
-            let place = self
-                .max_given_place
-                .or(self.first_place)
-                .map(|p| format!("{p}: "))
-                .unwrap_or_default();
+            // Where the highest given id was given first, else where the input starts.
+            let max_given = self.tasks.max_given();
+            let at_max = if max_given > 0 { self.places.first_place(max_given)? } else { None };
+            let place = at_max.or(self.first_place).map(|p| format!("{p}: ")).unwrap_or_default();
             bail!(
                 "{place}task id {top} leaves no room for the {needed} new task id{} after it (ids \
                  go up to 9223372036854775807); give smaller ids, or leave them out",
@@ -532,7 +510,9 @@ impl<'a> Loader<'a> {
                  or pass --skip-duplicates when it is the same task"
             );
         }
-        if let Some(t) = self.twice {
+        if !self.repeated.is_empty() {
+            let twice = self.places.twice(&self.repeated)?;
+            let Some(t) = twice else { bail!("a task id appears more than once in the input") };
             bail!(
                 "{}: task id {} appears more than once in the input (again at {}); task ids must \
                  be unique",
@@ -588,7 +568,7 @@ impl Loader<'_> {
         }
         let id = match task.given_id {
             Some(id) => {
-                self.given_task_id(id, &task.place())?;
+                self.given_task_id(id, task)?;
                 id
             }
             None => self.tasks.fresh(),

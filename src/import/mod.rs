@@ -16,6 +16,7 @@ mod json;
 mod lines;
 mod load;
 mod place;
+mod placelog;
 mod preannotate;
 pub mod raw;
 mod scan;
@@ -197,7 +198,7 @@ pub fn run_inputs(
         notes: Vec::new(),
         chosen: Vec::new(),
     };
-    let outcome = import_in_transaction(&tx, store.project(), opts, inputs, &mut ctx, started_at)
+    let outcome = import_in_transaction(&tx, store.folder(), opts, inputs, &mut ctx, started_at)
         .and_then(|summary| {
             tx.execute_batch(section("cleanup")).context("cleaning up the staging tables")?;
             crate::storage::sync::record_objects(&tx, summary.import_id, inputs)?;
@@ -236,7 +237,7 @@ pub fn run_inputs(
 
 fn import_in_transaction(
     conn: &Connection,
-    project: &Path,
+    spill_dir: &Path,
     opts: &ImportOptions,
     inputs: &[Input],
     ctx: &mut ReadContext<'_>,
@@ -251,7 +252,7 @@ fn import_in_transaction(
     let (counts, duplicates, merged) = if opts.is_merging {
         load_staged(conn, opts, inputs, ctx, import_id, &mut phases)?
     } else {
-        let loaded = load_direct(conn, project, opts, inputs, ctx, import_id)?;
+        let loaded = load_direct(conn, spill_dir, opts, inputs, ctx, import_id)?;
         (loaded.counts, loaded.duplicates, 0)
     };
     let duplicates = duplicates as i64;
@@ -308,7 +309,7 @@ fn import_in_transaction(
 /// tables (`load.rs`).
 fn load_direct(
     conn: &Connection,
-    project: &Path,
+    spill_dir: &Path,
     opts: &ImportOptions,
     inputs: &[Input],
     ctx: &mut ReadContext<'_>,
@@ -335,7 +336,7 @@ fn load_direct(
         is_skipping_invalid: opts.is_skipping_invalid,
         is_skipping_duplicates: opts.is_skipping_duplicates,
         preannotate,
-        spill_dir: project.to_path_buf(),
+        spill_dir: spill_dir.to_path_buf(),
     };
     load::load(conn, how, |sink| {
         for input in inputs {

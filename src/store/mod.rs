@@ -18,6 +18,9 @@ pub const STORE_FILE: &str = "lsdb.duckdb";
 pub struct Store {
     conn: Connection,
     project: PathBuf,
+    /// The folder the store's file is in now: the project folder, or, while `lsdb init`
+    /// builds a new project, the folder it is built in before it moves into place.
+    folder: PathBuf,
     /// Opened read-only: the file or its folder can't be written.
     is_read_only: bool,
 }
@@ -48,13 +51,23 @@ impl Store {
             Err(err) => return Err(err),
         };
         schema::apply_schema(&conn, &path.display().to_string())?;
-        Ok(Store { conn, project: project.to_path_buf(), is_read_only })
+        Ok(Store {
+            conn,
+            project: project.to_path_buf(),
+            folder: project.to_path_buf(),
+            is_read_only,
+        })
     }
 
     /// A store over another connection to a database this process has open already (the
     /// server beside `lsdb start`'s shell imports through one).
     pub fn beside(conn: Connection, project: &Path) -> Store {
-        Store { conn, project: project.to_path_buf(), is_read_only: false }
+        Store {
+            conn,
+            project: project.to_path_buf(),
+            folder: project.to_path_buf(),
+            is_read_only: false,
+        }
     }
 
     /// Fail, naming the store, when it can only be read.
@@ -77,6 +90,11 @@ impl Store {
     /// The project folder.
     pub fn project(&self) -> &Path {
         &self.project
+    }
+
+    /// The folder the store's file is in now, where an import's temporary files go.
+    pub fn folder(&self) -> &Path {
+        &self.folder
     }
 }
 
@@ -198,7 +216,9 @@ impl NewStore {
         remove_store_files(&new.building);
         let conn = Connection::open(&new.building).map_err(|err| open_error(&new.building, err))?;
         schema::apply_schema(&conn, &new.building.display().to_string())?;
-        new.store = Some(Store { conn, project: project.to_path_buf(), is_read_only: false });
+        let folder = new.building.parent().unwrap_or(project).to_path_buf();
+        new.store =
+            Some(Store { conn, project: project.to_path_buf(), folder, is_read_only: false });
         Ok(new)
     }
 

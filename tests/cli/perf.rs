@@ -247,6 +247,81 @@ fn issue_11_import_memory_does_not_hold_the_appenders_rows() {
     );
 }
 
+// `lsdb init DIR --input-path FILE` builds the new project in a folder beside DIR and moves
+// it into place at the end. The duplicate check's temporary files (more than 262,144 tasks)
+// and the place log of tasks with ids went to DIR, which did not exist yet: the guide's
+// first command failed for large inputs.
+#[test]
+fn issue_11_init_with_a_large_input_keeps_its_temporary_files_beside_the_new_store() {
+    let env = TestEnv::new();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(env.path("lines.txt")).unwrap());
+    for i in 0..270_000 {
+        writeln!(out, "line {i}").unwrap();
+    }
+    drop(out);
+    let run =
+        env.lsdb(&["init", "new/proj", "--input-path", "lines.txt", "--input-format", "text"]);
+    assert!(run.ok().contains("imported 270000 tasks"), "{}", run.stdout());
+    env.write_task_list("ids.json", 3, "x", false);
+    let ids = std::fs::read_to_string(env.path("ids.json"))
+        .unwrap()
+        .replace("{\"data\"", "{\"id\": 7, \"data\"");
+    env.write("ids.json", ids);
+    env.lsdb(&["init", "p2", "--input-path", "ids.json"])
+        .fails_with("task id 7 appears more than once in the input (again at ");
+    assert!(!env.path("p2").exists());
+    let files: Vec<_> =
+        std::fs::read_dir(env.path("new/proj")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(files, ["lsdb.duckdb"]);
+}
+
+// A Label Studio export gives every task, annotation and prediction its id. The import
+// checks that no task id comes twice, and says where it came first: that took a hash entry
+// and a formatted place per task (about 160 MiB more for 1M exported tasks than for the same
+// tasks without ids). Ids that come in ascending runs are kept as runs now, and places as a
+// few bytes each.
+#[test]
+fn issue_11_given_ids_do_not_cost_memory_per_task() {
+    let env = TestEnv::new();
+    let n = 300_000;
+    let mut peaks = Vec::new();
+    for has_ids in [false, true] {
+        let name = format!("ids{has_ids}.json");
+        let mut out = std::io::BufWriter::new(std::fs::File::create(env.path(&name)).unwrap());
+        for i in 0..n {
+            let sep = if i == 0 { '[' } else { ',' };
+            let (id, c, p) = if has_ids {
+                (
+                    format!("\"id\": {}, ", i + 1),
+                    format!("\"id\": {}, ", i + 1),
+                    format!("\"id\": {}, ", 2 * i + 1),
+                )
+            } else {
+                Default::default()
+            };
+            writeln!(
+                out,
+                "{sep}{{{id}\"data\": {{\"text\": \"task {i}\"}}, \"annotations\": [{{{c}\"result\": []}}], \
+                 \"predictions\": [{{{p}\"result\": []}}]}}"
+            )
+            .unwrap();
+        }
+        writeln!(out, "]").unwrap();
+        drop(out);
+        let project = format!("p{has_ids}");
+        env.lsdb(&["init", &project]).ok();
+        let (status, kib) = peak_kib(env.command(&["-p", &project, "import", &name]));
+        assert!(status.success(), "ids: {has_ids}");
+        peaks.push(kib);
+    }
+    assert!(
+        peaks[1] < peaks[0] + 12 * 1024,
+        "{} KiB without ids, {} KiB with ids, for {n} tasks",
+        peaks[0],
+        peaks[1]
+    );
+}
+
 // An import writes its strings with ZSTD: DuckDB's default (dictionary and FSST analysis
 // of every row group) was two thirds of the appending thread's time, and made a larger store.
 // 130k tasks fill more than one row group, so the first is written while rows are appended.
