@@ -99,7 +99,7 @@ fn issue_11_the_benchmark_runs_on_a_thousand_tasks() {
     let data = env.path("bench");
     let bench = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/bench.py");
     let out = std::process::Command::new("python3")
-        .args([bench, "--tasks", "1000", "--runs", "1", "--only-imports", "--lsdb", LSDB, "--data"])
+        .args([bench, "--tasks", "1000", "--runs", "1", "--lsdb", LSDB, "--data"])
         .arg(&data)
         .output()
         .expect("python3 runs");
@@ -119,6 +119,8 @@ fn issue_11_the_benchmark_runs_on_a_thousand_tasks() {
         "duckdb read_csv into tasks, text 1000 rows",
         "lsdb import text 1000 rows",
         "lsdb import image-dir, 100 files",
+        "lsdb export json, 1000 tasks",
+        "lsdb import the export of 1000 tasks (ids given)",
     ] {
         assert!(names.iter().any(|n| n.starts_with(case)), "no {case:?} in {names:?}");
     }
@@ -127,6 +129,13 @@ fn issue_11_the_benchmark_runs_on_a_thousand_tasks() {
     };
     assert_eq!(count("p_second"), json!([{"n": 2000}]));
     assert_eq!(count("p_images"), json!([{"n": 100}]));
+    // The export imported back keeps its ids.
+    let ids = env.query_in(
+        "bench/p_export",
+        "SELECT min(id) AS lo, max(id) AS hi, count(*) AS n, \
+         (SELECT count(*) FROM predictions) AS p FROM tasks",
+    );
+    assert_eq!(ids, json!([{"lo": 1, "hi": 1000, "n": 1000, "p": 2000}]));
     // DuckDB's script for CSV and text does lsdb's job: the same rows.
     for key in ["csv", "text"] {
         let rows = |project: &str| {
