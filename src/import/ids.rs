@@ -44,6 +44,16 @@ impl IdSet {
         *bits |= bit;
         is_new
     }
+
+    /// Whether `id` is in the set.
+    pub fn contains(&self, id: i64) -> bool {
+        let base = id - id.rem_euclid(64);
+        let i = self.blocks.partition_point(|(b, _)| *b < base);
+        match self.blocks.get(i) {
+            Some((b, bits)) if *b == base => bits & (1u64 << id.rem_euclid(64)) != 0,
+            _ => self.others.contains(&id),
+        }
+    }
 }
 
 /// One id space (tasks, completions or predictions) during an import.
@@ -179,8 +189,11 @@ mod tests {
             }
             let mut set = IdSet::default();
             let mut expected = HashSet::new();
-            for id in ids {
+            for &id in &ids {
                 proptest::prop_assert_eq!(set.insert(id), expected.insert(id), "id {}", id);
+            }
+            for id in ids.iter().flat_map(|&id| [id, id.wrapping_add(1), id.wrapping_sub(64)]) {
+                proptest::prop_assert_eq!(set.contains(id), expected.contains(&id), "id {}", id);
             }
         }
     }

@@ -11,7 +11,7 @@ use std::sync::mpsc::SyncSender;
 
 use anyhow::{Context, Result, anyhow, bail};
 use duckdb::arrow::array::{
-    ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, UInt64Array,
+    ArrayRef, BooleanBuilder, Float64Builder, Int64Array, Int64Builder, StringBuilder, UInt64Array,
 };
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::{Appender, Connection, params};
@@ -317,10 +317,19 @@ impl StoreState {
     }
 }
 
-/// The ids of one table already in the store, read the first time a given id could be one.
-fn store_ids(conn: &Connection, table: Table) -> Result<HashSet<i64>> {
-    let mut stmt = conn.prepare(&format!("SELECT id FROM {}", table.name()))?;
-    let ids = stmt.query_map([], |r| r.get::<_, i64>(0))?.collect::<Result<HashSet<i64>, _>>()?;
+/// The ids of one table already in the store, read the first time a given id could be one;
+/// read in order, so that a set of them is small (`IdSet`).
+fn store_ids(conn: &Connection, table: Table) -> Result<IdSet> {
+    let mut stmt = conn.prepare(&format!("SELECT id FROM {} ORDER BY id", table.name()))?;
+    let mut ids = IdSet::default();
+    for batch in stmt.query_arrow([])? {
+        let column = batch.column(0).as_any().downcast_ref::<Int64Array>().cloned();
+        let column =
+            column.ok_or_else(|| anyhow!("{} ids did not read as numbers", table.name()))?;
+        for id in column.iter().flatten() {
+            ids.insert(id);
+        }
+    }
     Ok(ids)
 }
 
@@ -330,7 +339,7 @@ struct AnnotationIds {
     table: Table,
     space: IdSpace,
     seen: IdSet,
-    in_store: Option<HashSet<i64>>,
+    in_store: Option<IdSet>,
 }
 
 impl AnnotationIds {
@@ -351,7 +360,7 @@ impl AnnotationIds {
             if self.in_store.is_none() {
                 self.in_store = Some(store_ids(reads, self.table)?);
             }
-            is_free = !self.in_store.as_ref().is_some_and(|s| s.contains(&id));
+            is_free = !self.in_store.as_ref().is_some_and(|s| s.contains(id));
         }
         Ok((if is_free { id } else { self.space.fresh() }, switch))
     }
@@ -380,7 +389,7 @@ pub struct Loader<'a> {
     task_ids: IdSet,
     places: PlaceLog,
     repeated: HashSet<i64>,
-    tasks_in_store: Option<HashSet<i64>>,
+    tasks_in_store: Option<IdSet>,
     completions: AnnotationIds,
     predictions: AnnotationIds,
     first_place: Option<String>,
@@ -462,7 +471,7 @@ impl<'a> Loader<'a> {
             if self.tasks_in_store.is_none() {
                 self.tasks_in_store = Some(store_ids(self.reads, Table::Tasks)?);
             }
-            if self.tasks_in_store.as_ref().is_some_and(|s| s.contains(&id)) {
+            if self.tasks_in_store.as_ref().is_some_and(|s| s.contains(id)) {
                 self.taken = Some((id, task.place()));
             }
         }
