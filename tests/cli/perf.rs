@@ -217,6 +217,23 @@ fn issue_11_stores_with_key_indexes_still_import() {
     );
 }
 
+/// Write a JSON list of `n` tasks, `task(i)` each, a line at a time (a large string in the
+/// test process would count in the peak of every child it forks meanwhile, this test's and
+/// others'), import it into a new project, and return the import's peak memory in KiB.
+fn import_peak_kib(env: &TestEnv, name: &str, n: usize, task: impl Fn(usize) -> String) -> i64 {
+    let file = format!("{name}.json");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(env.path(&file)).unwrap());
+    for i in 0..n {
+        writeln!(out, "{}{}", if i == 0 { '[' } else { ',' }, task(i)).unwrap();
+    }
+    writeln!(out, "]").unwrap();
+    drop(out);
+    env.lsdb(&["init", name]).ok();
+    let (status, kib) = peak_kib(env.command(&["-p", name, "import", &file]));
+    assert!(status.success(), "importing {file}");
+    kib
+}
+
 // DuckDB's appender gathered about 200k rows a table in its own collection, outside the
 // import's memory limit, before inserting them: 20x the tasks cost 140 MiB more at the peak.
 // Each batch is flushed now, and what grows is the duplicate set (7 MiB here) and DuckDB's
@@ -225,29 +242,17 @@ fn issue_11_stores_with_key_indexes_still_import() {
 fn issue_11_import_memory_does_not_hold_the_appenders_rows() {
     let env = TestEnv::new();
     let pad = "lorem ipsum dolor sit amet ".repeat(10);
-    let mut peaks = Vec::new();
-    for n in [10_000, 200_000] {
-        // Written a line at a time: a large string in the test process would count in the
-        // peak of every child it forks meanwhile, this test's and others'.
-        let name = format!("t{n}.json");
-        let mut out = std::io::BufWriter::new(std::fs::File::create(env.path(&name)).unwrap());
-        for i in 0..n {
-            let sep = if i == 0 { '[' } else { ',' };
-            writeln!(
-                out,
-                "{sep}{{\"data\": {{\"text\": \"x task {i} {pad}\"}}, \
-                 \"predictions\": [{{\"result\": [], \"score\": 0.{i}}}]}}"
-            )
-            .unwrap();
-        }
-        writeln!(out, "]").unwrap();
-        drop(out);
-        let project = format!("p{n}");
-        env.lsdb(&["init", &project]).ok();
-        let (status, kib) = peak_kib(env.command(&["-p", &project, "import", &name]));
-        assert!(status.success(), "{n} tasks");
-        peaks.push(kib);
-    }
+    let peaks: Vec<i64> = [10_000, 200_000]
+        .into_iter()
+        .map(|n| {
+            import_peak_kib(&env, &format!("t{n}"), n, |i| {
+                format!(
+                    "{{\"data\": {{\"text\": \"x task {i} {pad}\"}}, \
+                     \"predictions\": [{{\"result\": [], \"score\": 0.{i}}}]}}"
+                )
+            })
+        })
+        .collect();
     assert!(
         peaks[1] < peaks[0] + 100 * 1024,
         "{} KiB for 10k tasks, {} KiB for 200k",
@@ -293,36 +298,19 @@ fn issue_11_init_with_a_large_input_keeps_its_temporary_files_beside_the_new_sto
 fn issue_11_given_ids_do_not_cost_memory_per_task() {
     let env = TestEnv::new();
     let n = 300_000;
-    let mut peaks = Vec::new();
-    for has_ids in [false, true] {
-        let name = format!("ids{has_ids}.json");
-        let mut out = std::io::BufWriter::new(std::fs::File::create(env.path(&name)).unwrap());
-        for i in 0..n {
-            let sep = if i == 0 { '[' } else { ',' };
-            let (id, c, p) = if has_ids {
-                (
-                    format!("\"id\": {}, ", i + 1),
-                    format!("\"id\": {}, ", i + 1),
-                    format!("\"id\": {}, ", 2 * i + 1),
+    let peaks: Vec<i64> = [false, true]
+        .into_iter()
+        .map(|has_ids| {
+            import_peak_kib(&env, &format!("ids{has_ids}"), n, |i| {
+                let id = |n: usize| if has_ids { format!("\"id\": {n}, ") } else { String::new() };
+                let (task, c, p) = (id(i + 1), id(i + 1), id(2 * i + 1));
+                format!(
+                    "{{{task}\"data\": {{\"text\": \"task {i}\"}}, \
+                     \"annotations\": [{{{c}\"result\": []}}], \"predictions\": [{{{p}\"result\": []}}]}}"
                 )
-            } else {
-                Default::default()
-            };
-            writeln!(
-                out,
-                "{sep}{{{id}\"data\": {{\"text\": \"task {i}\"}}, \"annotations\": [{{{c}\"result\": []}}], \
-                 \"predictions\": [{{{p}\"result\": []}}]}}"
-            )
-            .unwrap();
-        }
-        writeln!(out, "]").unwrap();
-        drop(out);
-        let project = format!("p{has_ids}");
-        env.lsdb(&["init", &project]).ok();
-        let (status, kib) = peak_kib(env.command(&["-p", &project, "import", &name]));
-        assert!(status.success(), "ids: {has_ids}");
-        peaks.push(kib);
-    }
+            })
+        })
+        .collect();
     assert!(
         peaks[1] < peaks[0] + 12 * 1024,
         "{} KiB without ids, {} KiB with ids, for {n} tasks",
