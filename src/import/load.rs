@@ -317,38 +317,50 @@ impl StoreState {
     }
 }
 
-/// The ids of one table already in the store, read the first time a given id could be one;
-/// read in order, so that a set of them is small (`IdSet`).
-fn store_ids(conn: &Connection, table: Table) -> Result<IdSet> {
-    let mut stmt = conn.prepare(&format!("SELECT id FROM {} ORDER BY id", table.name()))?;
-    let mut ids = IdSet::default();
-    for batch in stmt.query_arrow([])? {
-        let column = batch.column(0).as_any().downcast_ref::<Int64Array>().cloned();
-        let column =
-            column.ok_or_else(|| anyhow!("{} ids did not read as numbers", table.name()))?;
-        for id in column.iter().flatten() {
-            ids.insert(id);
-        }
+/// The ids of one table already in the store, read the first time a given id could be one
+/// of them; read in order, so that a set of them is small (`IdSet`).
+struct StoreIds {
+    table: Table,
+    ids: Option<IdSet>,
+}
+
+impl StoreIds {
+    fn new(table: Table) -> StoreIds {
+        StoreIds { table, ids: None }
     }
-    Ok(ids)
+
+    fn contains(&mut self, reads: &Connection, id: i64) -> Result<bool> {
+        if let Some(ids) = &self.ids {
+            return Ok(ids.contains(id));
+        }
+        let name = self.table.name();
+        let mut stmt = reads.prepare(&format!("SELECT id FROM {name} ORDER BY id"))?;
+        let mut ids = IdSet::default();
+        for batch in stmt.query_arrow([])? {
+            let column = batch.column(0).as_any().downcast_ref::<Int64Array>().cloned();
+            let column = column.ok_or_else(|| anyhow!("{name} ids did not read as numbers"))?;
+            for id in column.iter().flatten() {
+                ids.insert(id);
+            }
+        }
+        Ok(self.ids.insert(ids).contains(id))
+    }
 }
 
 /// Ids of completions or predictions: a given id is kept when it is not in the store and
 /// first in the input; other rows take new ids.
 struct AnnotationIds {
-    table: Table,
     space: IdSpace,
     seen: IdSet,
-    in_store: Option<IdSet>,
+    in_store: StoreIds,
 }
 
 impl AnnotationIds {
     fn new(table: Table, store_max: i64) -> AnnotationIds {
         AnnotationIds {
-            table,
             space: IdSpace::new(store_max),
             seen: IdSet::default(),
-            in_store: None,
+            in_store: StoreIds::new(table),
         }
     }
 
@@ -357,10 +369,7 @@ impl AnnotationIds {
         let switch = self.space.given(id);
         let mut is_free = self.seen.insert(id);
         if is_free && id <= self.space.store_max {
-            if self.in_store.is_none() {
-                self.in_store = Some(store_ids(reads, self.table)?);
-            }
-            is_free = !self.in_store.as_ref().is_some_and(|s| s.contains(id));
+            is_free = !self.in_store.contains(reads, id)?;
         }
         Ok((if is_free { id } else { self.space.fresh() }, switch))
     }
@@ -389,7 +398,7 @@ pub struct Loader<'a> {
     task_ids: IdSet,
     places: PlaceLog,
     repeated: HashSet<i64>,
-    tasks_in_store: Option<IdSet>,
+    tasks_in_store: StoreIds,
     completions: AnnotationIds,
     predictions: AnnotationIds,
     first_place: Option<String>,
@@ -427,7 +436,7 @@ impl<'a> Loader<'a> {
             task_ids: IdSet::default(),
             places: PlaceLog::new(&spill_dir),
             repeated: HashSet::new(),
-            tasks_in_store: None,
+            tasks_in_store: StoreIds::new(Table::Tasks),
             completions: AnnotationIds::new(Table::Completions, state.completion_max),
             predictions: AnnotationIds::new(Table::Predictions, state.prediction_max),
             first_place: None,
@@ -467,13 +476,11 @@ impl<'a> Loader<'a> {
     /// Check a given task id against the store and the input so far. Where the task was
     /// is kept in the place log, and made into text only for a message.
     fn given_task_id(&mut self, id: i64, task: &Task) -> Result<()> {
-        if id <= self.tasks.store_max && self.taken.is_none() {
-            if self.tasks_in_store.is_none() {
-                self.tasks_in_store = Some(store_ids(self.reads, Table::Tasks)?);
-            }
-            if self.tasks_in_store.as_ref().is_some_and(|s| s.contains(id)) {
-                self.taken = Some((id, task.place()));
-            }
+        if id <= self.tasks.store_max
+            && self.taken.is_none()
+            && self.tasks_in_store.contains(self.reads, id)?
+        {
+            self.taken = Some((id, task.place()));
         }
         self.places.push(id, task)?;
         if !self.task_ids.insert(id) {
