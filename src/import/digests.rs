@@ -2,8 +2,8 @@
 //! grows by under 2 bytes a digest (a hash set of them took about 35).
 //!
 //! The newest digests are held in a hash table of fixed size. When it is full they are
-//! sorted and written to an unnamed temporary file in the project folder (a "run"), which
-//! the operating system removes when the import ends however it ends. Each run keeps in
+//! sorted and written to an unnamed temporary file in the folder the store is in (a "run"),
+//! which the operating system removes when the import ends however it ends. Each run keeps in
 //! memory only a Bloom filter (12 bits a digest) and the first digest of every 1 KiB block;
 //! a digest the filter may hold costs one read of one block. Runs of the same size are
 //! merged, so there are at most about log2(digests / table size) of them.

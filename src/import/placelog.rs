@@ -1,7 +1,7 @@
 //! Where each task that gave its own id was read, for the two messages that need it only at
 //! the end of an import: a task id given more than once (where first, where again) and a
 //! given id too large for the new ids after it. The places go to an unnamed temporary file in
-//! the project folder, a few bytes a task, and are read back only for such a message, so
+//! the folder the store is in, a few bytes a task, and are read back only for such a message, so
 //! memory does not grow with the tasks that give ids (a hash entry and a formatted place a
 //! task cost about 160 MiB per million, docs/benchmarks.md).
 

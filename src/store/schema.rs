@@ -180,8 +180,6 @@ mod tests {
         Ok(())
     }
 
-    /// A store of schema 2 stored `data_hash`; opening it for writing computes it instead,
-    /// keeping the rows, their order, the hashes and the indexes made on the table.
     /// A store of schema 2 whose `tasks` table `tasks_sql` makes and fills.
     fn schema_2_store(tasks_sql: &str) -> Result<Connection> {
         let conn = Connection::open_in_memory()?;
@@ -193,6 +191,8 @@ mod tests {
         Ok(conn)
     }
 
+    /// A store of schema 2 stored `data_hash`; opening it for writing computes it instead,
+    /// keeping the rows, their order, the hashes and the indexes made on the table.
     #[test]
     fn schema_2_tasks_are_rebuilt_with_a_computed_hash() -> Result<()> {
         let conn = schema_2_store(

@@ -92,23 +92,34 @@ fn a_ragged_csv_row_names_its_line() {
 #[test]
 fn a_quote_never_closed_in_the_last_cell_is_refused() {
     let env = project(None);
-    env.write("a.csv", "text,label\nfine,a\n\"also fine\",b\nlast,\"unclosed\nmore\n");
-    env.lsdb(&["-p", "proj", "import", "a.csv"])
-        .fails_with("a.csv:4: a quote opened on this line is never closed");
-    env.write("b.csv", "text\n\"unclosed");
-    env.lsdb(&["-p", "proj", "import", "b.csv"])
-        .fails_with("b.csv:2: a quote opened on this line is never closed");
-    env.write("c.tsv", "text\tlabel\nx\t\"unclosed\r\n");
-    env.lsdb(&["-p", "proj", "import", "c.tsv"])
-        .fails_with("c.tsv:2: a quote opened on this line is never closed");
-    // A quote never closed that leaves its row short says so too; a short row whose quoted
-    // cell spans lines but is closed is only short.
-    env.write("e.csv", "text,label\nfine,a\n\"unclosed,b\nmore\n");
-    env.lsdb(&["-p", "proj", "import", "e.csv"])
-        .fails_with("e.csv:3: a quote opened on this line is never closed");
-    env.write("f.csv", "text,label\nfine,a\n\"two\nlines\"\nlast,b\n");
-    env.lsdb(&["-p", "proj", "import", "f.csv"])
-        .fails_with("f.csv:3: row has 1 fields but the header has 2");
+    // A quote never closed that leaves its row short says so too (e.csv); a short row whose
+    // quoted cell spans lines but is closed is only short (f.csv).
+    for (name, text, message) in [
+        (
+            "a.csv",
+            "text,label\nfine,a\n\"also fine\",b\nlast,\"unclosed\nmore\n",
+            "a.csv:4: a quote opened on this line is never closed",
+        ),
+        ("b.csv", "text\n\"unclosed", "b.csv:2: a quote opened on this line is never closed"),
+        (
+            "c.tsv",
+            "text\tlabel\nx\t\"unclosed\r\n",
+            "c.tsv:2: a quote opened on this line is never closed",
+        ),
+        (
+            "e.csv",
+            "text,label\nfine,a\n\"unclosed,b\nmore\n",
+            "e.csv:3: a quote opened on this line is never closed",
+        ),
+        (
+            "f.csv",
+            "text,label\nfine,a\n\"two\nlines\"\nlast,b\n",
+            "f.csv:3: row has 1 fields but the header has 2",
+        ),
+    ] {
+        env.write(name, text);
+        env.lsdb(&["-p", "proj", "import", name]).fails_with(message);
+    }
     assert_eq!(env.count("tasks"), 0);
     // With --skip-invalid the cut row is kept aside, the others imported.
     let out = env.lsdb(&["-p", "proj", "import", "--skip-invalid", "a.csv"]).ok();
