@@ -29,6 +29,8 @@ pub struct PlaceLog {
     paths: Vec<Arc<str>>,
     last_id: i64,
     last_line: u64,
+    /// The entry being made (kept from one to the next, not allocated for each task).
+    entry: Vec<u8>,
 }
 
 /// A task id given more than once: where first, and where again.
@@ -42,12 +44,20 @@ pub struct Twice {
 impl PlaceLog {
     /// A log whose file goes in `dir` (made when the first place is noted).
     pub fn new(dir: &Path) -> PlaceLog {
-        PlaceLog { dir: dir.to_path_buf(), out: None, paths: Vec::new(), last_id: 0, last_line: 0 }
+        PlaceLog {
+            dir: dir.to_path_buf(),
+            out: None,
+            paths: Vec::new(),
+            last_id: 0,
+            last_line: 0,
+            entry: Vec::with_capacity(32),
+        }
     }
 
     /// Note where `task`, which gave `id`, was read.
     pub fn push(&mut self, id: i64, task: &Task) -> Result<()> {
-        let mut entry = Vec::with_capacity(32);
+        let mut entry = std::mem::take(&mut self.entry);
+        entry.clear();
         put(&mut entry, zigzag(id.wrapping_sub(self.last_id)));
         self.last_id = id;
         match &task.place {
@@ -76,7 +86,9 @@ impl PlaceLog {
                 tempfile::tempfile_in(&self.dir).with_context(|| self.io_context())?,
             )),
         };
-        out.write_all(&entry).with_context(|| self.io_context())
+        let written = out.write_all(&entry);
+        self.entry = entry;
+        written.with_context(|| self.io_context())
     }
 
     /// Where `id` was given first.
