@@ -436,6 +436,10 @@ pub struct ExportArgs {
     /// Minutes the presigned URLs live (at most 7 days)
     #[arg(long, value_name = "MINUTES", default_value_t = 60)]
     pub presign_ttl: u64,
+    /// Sign local-file URLs for an `lsdb serve --token T`: each URL opens its one file
+    /// without the token (browsers load media in `<img>`, which sends no header)
+    #[arg(long, value_name = "TOKEN", env = "LSDB_SIGN_URLS", hide_env_values = true)]
+    pub sign_urls: Option<String>,
     #[command(flatten)]
     pub connect: ConnectFlags,
 }
@@ -475,7 +479,8 @@ Examples:
   lsdb serve
   lsdb -p my-project serve --port 8080
   lsdb serve --cors http://localhost:8081 --document-root /data
-  lsdb serve --host 0.0.0.0 --token s3cret")]
+  lsdb serve --host 0.0.0.0 --token s3cret
+  lsdb export --host-url http://this-machine:8080 --sign-urls s3cret -o queue.json")]
 pub struct ServeArgs {
     /// The address to listen on (other machines reach it only with --token)
     #[arg(long, default_value = "127.0.0.1")]
@@ -483,20 +488,27 @@ pub struct ServeArgs {
     /// The port (0: any free port; the first line printed says which)
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
-    /// Require `Authorization: Token TOKEN` on /api/ routes
-    #[arg(long, env = "LSDB_TOKEN")]
+    /// Require `Authorization: Token TOKEN` on every route but /health, /api/version and the
+    /// Import page (local files also open with the signature `lsdb export --sign-urls`
+    /// writes)
+    #[arg(long, env = "LSDB_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
-    /// Send `Access-Control-Allow-Origin: ORIGIN`, for a Label Studio on another port
+    /// Let web pages of ORIGIN call the server (CORS, preflight included), for a Label
+    /// Studio on another port
     #[arg(long, value_name = "ORIGIN")]
     pub cors: Option<String>,
     /// The folder that /data/local-files/?d= paths are relative to (as given to `lsdb export
     /// --document-root`)
     #[arg(long, value_name = "DIR")]
     pub document_root: Option<PathBuf>,
-    /// Let the import API fetch `url=` (http/https, up to 200 MB, redirects only to public
-    /// addresses)
+    /// Let the import API fetch `url=` (http/https, up to 200 MB, only from public
+    /// addresses, each redirect checked too)
     #[arg(long)]
     pub allow_url_import: bool,
+    /// With --allow-url-import: also fetch from private addresses (loopback, 10/8,
+    /// 192.168/16, ...), for a server on a trusted network
+    #[arg(long, requires = "allow_url_import")]
+    pub allow_private_urls: bool,
 }
 
 /// Counts: tasks, completions, predictions, invalid rows, imports; and annotations by author

@@ -28,12 +28,18 @@ pub struct UrlRewrite {
     pub document_root: PathBuf,
     /// Bucket URIs (`s3://`, `gs://`, `azure-blob://`) become presigned URLs.
     pub presign: Option<std::sync::Arc<crate::storage::presign::Presigner>>,
+    /// The token of an `lsdb serve --token T`: local-file URLs get `&sig=`, which opens that
+    /// one file (browsers load media in `<img>`, without the token's header).
+    pub sign: Option<String>,
 }
 
 impl UrlRewrite {
     /// True when nothing would change.
     pub fn is_identity(&self) -> bool {
-        self.host.is_none() && self.style == UrlStyle::Lsdb && self.presign.is_none()
+        self.host.is_none()
+            && self.style == UrlStyle::Lsdb
+            && self.presign.is_none()
+            && self.sign.is_none()
     }
 
     /// The URL rewritten, or `None` when it is not a local-file URL lsdb made (or, with
@@ -44,13 +50,21 @@ impl UrlRewrite {
         {
             return Ok(Some(signed));
         }
-        if self.host.is_none() && self.style == UrlStyle::Lsdb {
+        if self.host.is_none() && self.style == UrlStyle::Lsdb && self.sign.is_none() {
             return Ok(None);
         }
         let Some((host, path)) = parse_local_file_url(url) else { return Ok(None) };
         let host = self.host.as_deref().unwrap_or(host).trim_end_matches('/');
+        let signed = |url: String, route: &str, d: &str| match &self.sign {
+            Some(token) => format!("{url}&sig={}", url_signature(token, route, d)),
+            None => url,
+        };
         Ok(Some(match self.style {
-            UrlStyle::Lsdb => local_file_url(host, &path),
+            UrlStyle::Lsdb => {
+                let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+                let folder = path.parent().map(|p| p.to_string_lossy()).unwrap_or_default();
+                signed(local_file_url(host, &path), &format!("/data/{name}"), &folder)
+            }
             UrlStyle::Ls1 => {
                 let Ok(relative) = path.strip_prefix(&self.document_root) else {
                     bail!(
@@ -63,7 +77,8 @@ impl UrlRewrite {
                 let relative = relative.to_string_lossy();
                 let encoded: Vec<String> =
                     relative.split('/').map(|part| percent_encode(part, false)).collect();
-                format!("{host}/data/local-files/?d={}", encoded.join("/"))
+                let url = format!("{host}/data/local-files/?d={}", encoded.join("/"));
+                signed(url, "/data/local-files/", &relative)
             }
         }))
     }
@@ -128,6 +143,19 @@ pub fn parse_local_file_url(url: &str) -> Option<(&str, PathBuf)> {
         return None;
     }
     Some((host, Path::new(&folder).join(name)))
+}
+
+/// The signature of a local-file URL for `lsdb serve --token T`: HMAC-SHA256 keyed by the
+/// token over the URL's decoded path and its decoded `d` value, in hex. It opens only the
+/// file that URL names.
+pub fn url_signature(token: &str, route: &str, d: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(token.as_bytes())
+        .expect("HMAC takes a key of any length");
+    mac.update(route.as_bytes());
+    mac.update(b"\n");
+    mac.update(d.as_bytes());
+    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Percent-encode all but unreserved characters; with `is_form`, a space becomes `+`.

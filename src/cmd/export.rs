@@ -34,6 +34,7 @@ pub fn run(project: &Path, args: ExportArgs) -> Result<()> {
         style: args.url_style,
         document_root: args.document_root,
         presign,
+        sign: args.sign_urls,
     };
     let selection = Selection {
         sample: args.sample.map(|strategy| SampleRequest {

@@ -16,5 +16,6 @@ pub fn run(project: &Path, args: ServeArgs) -> Result<()> {
         cors: args.cors,
         document_root: args.document_root,
         allow_url_import: args.allow_url_import,
+        allow_private_urls: args.allow_private_urls,
     })
 }

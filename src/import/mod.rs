@@ -174,6 +174,9 @@ pub fn run_inputs(
     let started = Instant::now();
     let started_at = epoch_seconds();
     store.check_writable()?;
+    // One import at a time per store in this process: the shell's `.import` and the
+    // server's API share one DuckDB instance, and with it the settings below.
+    let _one_at_a_time = store.import_lock();
     let conn = store.conn();
     // DuckDB keeps data in memory up to its memory limit (80% of RAM by default); an import
     // caps it so that peak memory stays bounded whatever the input's size: beyond the cap,
@@ -222,6 +225,7 @@ pub fn run_inputs(
         tx.rollback().context("rolling back the trial import")?;
     } else {
         tx.commit().context("committing the import")?;
+        store.changed();
         // Rows that did not fill a row group (122,880 rows) stay in memory until DuckDB's
         // next checkpoint, which would come when the store closes, after this import's
         // settings are restored: they would then be compressed with DICT_FSST, slower and

@@ -112,11 +112,14 @@ impl<'s> Shell<'s> {
             if let Err(err) = dot::run_dot(self, trimmed) {
                 self.report(&err);
             }
-            return;
+        } else {
+            for statement in split_statements(input) {
+                self.run_statement(&statement);
+            }
         }
-        for statement in split_statements(input) {
-            self.run_statement(&statement);
-        }
+        // Any statement may have changed the data: the server beside the shell (`lsdb
+        // start`) reads what it keeps in memory again.
+        self.store.changed();
     }
 
     /// Read statements and dot commands from `reader` until its end (scripts, `.read`).

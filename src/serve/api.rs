@@ -3,13 +3,13 @@
 //! code), the project, its tasks page by page, and the export. The project is id 1.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail};
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
+use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
@@ -19,17 +19,19 @@ use crate::import::{Format, ImportOptions, run_import};
 use crate::store::Store;
 use crate::urls::UrlRewrite;
 
-/// Where one request's uploads wait for the import; removed when dropped.
+/// Where one request's uploads wait for the import: a folder with a random name, made
+/// exclusively beside the store, removed when dropped (and, after a kill, by the next open
+/// of the store).
 struct Uploads {
-    dir: PathBuf,
+    dir: tempfile::TempDir,
 }
 
 impl Uploads {
-    fn new() -> Result<Uploads> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("lsdb-upload-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).with_context(|| format!("making {}", dir.display()))?;
+    fn new(project: &Path) -> Result<Uploads> {
+        let dir = tempfile::Builder::new()
+            .prefix(crate::store::UPLOAD_PREFIX)
+            .tempdir_in(project)
+            .with_context(|| format!("making a folder for the upload in {}", project.display()))?;
         Ok(Uploads { dir })
     }
 
@@ -42,19 +44,13 @@ impl Uploads {
             .collect();
         let clean = clean.trim_start_matches('.');
         let clean = if clean.is_empty() { "upload" } else { clean };
-        let path = self.dir.join(clean);
-        if path.exists() { self.dir.join(format!("{n}-{clean}")) } else { path }
+        let path = self.dir.path().join(clean);
+        if path.exists() { self.dir.path().join(format!("{n}-{clean}")) } else { path }
     }
 
     /// The message without this folder, so it names the file as it was sent.
     fn plain(&self, message: &str) -> String {
-        message.replace(&format!("{}/", self.dir.display()), "")
-    }
-}
-
-impl Drop for Uploads {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        message.replace(&format!("{}/", self.dir.path().display()), "")
     }
 }
 
@@ -73,12 +69,13 @@ fn bad_request(message: &str) -> Response {
 /// `POST /api/projects/{id}/import` (and 0.x's `/api/project/import`).
 pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Response {
     let query = request.uri().query().unwrap_or("").to_string();
-    let uploads = match Uploads::new() {
+    let uploads = match Uploads::new(served.store.project()) {
         Ok(u) => u,
         Err(err) => {
+            eprintln!("lsdb: serve: {err:#}");
             return json(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                serde_json::json!({ "detail": format!("{err:#}") }),
+                serde_json::json!({ "detail": "the upload could not be saved; see the server's log" }),
             );
         }
     };
@@ -88,6 +85,21 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
+    let media_type = content_type.split(';').next().unwrap_or("").trim().to_string();
+    if !matches!(
+        media_type.as_str(),
+        "application/json" | "multipart/form-data" | "application/x-www-form-urlencoded"
+    ) {
+        // As Label Studio (Django REST framework); and a page of another site can send
+        // text/plain without asking the browser's permission first.
+        return json(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            serde_json::json!({ "detail": format!(
+                "Unsupported media type \"{media_type}\" in request: send tasks as \
+                 Content-Type: application/json, or files as multipart/form-data"
+            ) }),
+        );
+    }
     let is_body = !content_type.starts_with("multipart/form-data");
     let received = if content_type.starts_with("multipart/form-data") {
         match Multipart::from_request(request, &()).await {
@@ -125,8 +137,9 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
         .filter(|f| !f.is_empty())
         .collect();
     let outcome = tokio::task::spawn_blocking(move || {
-        let _one_at_a_time = served.importing.lock();
-        let fetched = urls.iter().map(|url| fetch(url, &uploads)).collect::<Result<Vec<_>>>();
+        let is_private_ok = served.opts.allow_private_urls;
+        let fetched =
+            urls.iter().map(|url| fetch(url, &uploads, is_private_ok)).collect::<Result<Vec<_>>>();
         let files = fetched.map(|mut fetched| {
             fetched.splice(0..0, files);
             fetched
@@ -134,18 +147,10 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
         let result = files.and_then(|files| keep_media(&served.opts.project, files)).and_then(
             |(files, kept)| {
                 let answer = Answer { is_body, is_returning_ids, is_dry_run, preannotated };
-                // Beside the shell of `lsdb start`, through a connection of its own to the shell's
-                // database; else the store is opened for this import.
-                let store = match &served.shared {
-                    Some(conn) => conn
-                        .lock()
-                        .map_err(|_| anyhow::anyhow!("the store's connection failed"))?
-                        .try_clone()
-                        .map(|conn| Store::beside(conn, &served.opts.project))
-                        .map_err(anyhow::Error::from),
-                    None => Store::open(&served.opts.project),
-                };
-                let result = store.and_then(|store| import_files(&store, &files, answer));
+                // Through a connection of its own to the store the server holds; imports
+                // run one at a time (`Store::import_lock`).
+                let result =
+                    served.store.store().and_then(|store| import_files(&store, &files, answer));
                 if result.is_err() || is_dry_run {
                     // All or nothing: the media files of a failed import go too.
                     for file in kept {
@@ -216,15 +221,22 @@ async fn form_urls(body: Body) -> Result<Vec<String>> {
 const MAX_FETCH: u64 = 200 << 20;
 
 /// Download `url` into the uploads folder under the last part of its path. Only http and
-/// https; redirects are followed by hand, five at most, and never to a private address
-/// (loopback, private ranges, link-local): a URL from outside must not reach inside.
-fn fetch(url: &str, uploads: &Uploads) -> Result<PathBuf> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+/// https; redirects are followed by hand, five at most. Every host, the first included, is
+/// checked where it is resolved, and the connection goes to the addresses checked (no
+/// second lookup): a private address (loopback, private ranges, link-local, shared address
+/// space) is refused unless the server was started with `--allow-private-urls`, so a URL
+/// from outside cannot reach inside the machine.
+fn fetch(url: &str, uploads: &Uploads, is_private_ok: bool) -> Result<PathBuf> {
+    let config = ureq::Agent::config_builder()
         .max_redirects(0)
         .http_status_as_error(false)
         .timeout_global(Some(std::time::Duration::from_secs(300)))
-        .build()
-        .into();
+        .build();
+    let agent = ureq::Agent::with_parts(
+        config,
+        ureq::unversioned::transport::DefaultConnector::new(),
+        PublicOnly { is_private_ok, inner: Default::default() },
+    );
     let mut current = url.to_string();
     for hop in 0..=5 {
         let Some((scheme, rest)) = current.split_once("://") else {
@@ -233,14 +245,16 @@ fn fetch(url: &str, uploads: &Uploads) -> Result<PathBuf> {
         if !matches!(scheme, "http" | "https") {
             bail!("{current}: only http and https URLs are fetched");
         }
-        if hop > 0 && is_private(scheme, rest)? {
-            bail!(
-                "{url} redirects to {current}, a private address; lsdb serve follows redirects \
-                 only to public addresses"
-            );
-        }
-        let mut answer =
-            agent.get(&current).call().with_context(|| format!("fetching {current}"))?;
+        let mut answer = agent.get(&current).call().map_err(|err| match err {
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
+                let via = if hop > 0 { format!(" (a redirect from {url})") } else { String::new() };
+                anyhow::anyhow!(
+                    "{current}{via} is at a private address; lsdb serve fetches only public \
+                     addresses (start it with --allow-private-urls to fetch from this network)"
+                )
+            }
+            err => anyhow::anyhow!("fetching {current}: {err}"),
+        })?;
         let status = answer.status().as_u16();
         if (300..400).contains(&status) {
             let location = answer
@@ -275,24 +289,36 @@ fn fetch(url: &str, uploads: &Uploads) -> Result<PathBuf> {
     bail!("{url}: more than 5 redirects")
 }
 
-/// Whether the host of `rest` (what follows `scheme://`) names a private address.
-fn is_private(scheme: &str, rest: &str) -> Result<bool> {
-    use std::net::{IpAddr, ToSocketAddrs};
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host_port = authority.rsplit('@').next().unwrap_or("");
-    let default = if scheme == "https" { 443 } else { 80 };
-    let addrs: Vec<std::net::SocketAddr> = if let Some(v6) = host_port.strip_prefix('[') {
-        let (host, port) = v6.split_once(']').unwrap_or((v6, ""));
-        let port = port.trim_start_matches(':').parse().unwrap_or(default);
-        (host.parse::<IpAddr>()?, port).to_socket_addrs()?.collect()
-    } else {
-        let (host, port) = match host_port.rsplit_once(':') {
-            Some((h, p)) => (h, p.parse().unwrap_or(default)),
-            None => (host_port, default),
-        };
-        (host, port).to_socket_addrs()?.collect()
-    };
-    Ok(addrs.iter().any(|a| match a.ip() {
+/// ureq's resolver, refusing private addresses where the connection is made.
+#[derive(Debug)]
+struct PublicOnly {
+    is_private_ok: bool,
+    inner: ureq::unversioned::resolver::DefaultResolver,
+}
+
+impl ureq::unversioned::resolver::Resolver for PublicOnly {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let addrs = self.inner.resolve(uri, config, timeout)?;
+        if !self.is_private_ok && addrs.iter().any(|a| is_private(a.ip())) {
+            return Err(ureq::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                "a private address",
+            )));
+        }
+        Ok(addrs)
+    }
+}
+
+/// Whether an address is inside: loopback, private ranges, link-local, unspecified,
+/// broadcast, shared address space (100.64/10), unique-local IPv6, IPv4-mapped of those.
+fn is_private(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
         IpAddr::V4(ip) => {
             ip.is_private()
                 || ip.is_loopback()
@@ -306,9 +332,9 @@ fn is_private(scheme: &str, rest: &str) -> Result<bool> {
                 || ip.is_unspecified()
                 || (ip.segments()[0] & 0xfe00) == 0xfc00
                 || (ip.segments()[0] & 0xffc0) == 0xfe80
-                || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_private() || v4.is_loopback())
+                || ip.to_ipv4_mapped().is_some_and(|v4| is_private(IpAddr::V4(v4)))
         }
-    }))
+    }
 }
 
 /// Each uploaded file, streamed to the uploads folder under its own name, and any `url`
@@ -377,20 +403,21 @@ fn import_files(store: &Store, files: &[PathBuf], answer: Answer) -> Result<serd
         .prepare("SELECT DISTINCT unnest(json_keys(data)) AS k FROM tasks WHERE import_id = ? ORDER BY k")?
         .query_map([id], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    let mut formats: Vec<String> = files
-        .iter()
-        .map(|f| {
-            crate::import::format::extension(&f.display().to_string())
-                .map(|e| format!(".{e}"))
-                .unwrap_or_default()
-        })
-        .collect();
-    formats.sort();
-    formats.dedup();
-    if is_body {
-        formats.clear();
-        columns.clear();
+    // As Label Studio: for uploaded files, how many of each extension; for a JSON body, [].
+    let mut formats = serde_json::Map::new();
+    for file in files {
+        let ext = crate::import::format::extension(&file.display().to_string())
+            .map(|e| format!(".{e}"))
+            .unwrap_or_default();
+        let n = formats.get(&ext).and_then(serde_json::Value::as_u64).unwrap_or(0);
+        formats.insert(ext, (n + 1).into());
     }
+    let formats = if is_body {
+        columns.clear();
+        serde_json::json!([])
+    } else {
+        serde_json::Value::Object(formats)
+    };
     let could_be_list = files.iter().any(|f| {
         matches!(
             crate::import::format::guess_format(f),
@@ -418,15 +445,30 @@ fn import_files(store: &Store, files: &[PathBuf], answer: Answer) -> Result<serd
     Ok(body)
 }
 
-/// `GET /api/projects/{id}`: the one project.
+/// `GET /api/projects/{id}`: the one project, with Label Studio's counters.
 pub fn project(conn: &duckdb::Connection, dir: &Path) -> Result<serde_json::Value> {
     let xml: Option<String> =
         conn.query_row("SELECT xml FROM label_config WHERE id = 1", [], |r| r.get(0)).ok();
-    let (tasks, annotations): (i64, i64) = conn.query_row(
-        "SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM completions)",
+    let counts: [i64; 7] = conn.query_row(
+        "SELECT (SELECT count(*) FROM tasks), \
+         (SELECT count(DISTINCT task_id) FROM completions WHERE NOT was_cancelled), \
+         (SELECT count(*) FROM completions WHERE NOT was_cancelled), \
+         (SELECT count(*) FROM completions WHERE was_cancelled), \
+         (SELECT count(*) FROM predictions), \
+         (SELECT count(DISTINCT task_id) FROM completions), \
+         (SELECT coalesce(epoch_us(min(started_at)), 0) FROM imports)",
         [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?]),
     )?;
+    let [tasks, with_annotations, annotations, skipped, predictions, finished, created_us] = counts;
+    let created: Option<String> = conn
+        .query_row(
+            "SELECT strftime(make_timestamp(?), '%Y-%m-%dT%H:%M:%S.%fZ')",
+            [created_us],
+            |r| r.get(0),
+        )
+        .ok()
+        .filter(|_| created_us > 0);
     let title = dir
         .canonicalize()
         .ok()
@@ -435,48 +477,230 @@ pub fn project(conn: &duckdb::Connection, dir: &Path) -> Result<serde_json::Valu
     Ok(serde_json::json!({
         "id": 1,
         "title": title,
+        "description": "",
         "label_config": xml.unwrap_or_else(|| "<View></View>".to_string()),
+        "expert_instruction": "",
+        "show_instruction": false,
+        "show_skip_button": true,
+        "enable_empty_annotation": true,
+        "show_annotation_history": false,
+        "organization": 1,
+        "color": "#FFFFFF",
+        "maximum_annotations": 1,
+        "is_published": false,
+        "model_version": "",
+        "is_draft": false,
+        "created_at": created,
+        "num_tasks_with_annotations": with_annotations,
         "task_number": tasks,
-        "num_tasks_with_annotations": annotations,
+        "useful_annotation_number": annotations,
+        "ground_truth_number": 0,
+        "skipped_annotations_number": skipped,
         "total_annotations_number": annotations,
+        "total_predictions_number": predictions,
+        "sampling": "Sequential sampling",
+        "overlap_cohort_percentage": 100,
+        "finished_task_number": finished,
+        "queue_total": tasks,
+        "queue_done": finished,
     }))
 }
 
-/// One page of tasks, as Label Studio's `/api/tasks` lists them; `None` past the end.
-pub fn tasks_page(
-    conn: &duckdb::Connection,
-    page: u64,
-    size: u64,
-) -> Result<Option<serde_json::Value>> {
-    let total: i64 = conn.query_row("SELECT count(*) FROM tasks", [], |r| r.get(0))?;
-    let total = total as u64;
-    let first = (page.max(1) - 1).saturating_mul(size);
-    if page > 1 && first >= total {
-        return Ok(None);
-    }
-    let condition = format!("id IN (SELECT id FROM tasks ORDER BY id LIMIT {size} OFFSET {first})");
-    let tasks = export_json(conn, Some(condition), None)?;
-    let (annotations, predictions): (i64, i64) = conn.query_row(
-        "SELECT (SELECT count(*) FROM completions), (SELECT count(*) FROM predictions)",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+/// `GET /api/predictions`: the predictions of one task, or of every task, in id order.
+pub fn predictions(conn: &duckdb::Connection, task: Option<i64>) -> Result<serde_json::Value> {
+    let mut statement = conn.prepare(
+        "SELECT lsdb_annotation_json(id, fields, result), task_id FROM predictions \
+         WHERE task_id = ? OR ? IS NULL ORDER BY id",
     )?;
-    Ok(Some(serde_json::json!({
-        "total_annotations": annotations,
-        "total_predictions": predictions,
-        "total": total,
-        "tasks": tasks,
-    })))
+    let mut rows = statement.query(duckdb::params![task, task])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let mut item: serde_json::Value = serde_json::from_str(&r.get::<_, String>(0)?)?;
+        item["task"] = serde_json::json!(r.get::<_, i64>(1)?);
+        item["project"] = serde_json::json!(1);
+        out.push(item);
+    }
+    Ok(serde_json::Value::Array(out))
 }
 
-/// Tasks as lsdb's export writes them (Label Studio 1.x's JSON).
-pub fn export_json(
-    conn: &duckdb::Connection,
+/// What `GET /api/projects/1/export` asks for.
+pub struct ExportRequest {
+    pub format: ExportFormat,
+    /// A condition on `tasks` built from integers only.
+    pub condition: Option<String>,
+}
+
+impl ExportRequest {
+    /// Label Studio's parameters: `exportType` (or `export_type`), `download_all_tasks`,
+    /// `download_resources` (nothing to download for these formats), `ids[]` (or `ids`, as
+    /// the SDK's `download_sync` sends them). Anything else is refused by name.
+    pub fn parse(query: &str) -> Result<ExportRequest> {
+        let mut format = ExportFormat::Json;
+        let (mut ids, mut is_all) = (Vec::<i64>::new(), false);
+        for (key, value) in super::tasks::pairs(query) {
+            match key.as_str() {
+                "exportType" | "export_type" => {
+                    format = match value.to_ascii_uppercase().as_str() {
+                        "JSON" => ExportFormat::Json,
+                        "JSON_MIN" => ExportFormat::JsonMin,
+                        "CSV" => ExportFormat::Csv,
+                        _ => bail!(
+                            "export type {value} is not served by lsdb serve: use JSON, JSON_MIN \
+                             or CSV here, or `lsdb export --format` for the others"
+                        ),
+                    }
+                }
+                "download_all_tasks" => {
+                    is_all = super::files::query_flag(&format!("x={value}"), "x")
+                }
+                "download_resources" | "interpolate_key_frames" => {}
+                "ids[]" | "ids" => ids.push(
+                    value
+                        .parse()
+                        .map_err(|_| anyhow::anyhow!("{key}={value:?} is not a task id"))?,
+                ),
+                _ => bail!("the parameter {key:?} is not implemented by lsdb serve for exports"),
+            }
+        }
+        let mut conditions = Vec::new();
+        if !ids.is_empty() {
+            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+            conditions.push(format!("id IN ({})", list.join(", ")));
+        }
+        // As Label Studio: without download_all_tasks, only tasks with an annotation (a
+        // cancelled one included).
+        if !is_all {
+            conditions.push("id IN (SELECT task_id FROM completions)".to_string());
+        }
+        let condition = (!conditions.is_empty()).then(|| conditions.join(" AND "));
+        Ok(ExportRequest { format, condition })
+    }
+
+    /// The answer's content type and file extension.
+    pub fn content_type(&self) -> (&'static str, &'static str) {
+        match self.format {
+            ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
+            _ => ("application/json", "json"),
+        }
+    }
+}
+
+/// The formats Label Studio's export lists, those this server writes enabled.
+pub fn export_formats() -> serde_json::Value {
+    let served = ["JSON", "JSON_MIN", "CSV"];
+    let all = [
+        ("JSON", "List of items in raw JSON format stored in one JSON file."),
+        ("JSON_MIN", "List of items where only \"from_name\", \"to_name\" values are stored."),
+        ("CSV", "Results are stored as comma-separated values with the column names."),
+        ("TSV", "Results are stored in tab-separated tabular file."),
+        ("CONLL2003", "Popular format used for the CoNLL-2003 named entity recognition challenge."),
+        ("COCO", "Popular machine learning format used by the COCO dataset."),
+        ("VOC", "Popular XML format used for object detection."),
+        ("YOLO", "Popular TXT format is created for each image file."),
+        ("YOLO_OBB", "YOLO format with oriented bounding boxes."),
+        ("BRUSH_TO_NUMPY", "Export your brush labels as NumPy 2d arrays."),
+        ("BRUSH_TO_PNG", "Export your brush labels as PNG images."),
+        ("ASR_MANIFEST", "Export audio transcription labels for automatic speech recognition."),
+    ];
+    serde_json::Value::Array(
+        all.iter()
+            .map(|(name, description)| {
+                let mut item = serde_json::json!({
+                    "title": name, "description": description, "name": name,
+                });
+                if !served.contains(name) {
+                    item["disabled"] = serde_json::json!(true);
+                }
+                item
+            })
+            .collect(),
+    )
+}
+
+/// The selected tasks (`condition`, in id order) written in `format` as the body of an
+/// answer, a page of tasks at a time from a thread of its own: memory stays flat whatever
+/// the number of tasks. A failure before the first byte is the answer (503); one after it
+/// ends the body early, which the client sees as a broken download.
+/// Also returns the time for the file's name, `YYYY-mm-dd-HH-MM` (UTC), as Label Studio
+/// names it.
+pub async fn export_body(
+    store: crate::store::Shared,
+    format: ExportFormat,
     condition: Option<String>,
-    limit: Option<u64>,
-) -> Result<serde_json::Value> {
-    let total = select_tasks(conn, &Selection { sample: None, limit, condition })?;
-    let mut out = Vec::new();
-    write_export(conn, ExportFormat::Json, Dialect::Ls1, &UrlRewrite::default(), total, &mut out)?;
-    Ok(serde_json::from_slice(&out)?)
+) -> Result<(Body, String), Response> {
+    let (chunks_in, mut chunks_out) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(8);
+    let (ready_in, ready_out) = tokio::sync::oneshot::channel::<Result<String>>();
+    tokio::task::spawn_blocking(move || {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let selected = store.store().and_then(|store| {
+            let selection = Selection { sample: None, limit: None, condition };
+            let total = select_tasks(store.conn(), &selection)?;
+            let stamp: String = store.conn().query_row(
+                "SELECT strftime(epoch_ms(?), '%Y-%m-%d-%H-%M')",
+                [now_ms],
+                |r| r.get(0),
+            )?;
+            Ok((store, total, stamp))
+        });
+        let (store, total) = match selected {
+            Ok((store, total, stamp)) => {
+                let _ = ready_in.send(Ok(stamp));
+                (store, total)
+            }
+            Err(err) => {
+                let _ = ready_in.send(Err(err));
+                return;
+            }
+        };
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, Chunks(chunks_in.clone()));
+        let written = write_export(
+            store.conn(),
+            format,
+            Dialect::Ls1,
+            &UrlRewrite::default(),
+            total,
+            &mut out,
+        )
+        .and_then(|_| std::io::Write::flush(&mut out).map_err(anyhow::Error::from));
+        if let Err(err) = written {
+            eprintln!("lsdb: serve: the export stopped: {}", format!("{err:#}").replace('\n', " "));
+            let _ = chunks_in.blocking_send(Err(std::io::Error::other("the export stopped")));
+        }
+    });
+    let stamp = match ready_out.await {
+        Ok(Ok(stamp)) => stamp,
+        Ok(Err(err)) => {
+            eprintln!("lsdb: serve: {}", format!("{err:#}").replace('\n', " "));
+            return Err(json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({ "detail": "the store could not answer; see the server's log" }),
+            ));
+        }
+        Err(_) => {
+            return Err(json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                serde_json::json!({ "detail": "the export failed" }),
+            ));
+        }
+    };
+    let stream = futures_util::stream::poll_fn(move |cx| chunks_out.poll_recv(cx));
+    Ok((Body::from_stream(stream), stamp))
+}
+
+/// A writer that hands its bytes to the answer's body; a client that went away stops it.
+struct Chunks(tokio::sync::mpsc::Sender<std::io::Result<Bytes>>);
+
+impl std::io::Write for Chunks {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .blocking_send(Ok(Bytes::copy_from_slice(buf)))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client left"))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

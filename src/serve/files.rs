@@ -10,7 +10,7 @@ use anyhow::Result;
 use duckdb::Connection;
 
 use crate::store::schema::meta;
-use crate::urls::{local_file_url, percent_decode};
+use crate::urls::percent_decode;
 
 /// Why a file is not served: the HTTP status and the message for the body.
 #[derive(Debug, PartialEq, Eq)]
@@ -55,6 +55,23 @@ pub fn query_flag(query: &str, name: &str) -> bool {
 pub fn query_flag_off(query: &str, name: &str) -> bool {
     query_value(query, name)
         .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "false" | "0" | "no"))
+}
+
+/// Whether a local-file request carries the signature `lsdb export --sign-urls T` writes
+/// for it (`sig=`, over the decoded path and `d`), compared in constant time.
+pub fn has_valid_signature(token: &str, path: &str, query: &str) -> bool {
+    let (Some(sig), Some(d), Some(route)) =
+        (query_value(query, "sig"), query_value(query, "d"), percent_decode(path, false))
+    else {
+        return false;
+    };
+    if !route.starts_with("/data/") {
+        return false;
+    }
+    let route = if route == "/data/local-files" { "/data/local-files/".to_string() } else { route };
+    let expected = crate::urls::url_signature(token, &route, &d);
+    expected.len() == sig.len()
+        && expected.bytes().zip(sig.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
 /// The file of `/data/<name>?d=<folder>` (the URL lsdb and Label Studio 0.x write). `name`
@@ -118,37 +135,32 @@ pub fn allows_local_files(conn: &Connection) -> Result<bool> {
     Ok(meta(conn, "allow_serving_local_files")?.as_deref() == Some("true"))
 }
 
-/// Whether the project allows serving local files (or `path` was uploaded to it), and a task
-/// references `path` by the URL lsdb writes for it.
+/// The file to open for `path` (a plain absolute path, as a URL names it): when the project
+/// allows serving local files (or `path` was uploaded to it), a task references exactly
+/// `path`, and with symlinks resolved it is still in its folder.
 pub fn check_allowed(
-    conn: &Connection,
+    referenced: &super::referenced::Referenced,
     project: &Path,
     path: &Path,
-) -> Result<Result<(), Refusal>> {
-    let is_allowed = allows_local_files(conn)?;
+) -> Result<PathBuf, Refusal> {
     // Files uploaded through the import API are kept in the project and always served.
-    let is_uploaded = project
-        .join(super::api::UPLOADS)
-        .canonicalize()
-        .is_ok_and(|uploads| resolved(path).is_ok_and(|file| file.starts_with(&uploads)));
-    if !is_allowed && !is_uploaded {
-        return Ok(Err(Refusal::new(
+    let is_uploaded = || {
+        project
+            .join(super::api::UPLOADS)
+            .canonicalize()
+            .is_ok_and(|uploads| resolved(path).is_ok_and(|file| file.starts_with(&uploads)))
+    };
+    if !referenced.allows_local_files && !is_uploaded() {
+        return Err(Refusal::new(
             403,
             "this project does not serve local files; import with --allow-serving-local-files \
              to allow it",
-        )));
+        ));
     }
-    // The URL as lsdb writes it, without the host: `/data/<name>?d=<folder>`.
-    let url = local_file_url("", path);
-    let is_referenced: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM tasks WHERE contains(data::VARCHAR, ?))",
-        [&url],
-        |r| r.get(0),
-    )?;
-    if !is_referenced {
-        return Ok(Err(Refusal::not_found()));
+    if !referenced.has_file(path) {
+        return Err(Refusal::not_found());
     }
-    Ok(Ok(()))
+    resolved(path)
 }
 
 /// The file to open: `path` with symlinks resolved, when that is still in the folder that

@@ -1,11 +1,14 @@
 //! `lsdb serve`: an HTTP server over a project — the local files behind its task URLs, and
 //! Label Studio's health and version routes. The only async part of lsdb (axum on tokio).
-//! The store is opened read-only for each request that needs it and closed after, so other
-//! lsdb commands can use the project while the server runs.
+//! The server holds the store while it runs: every request reads through a connection of
+//! its own to the process's one instance of the store (`store::Shared`), and sees the last
+//! commit, also while an import writes. Other processes wait or are told the store is busy.
 
 mod api;
 pub mod files;
+mod referenced;
 mod resolve;
+mod tasks;
 
 use std::io::Write;
 use std::net::IpAddr;
@@ -22,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use crate::store::{STORE_FILE, Store};
+use crate::store::{Shared, Store};
 use files::{Range, Refusal};
 
 /// How to serve a project.
@@ -39,16 +42,22 @@ pub struct ServeOptions {
     pub document_root: Option<PathBuf>,
     /// Fetch `url=` imports (off: refused).
     pub allow_url_import: bool,
+    /// `url=` imports may reach private addresses (loopback, private ranges).
+    pub allow_private_urls: bool,
 }
 
 struct Served {
     opts: ServeOptions,
-    /// Beside the shell (`lsdb start`): a connection to the shell's own database, since a
-    /// second open of the file in one process is not safe. Otherwise the store is opened
-    /// read-only for each request.
-    shared: Option<std::sync::Mutex<duckdb::Connection>>,
-    /// One import at a time.
-    importing: std::sync::Mutex<()>,
+    /// The store, held while the server runs (beside `lsdb start`'s shell, the shell's).
+    store: Shared,
+    /// The files and URIs the tasks reference.
+    referenced: referenced::Cache,
+}
+
+impl Served {
+    fn new(opts: ServeOptions, store: Shared) -> Arc<Served> {
+        Arc::new(Served { opts, store, referenced: referenced::Cache::new() })
+    }
 }
 
 /// Serve until Ctrl-C or SIGTERM. The first line on stdout says where.
@@ -65,11 +74,10 @@ pub fn run(opts: ServeOptions) -> Result<()> {
              then send `Authorization: Token T`), or serve on 127.0.0.1"
         );
     }
-    // Fail now, not at the first request, when there is no project.
-    drop(Store::open(&opts.project)?);
+    let store = Store::open(&opts.project)?.shared();
     let listener = bind(ip, opts.port)?;
     announce(&opts.project, &listener, "Ctrl-C stops it")?;
-    let state = Arc::new(Served { opts, shared: None, importing: std::sync::Mutex::new(()) });
+    let state = Served::new(opts, store);
     runtime()?.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         axum::serve(listener, router(state)).with_graceful_shutdown(stopped()).await?;
@@ -90,9 +98,9 @@ pub fn spawn_beside(store: &Store, port: u16) -> Result<()> {
         cors: None,
         document_root: None,
         allow_url_import: false,
+        allow_private_urls: false,
     };
-    let shared = Some(std::sync::Mutex::new(store.conn().try_clone()?));
-    let state = Arc::new(Served { opts, shared, importing: std::sync::Mutex::new(()) });
+    let state = Served::new(opts, store.shared());
     let runtime = runtime()?;
     std::thread::spawn(move || {
         runtime.block_on(async move {
@@ -134,17 +142,20 @@ fn router(state: Arc<Served>) -> Router {
         ("/api/version", get(version)),
         ("/api/projects/{id}", get(project)),
         ("/api/projects/{id}/export", get(export)),
+        ("/api/projects", get(projects)),
+        ("/api/projects/{id}/export/formats", get(export_formats)),
+        ("/api/projects/{id}/exports", get(exports_list).post(exports_create)),
         ("/api/tasks", get(tasks)),
         ("/api/tasks/{id}", get(task)),
+        ("/api/tasks/{id}/annotations", get(annotations)),
+        ("/api/predictions", get(predictions)),
         ("/api/projects/{id}/import", axum::routing::post(import)),
         ("/api/project/import", axum::routing::post(import_0x)),
     ] {
         api = api.route(route, method.clone()).route(&format!("{route}/"), method);
     }
-    let api = api
-        .layer(axum::extract::DefaultBodyLimit::max(1 << 30))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), require_token));
-    Router::new()
+    let api = api.layer(axum::extract::DefaultBodyLimit::max(1 << 30));
+    let router = Router::new()
         .route("/", get(import_page))
         .route("/import", get(import_page))
         .route("/import/", get(import_page))
@@ -156,8 +167,74 @@ fn router(state: Arc<Served>) -> Router {
         .route("/projects/{id}/presign/", get(resolve::project_uri))
         .merge(api)
         .fallback(get(local_file))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), cors))
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard));
+    let router = match cors_layer(state.opts.cors.as_deref()) {
+        Some(layer) => router.layer(layer),
+        None => router,
+    };
+    router.with_state(state)
+}
+
+/// Cross-origin requests from `--cors ORIGIN`, preflight included (tower-http).
+fn cors_layer(origin: Option<&str>) -> Option<tower_http::cors::CorsLayer> {
+    let origin = HeaderValue::from_str(origin?).ok()?;
+    Some(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(origin)
+            .allow_methods([http::Method::GET, http::Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::RANGE])
+            .expose_headers([header::CONTENT_RANGE, header::CONTENT_LENGTH, header::ETAG]),
+    )
+}
+
+/// Routes open to anyone, as in Label Studio: health, version, the Import page (static; it
+/// asks for the token itself).
+fn is_open_route(path: &str) -> bool {
+    matches!(path.trim_end_matches('/'), "" | "/import" | "/health" | "/api/version")
+}
+
+/// Every request: a POST from a web page of another origin (than this server's, or
+/// `--cors`) is refused (browsers send such requests without asking first); with a token,
+/// every route but the open ones needs `Authorization: Token T` (Label Studio's header and
+/// 401 body), or, for a local file, the URL's signature (`sig=`, `lsdb export --sign-urls`).
+async fn guard(State(state): State<Arc<Served>>, request: Request, next: Next) -> Response {
+    if request.method() == http::Method::POST
+        && let Some(origin) = request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok())
+        && !is_same_origin(origin, request.headers())
+        && state.opts.cors.as_deref() != Some(origin)
+    {
+        return json(
+            StatusCode::FORBIDDEN,
+            serde_json::json!({ "detail": format!(
+                "a request from the web page at {origin} is refused; start lsdb serve with \
+                 --cors {origin} to allow that origin"
+            ) }),
+        );
+    }
+    if let Some(token) = &state.opts.token
+        && !is_open_route(request.uri().path())
+    {
+        let given = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let given = given.and_then(|v| v.strip_prefix("Token ").or(v.strip_prefix("Bearer ")));
+        let is_signed = || {
+            let (path, query) = (request.uri().path(), request.uri().query().unwrap_or(""));
+            files::has_valid_signature(token, path, query)
+        };
+        if given != Some(token.as_str()) && !is_signed() {
+            return json(
+                StatusCode::UNAUTHORIZED,
+                serde_json::json!({ "detail": "Authentication credentials were not provided." }),
+            );
+        }
+    }
+    next.run(request).await
+}
+
+/// Whether `origin` (scheme://host[:port]) is this server as the request's Host names it.
+fn is_same_origin(origin: &str, headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest);
+    host.is_some() && origin_host == host
 }
 
 /// Ctrl-C or SIGTERM: stop taking requests, finish the ones in hand.
@@ -220,30 +297,38 @@ async fn health() -> Response {
 }
 
 async fn version() -> Response {
-    json(StatusCode::OK, serde_json::json!({ "release": env!("CARGO_PKG_VERSION"), "app": "lsdb" }))
+    // `edition` is what label-studio-sdk reads to choose its export path.
+    json(
+        StatusCode::OK,
+        serde_json::json!({
+            "release": env!("CARGO_PKG_VERSION"),
+            "app": "lsdb",
+            "edition": "Community",
+        }),
+    )
 }
 
-/// Run `work` on the store (the shell's connection, or the file opened read-only for this
-/// request) off the async threads. A failure is the answer: 503 with its text, 500 when the
-/// work itself failed to finish.
+/// Run `work` on a connection of its own to the store, off the async threads. A failure is
+/// the answer: 503 (its text is logged, not sent: it may name paths), 500 when the work
+/// itself failed to finish.
 async fn on_store<T: Send + 'static>(
     state: Arc<Served>,
     work: impl FnOnce(&duckdb::Connection, &Path) -> Result<T> + Send + 'static,
 ) -> Result<T, Response> {
-    let done = tokio::task::spawn_blocking(move || match &state.shared {
-        Some(conn) => {
-            let conn = conn.lock().map_err(|_| anyhow::anyhow!("the store's connection failed"))?;
-            work(&conn, &state.opts.project)
-        }
-        None => work(&open_read_only(&state.opts.project)?, &state.opts.project),
+    let done = tokio::task::spawn_blocking(move || {
+        let store = state.store.store()?;
+        work(store.conn(), &state.opts.project)
     })
     .await;
     match done {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(err)) => Err(json(
-            StatusCode::SERVICE_UNAVAILABLE,
-            serde_json::json!({ "detail": format!("{err:#}") }),
-        )),
+        Ok(Err(err)) => {
+            eprintln!("lsdb: serve: {}", format!("{err:#}").replace('\n', " "));
+            Err(json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({ "detail": "the store could not answer; see the server's log" }),
+            ))
+        }
         Err(_) => {
             Err(json(StatusCode::INTERNAL_SERVER_ERROR, serde_json::json!({ "detail": "failed" })))
         }
@@ -277,6 +362,67 @@ async fn project(
     with_store(state, |conn, dir| api::project(conn, dir).map(Some)).await
 }
 
+/// `GET /api/projects`: Label Studio's page of projects, which holds the one project.
+async fn projects(State(state): State<Arc<Served>>, request: Request) -> Response {
+    let query = request.uri().query().unwrap_or("").to_string();
+    let mut page = 1u64;
+    for (key, value) in tasks::pairs(&query) {
+        match key.as_str() {
+            "page" => match value.parse() {
+                Ok(n) => page = n,
+                Err(_) => return bad_request(&format!("page={value:?} is not a number")),
+            },
+            "page_size" | "ordering" => {}
+            _ => {
+                return bad_request(&format!(
+                    "the parameter {key:?} is not implemented by lsdb serve for /api/projects"
+                ));
+            }
+        }
+    }
+    if page != 1 {
+        return invalid_page();
+    }
+    with_store(state, |conn, dir| {
+        let project = api::project(conn, dir)?;
+        Ok(Some(
+            serde_json::json!({ "count": 1, "next": null, "previous": null, "results": [project] }),
+        ))
+    })
+    .await
+}
+
+/// `GET /api/projects/1/export/formats`: the formats this server exports, as Label Studio lists
+/// them; the converter's other formats are listed disabled (`lsdb export --format` writes
+/// what it can).
+async fn export_formats(axum::extract::Path(id): axum::extract::Path<String>) -> Response {
+    if !is_this_project(&id) {
+        return not_found();
+    }
+    json(StatusCode::OK, api::export_formats())
+}
+
+/// `GET /api/projects/1/exports`: snapshot exports; lsdb keeps none (exports stream).
+async fn exports_list(axum::extract::Path(id): axum::extract::Path<String>) -> Response {
+    if !is_this_project(&id) {
+        return not_found();
+    }
+    json(StatusCode::OK, serde_json::json!([]))
+}
+
+/// `POST /api/projects/1/exports`: refused by name; lsdb's exports stream.
+async fn exports_create(axum::extract::Path(id): axum::extract::Path<String>) -> Response {
+    if !is_this_project(&id) {
+        return not_found();
+    }
+    bad_request(
+        "snapshot exports are not implemented by lsdb serve: download with GET \
+         /api/projects/1/export?exportType=JSON|JSON_MIN|CSV, which streams",
+    )
+}
+
+/// `GET /api/projects/1/export`: JSON, JSON_MIN or CSV (`exportType`, or `export_type` as the
+/// SDK's `download_sync` sends it), streamed.
 async fn export(
     State(state): State<Arc<Served>>,
     axum::extract::Path(id): axum::extract::Path<String>,
@@ -286,44 +432,68 @@ async fn export(
         return not_found();
     }
     let query = request.uri().query().unwrap_or("").to_string();
-    let format = files::query_value(&query, "exportType").unwrap_or_else(|| "JSON".into());
-    if format != "JSON" {
-        return json(
-            StatusCode::BAD_REQUEST,
-            serde_json::json!({ "detail": format!("exportType {format} is not served; use JSON, or `lsdb export --format`") }),
-        );
+    let request = match api::ExportRequest::parse(&query) {
+        Ok(request) => request,
+        Err(err) => return bad_request(&format!("{err:#}")),
+    };
+    let (kind, ext) = request.content_type();
+    match api::export_body(state.store.clone(), request.format, request.condition).await {
+        Ok((body, stamp)) => {
+            let disposition = format!("attachment; filename=\"project-1-at-{stamp}.{ext}\"");
+            let mut response = (StatusCode::OK, body).into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+            if let Ok(value) = HeaderValue::from_str(&disposition) {
+                headers.insert(header::CONTENT_DISPOSITION, value);
+            }
+            response
+        }
+        Err(answer) => answer,
     }
-    let ids: Vec<i64> =
-        files::query_values(&query, "ids[]").iter().filter_map(|v| v.parse().ok()).collect();
-    // As Label Studio: without download_all_tasks=true, only tasks that have annotations.
-    let is_all = files::query_flag(&query, "download_all_tasks");
-    let mut conditions = Vec::new();
-    if !ids.is_empty() {
-        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-        conditions.push(format!("id IN ({})", list.join(", ")));
-    }
-    if !is_all {
-        conditions.push("id IN (SELECT task_id FROM completions)".to_string());
-    }
-    let condition = (!conditions.is_empty()).then(|| conditions.join(" AND "));
-    with_store(state, move |conn, _| api::export_json(conn, condition, None).map(Some)).await
 }
 
+/// 400 with Label Studio's body, for a request lsdb does not implement or can't read.
+fn bad_request(message: &str) -> Response {
+    json(
+        StatusCode::BAD_REQUEST,
+        serde_json::json!({
+            "status_code": 400,
+            "detail": message,
+            "validation_errors": { "non_field_errors": [message] },
+        }),
+    )
+}
+
+/// `GET /api/tasks`: Label Studio's task list (`tasks.rs`). The plain list (all tasks in id
+/// order) pages through the ids the server keeps in memory; a filtered one asks the store.
 async fn tasks(State(state): State<Arc<Served>>, request: Request) -> Response {
     let query = request.uri().query().unwrap_or("").to_string();
-    let number = |name: &str, default: u64| {
-        files::query_value(&query, name).and_then(|v| v.parse().ok()).unwrap_or(default)
+    let parsed = match tasks::parse(&query) {
+        Ok(parsed) => parsed,
+        Err(err) if err.to_string() == "Invalid page." => return invalid_page(),
+        Err(err) => return bad_request(&format!("{err:#}")),
     };
-    let (page, size) = (number("page", 1), number("page_size", 100).clamp(1, 10_000));
-    if files::query_value(&query, "project").is_some_and(|p| !is_this_project(&p)) {
-        return not_found();
+    let sets = state.clone();
+    let answer = on_store(state, move |conn, _| {
+        if parsed.is_plain() {
+            let snapshot = sets.referenced.get(&sets.store, sets.opts.document_root.as_deref())?;
+            tasks::page(conn, &parsed, &snapshot.task_ids, snapshot.totals)
+        } else {
+            let (ids, totals) = tasks::selected_ids(conn, &parsed)?;
+            tasks::page(conn, &parsed, &ids, totals)
+        }
+    })
+    .await;
+    match answer {
+        Ok(Some(body)) => json(StatusCode::OK, body),
+        Ok(None) => invalid_page(),
+        Err(answer) => answer,
     }
-    let answer = with_store(state, move |conn, _| api::tasks_page(conn, page, size)).await;
-    if answer.status() == StatusCode::NOT_FOUND {
-        // Label Studio's answer past the last page.
-        return json(StatusCode::NOT_FOUND, serde_json::json!({ "detail": "Invalid page." }));
-    }
-    answer
+}
+
+/// Label Studio's answer past the last page.
+fn invalid_page() -> Response {
+    json(StatusCode::NOT_FOUND, serde_json::json!({ "detail": "Invalid page." }))
 }
 
 async fn task(
@@ -333,11 +503,43 @@ async fn task(
     let Ok(id) = id.parse::<i64>() else {
         return not_found();
     };
+    with_store(state, move |conn, _| Ok(tasks::items(conn, &[id], true, false)?.pop())).await
+}
+
+/// `GET /api/tasks/{id}/annotations`: the task's annotations.
+async fn annotations(
+    State(state): State<Arc<Served>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found();
+    };
     with_store(state, move |conn, _| {
-        let tasks = api::export_json(conn, Some(format!("id = {id}")), None)?;
-        Ok(tasks.as_array().and_then(|t| t.first().cloned()))
+        Ok(tasks::items(conn, &[id], true, false)?.pop().map(|mut t| t["annotations"].take()))
     })
     .await
+}
+
+/// `GET /api/predictions?task=N` (or `project=1`): predictions, in id order.
+async fn predictions(State(state): State<Arc<Served>>, request: Request) -> Response {
+    let query = request.uri().query().unwrap_or("").to_string();
+    let mut task = None;
+    for (key, value) in tasks::pairs(&query) {
+        match key.as_str() {
+            "task" => match value.parse::<i64>() {
+                Ok(id) => task = Some(id),
+                Err(_) => return bad_request(&format!("task={value:?} is not a task id")),
+            },
+            "project" | "task__project" if is_this_project(&value) => {}
+            "project" | "task__project" => return not_found(),
+            _ => {
+                return bad_request(&format!(
+                    "the parameter {key:?} is not implemented by lsdb serve for /api/predictions"
+                ));
+            }
+        }
+    }
+    with_store(state, move |conn, _| api::predictions(conn, task).map(Some)).await
 }
 
 async fn import(
@@ -355,31 +557,6 @@ async fn import_0x(State(state): State<Arc<Served>>, request: Request) -> Respon
     api::import(state, request).await
 }
 
-/// `Authorization: Token T` on `/api/` routes when the server has a token (Label Studio's
-/// header and 401 body).
-async fn require_token(State(state): State<Arc<Served>>, request: Request, next: Next) -> Response {
-    if let Some(token) = &state.opts.token {
-        let given = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let given = given.and_then(|v| v.strip_prefix("Token ").or(v.strip_prefix("Bearer ")));
-        if given != Some(token.as_str()) {
-            return json(
-                StatusCode::UNAUTHORIZED,
-                serde_json::json!({ "detail": "Authentication credentials were not provided." }),
-            );
-        }
-    }
-    next.run(request).await
-}
-
-async fn cors(State(state): State<Arc<Served>>, request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    if let Some(origin) = state.opts.cors.as_deref().and_then(|o| HeaderValue::from_str(o).ok()) {
-        response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        response.headers_mut().insert(header::VARY, HeaderValue::from_static("Origin"));
-    }
-    response
-}
-
 /// `/data/<name>?d=<folder>` and `/data/local-files/?d=<path>`.
 async fn local_file(State(state): State<Arc<Served>>, request: Request) -> Response {
     let path = request.uri().path().to_string();
@@ -395,34 +572,25 @@ async fn local_file(State(state): State<Arc<Served>>, request: Request) -> Respo
         Ok(file) => file,
         Err(r) => return refusal(r),
     };
-    match on_store(state, move |conn, project| checked_file(conn, project, &file)).await {
-        Ok(Ok(file)) => send_file(&file, request.headers()).await,
-        Ok(Err(r)) => refusal(r),
-        Err(answer) => answer,
-    }
-}
-
-/// The store opened read-only for one request.
-fn open_read_only(project: &Path) -> Result<duckdb::Connection> {
-    let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly)?;
-    duckdb::Connection::open_with_flags(project.join(STORE_FILE), config).map_err(|e| {
-        anyhow::anyhow!(
-            "the store is busy (another lsdb command, such as an import, is writing it); try \
-             again in a moment ({})",
-            crate::store::first_line(&e.to_string())
-        )
+    let checked = tokio::task::spawn_blocking(move || {
+        let referenced = state.referenced.get(&state.store, state.opts.document_root.as_deref())?;
+        Ok::<_, anyhow::Error>(files::check_allowed(&referenced, &state.opts.project, &file))
     })
-}
-
-fn checked_file(
-    conn: &duckdb::Connection,
-    project: &Path,
-    file: &Path,
-) -> Result<Result<PathBuf, Refusal>> {
-    if let Err(r) = files::check_allowed(conn, project, file)? {
-        return Ok(Err(r));
+    .await;
+    match checked {
+        Ok(Ok(Ok(file))) => send_file(&file, request.headers()).await,
+        Ok(Ok(Err(r))) => refusal(r),
+        Ok(Err(err)) => {
+            eprintln!("lsdb: serve: {}", format!("{err:#}").replace('\n', " "));
+            json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({ "detail": "the store could not answer; see the server's log" }),
+            )
+        }
+        Err(_) => {
+            json(StatusCode::INTERNAL_SERVER_ERROR, serde_json::json!({ "detail": "failed" }))
+        }
     }
-    Ok(files::resolved(file))
 }
 
 async fn send_file(path: &Path, request: &HeaderMap) -> Response {

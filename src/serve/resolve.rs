@@ -12,9 +12,10 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use duckdb::Connection;
+use duckdb::{Connection, OptionalExt};
 
 use super::files::{self, Refusal};
+use super::referenced::Referenced;
 use super::{Served, is_this_project, json, not_found, on_store, refusal};
 use crate::storage::Bucket;
 use crate::storage::presign::{lifetime, presign};
@@ -65,19 +66,23 @@ pub enum Resolved {
 /// may reference the URI).
 pub fn resolve(
     conn: &Connection,
+    referenced: &Referenced,
     task: Option<i64>,
     uri: &str,
 ) -> Result<Result<Resolved, Refusal>> {
     let Some((provider, bucket, key)) = parse_object_uri(uri) else {
         return Ok(Err(Refusal::new(404, "fileuri is not an s3://, gs:// or azure-blob:// URI")));
     };
-    // The URI as a JSON string, as task data holds it.
-    let quoted = serde_json::Value::from(uri).to_string();
-    let is_referenced: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM tasks WHERE (id = ? OR ? IS NULL) AND contains(data::VARCHAR, ?))",
-        duckdb::params![task, task, quoted],
-        |r| r.get(0),
-    )?;
+    // A string value of the task's data (one row by its key), or of any task's (the set).
+    let is_referenced = match task {
+        Some(id) => conn
+            .query_row("SELECT data::VARCHAR FROM tasks WHERE id = ?", [id], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()?
+            .is_some_and(|data| Referenced::task_has_uri(&data, uri)),
+        None => referenced.has_uri(uri),
+    };
     if !is_referenced {
         return Ok(Err(Refusal::new(404, "no task of this project references that URI")));
     }
@@ -129,7 +134,12 @@ async fn resolve_uri(state: Arc<Served>, task: Option<i64>, request: Request) ->
         );
     };
     let uri = decode_fileuri(&value);
-    match on_store(state, move |conn, _| resolve(conn, task, &uri)).await {
+    let sets = state.clone();
+    let work = move |conn: &Connection, _: &std::path::Path| {
+        let referenced = sets.referenced.get(&sets.store, sets.opts.document_root.as_deref())?;
+        resolve(conn, &referenced, task, &uri)
+    };
+    match on_store(state, work).await {
         Ok(Ok(Resolved::Proxy(bucket, key))) => proxy_object(*bucket, key).await,
         Ok(Ok(Resolved::Redirect(url, ttl))) => {
             let Ok(location) = HeaderValue::from_str(&url) else {

@@ -3,26 +3,30 @@
 //! the embedded SQL in `schema.rs`.
 
 pub mod config;
+mod instance;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use duckdb::Connection;
 
+use instance::{Instance, open_instance};
+pub use instance::{Shared, UPLOAD_PREFIX};
+
 /// The file name of a project's store.
 pub const STORE_FILE: &str = "lsdb.duckdb";
 
-/// An open project store.
+/// An open project store: a connection of its own to the process's one DuckDB instance of
+/// the file (`instance.rs`).
 pub struct Store {
     conn: Connection,
+    instance: Arc<Instance>,
     project: PathBuf,
     /// The folder the store's file is in now: the project folder, or, while `lsdb init`
     /// builds a new project, the folder it is built in before it moves into place.
     folder: PathBuf,
-    /// Opened read-only: the file or its folder can't be written.
-    is_read_only: bool,
 }
 
 impl Store {
@@ -40,39 +44,36 @@ impl Store {
         if path.is_dir() {
             bail!("{} is a folder, not an lsdb store", path.display());
         }
-        let (conn, is_read_only) = match open_connection(&path) {
-            Ok(conn) => (conn, false),
-            Err(err) if is_unwritable(&err) => {
-                let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly)?;
-                let conn =
-                    Connection::open_with_flags(&path, config).map_err(|e| open_error(&path, e))?;
-                (conn, true)
-            }
-            Err(err) => return Err(err),
-        };
-        schema::apply_schema(&conn, &path.display().to_string())?;
-        Ok(Store {
-            conn,
-            project: project.to_path_buf(),
-            folder: project.to_path_buf(),
-            is_read_only,
-        })
+        let instance = open_instance(&path, true)?;
+        Store::on(instance, project, project)
     }
 
-    /// A store over another connection to a database this process has open already (the
-    /// server beside `lsdb start`'s shell imports through one).
-    pub fn beside(conn: Connection, project: &Path) -> Store {
-        Store {
-            conn,
-            project: project.to_path_buf(),
-            folder: project.to_path_buf(),
-            is_read_only: false,
-        }
+    /// A store of its own (a connection of its own) on the same instance, for another
+    /// thread: the server's requests, its imports.
+    pub fn shared(&self) -> Shared {
+        Shared::new(self.instance.clone(), &self.project, &self.folder)
+    }
+
+    fn on(instance: Arc<Instance>, project: &Path, folder: &Path) -> Result<Store> {
+        let conn = instance.connect()?;
+        Ok(Store { conn, instance, project: project.to_path_buf(), folder: folder.to_path_buf() })
+    }
+
+    /// Say that this store's data may have changed (an import committed, a shell statement
+    /// ran): what is derived from it in memory (the server's referenced files) is read again.
+    pub fn changed(&self) {
+        self.instance.changed();
+    }
+
+    /// Held for the length of an import: one import at a time per store in a process
+    /// (the shell's `.import` and the server's API share one instance and its settings).
+    pub fn import_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.instance.import_lock()
     }
 
     /// Fail, naming the store, when it can only be read.
     pub fn check_writable(&self) -> Result<()> {
-        if self.is_read_only {
+        if self.instance.is_read_only() {
             bail!(
                 "the store {} is read-only (a read-only disk or file permissions); nothing was \
                  changed",
@@ -98,52 +99,13 @@ impl Store {
     }
 }
 
-/// Open a DuckDB file, waiting up to `LSDB_BUSY_TIMEOUT` seconds (default 5) while another
-/// process holds it, then saying who holds it.
-fn open_connection(path: &Path) -> Result<Connection> {
-    let timeout = std::env::var("LSDB_BUSY_TIMEOUT")
-        .ok()
-        .and_then(|s| s.parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .unwrap_or(5.0);
-    let deadline = Instant::now() + Duration::from_secs_f64(timeout);
-    let mut has_said = false;
-    loop {
-        match Connection::open(path) {
-            Ok(conn) => return Ok(conn),
-            Err(err) if is_busy(&err) && Instant::now() < deadline => {
-                if !has_said && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-                    eprintln!(
-                        "lsdb: {} is busy (another lsdb has it open); waiting up to {timeout}s",
-                        path.display()
-                    );
-                    has_said = true;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            Err(err) => return Err(open_error(path, err)),
-        }
-    }
-}
-
-/// True when a store could not be opened for writing because the file system or the
-/// file's permissions forbid it.
-fn is_unwritable(err: &anyhow::Error) -> bool {
-    let text = format!("{err:#}");
-    text.contains("Read-only file system") || text.contains("Permission denied")
-}
-
-fn is_busy(err: &duckdb::Error) -> bool {
-    let text = err.to_string();
-    text.contains("Could not set lock") || text.contains("Conflicting lock")
-}
-
 /// A new store, built beside its final place and moved there by `finish`: a failure
 /// before then (an error, a panic, a kill) leaves the project as it was. Replacing an old
 /// store (`init --force`) keeps the old one open, and so locked, until the swap.
 pub struct NewStore {
     store: Option<Store>,
-    old: Option<Connection>,
+    /// The store being replaced, held open (and so locked) until the swap.
+    old: Option<Arc<Instance>>,
     /// The file being built.
     building: PathBuf,
     /// A folder made for a project that did not exist (renamed to the project at the end).
@@ -170,7 +132,7 @@ impl NewStore {
             if path.is_dir() {
                 bail!("{} is a folder, not an lsdb store", path.display());
             }
-            old = Some(open_connection(&path)?);
+            old = Some(open_instance(&path, false)?);
         }
         let pid = std::process::id();
         let mut made_parents = None;
@@ -214,11 +176,9 @@ impl NewStore {
             is_done: false,
         };
         remove_store_files(&new.building);
-        let conn = Connection::open(&new.building).map_err(|err| open_error(&new.building, err))?;
-        schema::apply_schema(&conn, &new.building.display().to_string())?;
+        let instance = open_instance(&new.building, false)?;
         let folder = new.building.parent().unwrap_or(project).to_path_buf();
-        new.store =
-            Some(Store { conn, project: project.to_path_buf(), folder, is_read_only: false });
+        new.store = Some(Store::on(instance, project, &folder)?);
         Ok(new)
     }
 
@@ -231,6 +191,10 @@ impl NewStore {
     pub fn finish(mut self) -> Result<Store> {
         let store = self.store.take().expect("the store is open until finish");
         store.conn.execute_batch("CHECKPOINT").context("writing the new store")?;
+        // The last connection closes the instance, and so the file, before it moves.
+        if Arc::strong_count(&store.instance) > 1 {
+            bail!("the new store is still in use; nothing was replaced");
+        }
         drop(store);
         let path = self.project.join(STORE_FILE);
         if let Some(old) = self.old.take() {
@@ -282,26 +246,6 @@ fn wal_path(path: &Path) -> PathBuf {
 fn remove_store_files(path: &Path) {
     let _ = std::fs::remove_file(path);
     let _ = std::fs::remove_file(wal_path(path));
-}
-
-/// Turn DuckDB's open errors into messages that say what to do.
-fn open_error(path: &Path, err: duckdb::Error) -> anyhow::Error {
-    let text = err.to_string();
-    if is_busy(&err) {
-        let pid = text
-            .split("PID ")
-            .nth(1)
-            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
-            .filter(|p| !p.is_empty())
-            .map(|p| format!(" (PID {p})"))
-            .unwrap_or_default();
-        return anyhow::anyhow!(
-            "the store {} is busy: another lsdb{pid} is writing or has it open; wait for that \
-             import or shell to finish, then try again",
-            path.display()
-        );
-    }
-    anyhow::anyhow!("opening {}: {}", path.display(), first_line(&text))
 }
 
 /// The first line of a (DuckDB) message, so errors stay on one line.

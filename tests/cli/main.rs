@@ -10,6 +10,7 @@ mod import;
 mod init;
 mod integrity;
 mod merge;
+mod one_store;
 mod perf;
 mod roundtrip;
 mod sample;

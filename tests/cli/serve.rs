@@ -36,8 +36,8 @@ fn url_of(env: &TestEnv, name: &str) -> String {
 #[test]
 fn issue_12_referenced_files_are_served_with_ranges_and_caching() {
     let env = images(true);
-    let server = Server::start(&env, "proj", &[]);
     let url = url_of(&env, "a.jpg");
+    let server = Server::start(&env, "proj", &[]);
     let whole = server.get(&url, &[]);
     assert_eq!(whole.status, 200);
     assert_eq!(whole.body, b"\xff\xd8\xffJPEG-0123456789");
@@ -53,8 +53,11 @@ fn issue_12_referenced_files_are_served_with_ranges_and_caching() {
     assert_eq!(server.get(&url, &[("If-None-Match", &etag)]).status, 304);
     // Active content is sandboxed.
     let svg_url = url.replace("a.jpg", "page.svg");
-    env.write("t.json", format!(r#"[{{"data": {{"image": "http://localhost:8080{svg_url}"}}}}]"#));
-    env.lsdb(&["-p", "proj", "import", "t.json"]).ok();
+    // A task naming it, imported through the server (which holds the store while it runs).
+    let task = format!(r#"[{{"data": {{"image": "http://localhost:8080{svg_url}"}}}}]"#);
+    let json_type = [("Content-Type", "application/json")];
+    let answer = server.send("POST", "/api/projects/1/import", &json_type, task.as_bytes());
+    assert_eq!(answer.status, 201, "{}", String::from_utf8_lossy(&answer.body));
     let svg = server.get(&svg_url, &[]);
     assert_eq!(svg.status, 200);
     assert!(svg.header("content-security-policy").unwrap().starts_with("sandbox"));
@@ -69,8 +72,8 @@ fn issue_12_only_what_tasks_reference_is_served() {
     let link_url = url_of(&env, "a.jpg").replace("a.jpg", "link.jpg");
     env.write("t.json", format!(r#"[{{"data": {{"image": "http://localhost:8080{link_url}"}}}}]"#));
     env.lsdb(&["-p", "proj", "import", "t.json"]).ok();
-    let server = Server::start(&env, "proj", &[]);
     let a = url_of(&env, "a.jpg");
+    let server = Server::start(&env, "proj", &[]);
     let (path, query) = a.split_once('?').unwrap();
     for bad in [
         a.replace("a.jpg", "secret.jpg"),
@@ -90,8 +93,9 @@ fn issue_12_only_what_tasks_reference_is_served() {
 #[test]
 fn issue_12_a_project_that_does_not_allow_it_answers_403_naming_the_flag() {
     let env = images(false);
+    let url = url_of(&env, "a.jpg");
     let server = Server::start(&env, "proj", &[]);
-    let answer = server.get(&url_of(&env, "a.jpg"), &[]);
+    let answer = server.get(&url, &[]);
     assert_eq!(answer.status, 403);
     assert!(String::from_utf8_lossy(&answer.body).contains("--allow-serving-local-files"));
 }
@@ -112,10 +116,15 @@ fn issue_12_tokens_and_addresses() {
     let env = images(true);
     let server =
         Server::start(&env, "proj", &["--token", "s3cret", "--cors", "http://localhost:8081"]);
-    let denied = server.get("/api/version", &[]);
+    // /api/version is open, as in Label Studio; project data needs the token.
+    assert_eq!(server.get("/api/version", &[]).status, 200);
+    let denied = server.get("/api/tasks", &[]);
     assert_eq!(denied.status, 401);
     assert!(String::from_utf8_lossy(&denied.body).contains("Authentication credentials"));
-    let allowed = server.get("/api/version/", &[("Authorization", "Token s3cret")]);
+    let allowed = server.get(
+        "/api/tasks/",
+        &[("Authorization", "Token s3cret"), ("Origin", "http://localhost:8081")],
+    );
     assert_eq!(allowed.status, 200);
     assert_eq!(allowed.header("access-control-allow-origin"), Some("http://localhost:8081"));
     assert_eq!(server.get("/health", &[]).status, 200);
@@ -123,19 +132,29 @@ fn issue_12_tokens_and_addresses() {
         .fails_with("--host 0.0.0.0 lets other machines reach the project; give --token");
 }
 
-// The server holds the store only during a request: other commands work beside it, and
-// SIGTERM stops it cleanly.
+// The server holds the store while it runs (issue 22: one DuckDB instance per process, no
+// second open behind it): other commands are told the store is busy, naming the server,
+// and SIGTERM stops it cleanly, after which they work.
 #[test]
-fn issue_12_other_commands_run_beside_the_server_and_sigterm_stops_it() {
+fn issue_22_other_commands_are_told_the_store_is_busy_and_sigterm_stops_it() {
     let env = images(true);
+    let url = url_of(&env, "a.jpg");
     let mut server = Server::start(&env, "proj", &[]);
     env.write("more.json", r#"[{"data": {"image": "x"}}]"#);
-    env.lsdb(&["-p", "proj", "import", "more.json"]).ok();
-    assert_eq!(env.count("tasks"), 2);
-    assert_eq!(server.get(&url_of(&env, "a.jpg"), &[]).status, 200);
+    let busy = env
+        .command(&["-p", "proj", "import", "more.json"])
+        .env("LSDB_BUSY_TIMEOUT", "0")
+        .output()
+        .unwrap();
+    assert_eq!(busy.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&busy.stderr);
+    assert!(stderr.contains("is busy") && stderr.contains("lsdb serve"), "{stderr}");
+    assert_eq!(server.get(&url, &[]).status, 200);
     unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) };
     let status = server.child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
+    env.lsdb(&["-p", "proj", "import", "more.json"]).ok();
+    assert_eq!(env.count("tasks"), 2);
 }
 
 // The seed's `lsdb start ... --allow-serving-local-files`: while the shell is open, the task
@@ -233,7 +252,8 @@ fn issue_12_the_import_api_takes_json_and_files_all_or_nothing() {
     let answer = server.send("POST", "/api/projects/1/import/", &[("Content-Type", &kind)], &form);
     assert_eq!(answer.status, 201, "{}", String::from_utf8_lossy(&answer.body));
     assert_eq!(answer.json()["task_count"], 4);
-    assert_eq!(answer.json()["found_formats"], serde_json::json!([".csv", ".txt"]));
+    // As Label Studio 1.23.2: an object of file extensions and how many files had each.
+    assert_eq!(answer.json()["found_formats"], serde_json::json!({".csv": 1, ".txt": 1}));
     assert_eq!(answer.json()["data_columns"], serde_json::json!(["label", "text"]));
     // A broken file: 400 with the line, and nothing imported from any file of the request.
     let (kind, form) = multipart(&[
@@ -245,7 +265,7 @@ fn issue_12_the_import_api_takes_json_and_files_all_or_nothing() {
     let detail =
         answer.json()["validation_errors"]["non_field_errors"][0].as_str().unwrap().to_string();
     assert!(detail.starts_with("bad.json:2:11: invalid JSON"), "{detail}");
-    assert_eq!(env.count("tasks"), 6);
+    assert_eq!(server.get("/api/projects/1", &[]).json()["task_number"], 6);
     // URLs are not fetched.
     let answer = server.send(
         "POST",
@@ -287,10 +307,12 @@ fn issue_12_the_api_needs_the_token_when_there_is_one() {
         body,
     );
     assert_eq!(answer.status, 401);
-    assert_eq!(env.count("tasks"), 0);
     let auth = [("Content-Type", "application/json"), ("Authorization", "Token abc123")];
+    let tasks =
+        |server: &Server| server.get("/api/projects/1", &auth).json()["task_number"].clone();
+    assert_eq!(tasks(&server), 0);
     assert_eq!(server.send("POST", "/api/projects/1/import", &auth, body).status, 201);
-    assert_eq!(env.count("tasks"), 1);
+    assert_eq!(tasks(&server), 1);
 }
 
 // The Import page is in the binary, at / and /import (the browser drives it in
@@ -321,9 +343,12 @@ fn issue_12_uploaded_media_files_are_kept_and_served() {
     let answer = server.send("POST", "/api/projects/1/import", &[("Content-Type", &kind)], &form);
     assert_eq!(answer.status, 201, "{}", String::from_utf8_lossy(&answer.body));
     assert_eq!(answer.json()["task_count"], 2);
-    let url = env.query("SELECT data->>'image' AS u FROM tasks WHERE data->>'image' IS NOT NULL")
-        [0]["u"]
-        .as_str()
+    let page = server.get("/api/tasks?page=1&page_size=10", &[]).json();
+    let url = page["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|t| t["data"]["image"].as_str())
         .unwrap()
         .replace("http://localhost:8080", "");
     assert!(url.contains("photo.png") && url.contains("uploads"), "{url}");
@@ -334,7 +359,7 @@ fn issue_12_uploaded_media_files_are_kept_and_served() {
     let answer = server.send("POST", "/api/projects/1/import", &[("Content-Type", &kind)], &form);
     assert_eq!(answer.status, 400);
     assert!(!env.path("proj/uploads/other.png").exists());
-    assert_eq!(env.count("tasks"), 2);
+    assert_eq!(server.get("/api/projects/1", &[]).json()["task_number"], 2);
 }
 
 // SIGTERM during an upload: the server finishes the request in hand, but its import stops
@@ -382,6 +407,7 @@ fn issue_12_commit_to_project_false_keeps_nothing() {
     assert_eq!(answer.status, 201, "{}", String::from_utf8_lossy(&answer.body));
     assert_eq!(answer.json()["task_count"], 2);
     assert!(answer.json().get("task_ids").is_none());
+    drop(server);
     assert_eq!(env.count("tasks"), 0);
     assert_eq!(env.count("imports"), 0);
     assert!(!env.path("proj/uploads/a.png").exists());
@@ -410,6 +436,7 @@ fn issue_12_preannotated_fields_become_predictions() {
         (answer.json()["task_count"].as_i64(), answer.json()["prediction_count"].as_i64()),
         (Some(2), Some(1))
     );
+    drop(server);
     assert_eq!(
         env.query("SELECT result::VARCHAR AS r, model_version AS m, score AS s FROM predictions"),
         serde_json::json!([{
@@ -449,46 +476,51 @@ fn web_server(n: usize) -> String {
     addr
 }
 
+// URL imports: off unless allowed; then every host is checked where it is resolved, the
+// first one included (issue 22: before, only redirects were), so a loopback URL is refused
+// unless the server may reach private addresses.
 #[test]
-fn issue_12_url_imports_are_fetched_only_when_allowed_and_never_redirected_inside() {
+fn issue_22_url_imports_are_fetched_only_when_allowed_and_never_from_inside() {
     let env = TestEnv::new();
     env.lsdb(&["init", "proj"]).ok();
-    let web = web_server(2);
+    let web = web_server(3);
     let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    let import = |server: &Server, path: &str| {
+        let body = format!("url=http%3A%2F%2F{web}%2F{path}");
+        server.send("POST", "/api/projects/1/import", &form, body.as_bytes())
+    };
     let closed = Server::start(&env, "proj", &[]);
-    let answer = closed.send(
-        "POST",
-        "/api/projects/1/import",
-        &form,
-        format!("url=http%3A%2F%2F{web}%2Frows.csv").as_bytes(),
-    );
+    let answer = import(&closed, "rows.csv");
     assert_eq!(answer.status, 400);
     assert!(answer.json()["detail"].as_str().unwrap().contains("--allow-url-import"));
     drop(closed);
-    let server = Server::start(&env, "proj", &["--allow-url-import"]);
-    let answer = server.send(
+    let public_only = Server::start(&env, "proj", &["--allow-url-import"]);
+    for path in ["rows.csv", "jump"] {
+        let answer = import(&public_only, path);
+        assert_eq!(answer.status, 400, "{path}");
+        let detail = answer.json()["detail"].as_str().unwrap().to_string();
+        assert!(
+            detail.contains("a private address") && detail.contains("--allow-private-urls"),
+            "{detail}"
+        );
+    }
+    let answer = import(&public_only, "x").json()["detail"].as_str().unwrap().to_string();
+    assert!(answer.contains("private address"), "{answer}");
+    let answer = public_only.send(
         "POST",
         "/api/projects/1/import",
         &form,
-        format!("url=http%3A%2F%2F{web}%2Frows.csv").as_bytes(),
+        b"url=file%3A%2F%2F%2Fetc%2Fpasswd",
     );
-    assert_eq!(answer.status, 201, "{}", String::from_utf8_lossy(&answer.body));
-    assert_eq!(answer.json()["task_count"], 2);
-    let answer = server.send(
-        "POST",
-        "/api/projects/1/import",
-        &form,
-        format!("url=http%3A%2F%2F{web}%2Fjump").as_bytes(),
-    );
-    assert_eq!(answer.status, 400);
-    assert!(
-        answer.json()["detail"].as_str().unwrap().contains("a private address"),
-        "{}",
-        answer.json()
-    );
-    let answer =
-        server.send("POST", "/api/projects/1/import", &form, b"url=file%3A%2F%2F%2Fetc%2Fpasswd");
     assert_eq!(answer.status, 400);
     assert!(answer.json()["detail"].as_str().unwrap().contains("only http and https"));
-    assert_eq!(env.count("tasks"), 2);
+    drop(public_only);
+    let inside = Server::start(&env, "proj", &["--allow-url-import", "--allow-private-urls"]);
+    let answer = import(&inside, "rows.csv");
+    assert_eq!(answer.status, 201, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(answer.json()["task_count"], 2);
+    let answer = import(&inside, "jump");
+    assert_eq!(answer.status, 201, "{}", String::from_utf8_lossy(&answer.body));
+    drop(inside);
+    assert_eq!(env.count("tasks"), 4);
 }

@@ -88,10 +88,68 @@ def main():
         check("import_tasks(..., preannotated_from_fields=[...]) makes the prediction",
               region["value"] == {"choices": ["Positive"]} and region["to_name"] == "text",
               str(task))
+        labeled_tasks(url, ls, project_)
     finally:
         server.terminate()
         server.wait(timeout=10)
     check("SIGTERM stops lsdb serve cleanly", server.returncode == 0, str(server.returncode))
+
+
+def labeled_tasks(url, ls, project_):
+    """Issue 22: the SDK's helpers that filter, select and export get what they ask for."""
+    import json
+    import urllib.error
+    import urllib.request
+    region = {"from_name": "sentiment", "to_name": "text", "type": "choices",
+              "value": {"choices": ["Positive"]}}
+    ids = project_.import_tasks([
+        {"data": {"text": "done"}, "annotations": [{"result": [region], "completed_by": 1}]},
+        {"data": {"text": "skipped"}, "annotations": [{"result": [], "was_cancelled": True}]},
+    ])
+    check("tasks with annotations imported", ids == [7, 8], str(ids))
+    got = lambda tasks: [t["id"] for t in tasks]
+    # As Label Studio 1.23.2: a task whose only annotation is cancelled counts as labeled.
+    check("get_labeled_tasks", got(project_.get_labeled_tasks()) == [7, 8],
+          str(got(project_.get_labeled_tasks())))
+    check("get_unlabeled_tasks", got(project_.get_unlabeled_tasks()) == [1, 2, 3, 4, 5, 6],
+          str(got(project_.get_unlabeled_tasks())))
+    check("get_tasks(selected_ids=[1, 2])", got(project_.get_tasks(selected_ids=[1, 2])) == [1, 2])
+    item = lambda column, op, value: {"conjunction": "and", "items": [
+        {"filter": f"filter:tasks:{column}", "operator": op, "type": "Number", "value": value}]}
+    for filters, expected in [
+        (item("id", "greater", 6), [7, 8]),
+        (item("total_annotations", "greater_or_equal", 1), [7]),
+        (item("cancelled_annotations", "greater", 0), [8]),
+        (item("predictions_score", "in", {"min": 0.3, "max": 0.5}), [4]),
+    ]:
+        found = got(project_.get_tasks(filters=filters))
+        check(f"get_tasks(filters={filters['items'][0]['filter']} {filters['items'][0]['operator']})",
+              found == expected, str(found))
+    check("get_tasks(ordering=['-tasks:id'])",
+          got(project_.get_tasks(ordering=["-tasks:id"]))[:2] == [8, 7])
+    query = json.dumps({"filters": item("total_predictions", "greater", 0)})
+    listed = [t.id for t in ls.tasks.list(project=1, query=query)]
+    check("LabelStudio().tasks.list(query=...)", listed == [4, 6], str(listed))
+    first = next(iter(ls.tasks.list(project=1, query=json.dumps({"filters": item("id", "equal", 7)}))))
+    check("task items carry Label Studio's computed fields",
+          first.is_labeled is True and first.total_annotations == 1 and first.total_predictions == 0,
+          str(first))
+    projects = list(ls.projects.list())
+    check("LabelStudio().projects.list()", [p.id for p in projects] == [1], str(projects))
+    csv = b"".join(ls.projects.exports.download_sync(1, export_type="CSV", download_all_tasks=True))
+    check("exports.download_sync(export_type='CSV') is CSV", b"sentiment" in csv.split(b"\n")[0]
+          and b"Positive" in csv and not csv.startswith(b"["), csv[:200].decode(errors="replace"))
+    rows = project_.export_tasks(export_type="JSON_MIN")
+    check("export_tasks(export_type='JSON_MIN')", [r.get("sentiment") for r in rows] == ["Positive"],
+          str(rows)[:300])
+    request = urllib.request.Request(url + "/api/tasks?project=1&bogus=1",
+                                     headers={"Authorization": f"Token {TOKEN}"})
+    try:
+        urllib.request.urlopen(request)
+        check("an unknown parameter is refused", False)
+    except urllib.error.HTTPError as err:
+        body = err.read().decode()
+        check("an unknown parameter is refused by name", err.code == 400 and "bogus" in body, body)
 
 
 if __name__ == "__main__":
