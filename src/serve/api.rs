@@ -400,7 +400,12 @@ fn import_files(store: &Store, files: &[PathBuf], answer: Answer) -> Result<serd
     let conn = store.conn();
     let id = summary.import_id;
     let mut columns: Vec<String> = conn
-        .prepare("SELECT DISTINCT unnest(json_keys(data)) AS k FROM tasks WHERE import_id = ? ORDER BY k")?
+        // In the order the file gave them (a CSV's header), as Label Studio lists them.
+        .prepare(
+            "SELECT k FROM (SELECT id, unnest(json_keys(data)) AS k, \
+             generate_subscripts(json_keys(data), 1) AS pos FROM tasks WHERE import_id = ?) \
+             GROUP BY k ORDER BY min(id), arg_min(pos, id)",
+        )?
         .query_map([id], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     // As Label Studio: for uploaded files, how many of each extension; for a JSON body, [].

@@ -198,6 +198,15 @@ fn is_open_route(path: &str) -> bool {
 /// every route but the open ones needs `Authorization: Token T` (Label Studio's header and
 /// 401 body), or, for a local file, the URL's signature (`sig=`, `lsdb export --sign-urls`).
 async fn guard(State(state): State<Arc<Served>>, request: Request, next: Next) -> Response {
+    // Without a token the server answers anyone who reaches it, so only by its address: a
+    // host name other than localhost is a page that rebound its own name to this machine.
+    if state.opts.token.is_none() && !is_address_host(request.headers()) {
+        return json(
+            StatusCode::FORBIDDEN,
+            serde_json::json!({ "detail": "this server answers requests to its address (127.0.0.1, \
+                localhost) only; give it --token T to be reached under another name" }),
+        );
+    }
     if request.method() == http::Method::POST
         && let Some(origin) = request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok())
         && !is_same_origin(origin, request.headers())
@@ -228,6 +237,18 @@ async fn guard(State(state): State<Arc<Served>>, request: Request, next: Next) -
         }
     }
     next.run(request).await
+}
+
+/// Whether the request's Host is an IP address or `localhost` (with any port).
+fn is_address_host(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => return v6.split(']').next().is_some_and(|a| a.parse::<IpAddr>().is_ok()),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<IpAddr>().is_ok()
 }
 
 /// Whether `origin` (scheme://host[:port]) is this server as the request's Host names it.
@@ -572,6 +593,13 @@ async fn local_file(State(state): State<Arc<Served>>, request: Request) -> Respo
         Ok(file) => file,
         Err(r) => return refusal(r),
     };
+    // The sets in memory are current (the usual case): a lookup, on this thread.
+    if let Some(referenced) = state.referenced.fresh(&state.store) {
+        return match files::check_allowed(&referenced, &state.opts.project, &file) {
+            Ok(file) => send_file(&file, request.headers()).await,
+            Err(r) => refusal(r),
+        };
+    }
     let checked = tokio::task::spawn_blocking(move || {
         let referenced = state.referenced.get(&state.store, state.opts.document_root.as_deref())?;
         Ok::<_, anyhow::Error>(files::check_allowed(&referenced, &state.opts.project, &file))

@@ -134,6 +134,13 @@ impl Cache {
         Cache { current: Mutex::new(None) }
     }
 
+    /// The sets, when they are those of the store as it is now and no request is reading
+    /// them: no waiting, so an async thread may ask.
+    pub fn fresh(&self, store: &Shared) -> Option<Arc<Referenced>> {
+        let current = self.current.try_lock().ok()?;
+        current.as_ref().filter(|s| s.generation == store.generation()).cloned()
+    }
+
     /// The sets of the store as it is now. One request reads them when they are stale; the
     /// others wait for it.
     pub fn get(&self, store: &Shared, root: Option<&Path>) -> Result<Arc<Referenced>> {

@@ -222,6 +222,23 @@ fn issue_22_files_referenced_by_a_new_import_are_served_at_once() {
     assert_eq!(server.get(&dog, &[]).status, 200);
 }
 
+// Without a token, a request under another host name (a page that rebound its DNS name to
+// 127.0.0.1) is refused; the server's address and localhost answer.
+#[test]
+fn issue_22_without_a_token_only_the_servers_address_is_answered() {
+    let (env, url) = one_referenced_file();
+    let server = Server::start(&env, "proj", &[]);
+    let port = server.addr.rsplit(':').next().unwrap().to_string();
+    for host in ["evil.example", &format!("rebound.example:{port}")] {
+        let answer = server.get(&url, &[("Host", host)]);
+        assert_eq!(answer.status, 403, "{host}");
+        assert_eq!(server.get("/api/tasks", &[("Host", host)]).status, 403, "{host}");
+    }
+    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}")] {
+        assert_eq!(server.get(&url, &[("Host", &host)]).status, 200, "{host}");
+    }
+}
+
 // Security: a web page may not post tasks, a token guards media too (or a URL's signature),
 // and preflight requests are answered for --cors.
 #[test]

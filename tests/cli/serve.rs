@@ -254,7 +254,8 @@ fn issue_12_the_import_api_takes_json_and_files_all_or_nothing() {
     assert_eq!(answer.json()["task_count"], 4);
     // As Label Studio 1.23.2: an object of file extensions and how many files had each.
     assert_eq!(answer.json()["found_formats"], serde_json::json!({".csv": 1, ".txt": 1}));
-    assert_eq!(answer.json()["data_columns"], serde_json::json!(["label", "text"]));
+    // In the file's order, as Label Studio lists them.
+    assert_eq!(answer.json()["data_columns"], serde_json::json!(["text", "label"]));
     // A broken file: 400 with the line, and nothing imported from any file of the request.
     let (kind, form) = multipart(&[
         ("file", "good.json", r#"[{"text": "fine"}]"#),
