@@ -120,6 +120,10 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
         Ok(received) => received,
         Err(err) => return bad_request(&uploads.plain(&format!("{err:#}"))),
     };
+    // As Label Studio: an empty list adds nothing and is refused.
+    if is_body && files.iter().all(|f| is_empty_list(f)) {
+        return bad_request("load_tasks: No tasks added (the body is an empty list)");
+    }
     if !urls.is_empty() && !served.opts.allow_url_import {
         return bad_request(
             "importing from a URL (url=...) is off: start lsdb serve with --allow-url-import, or \
@@ -374,6 +378,17 @@ async fn save_body(body: Body, path: &Path) -> Result<PathBuf> {
     Ok(path.to_path_buf())
 }
 
+/// Whether a saved body is `[]` (whitespace aside).
+fn is_empty_list(path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else { return false };
+    if meta.len() > 64 {
+        return false;
+    }
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    text == "[]"
+}
+
 /// How to answer an import.
 struct Answer {
     /// The tasks came as a JSON body: Label Studio names formats and columns for uploaded
@@ -432,8 +447,9 @@ fn import_files(store: &Store, files: &[PathBuf], answer: Answer) -> Result<serd
     let c = &summary.counts;
     let mut body = serde_json::json!({
         "task_count": c.tasks,
-        "annotation_count": c.completions,
-        "prediction_count": c.predictions,
+        // As Label Studio: a trial import (commit_to_project=false) counts tasks only.
+        "annotation_count": (!is_dry_run).then_some(c.completions),
+        "prediction_count": (!is_dry_run).then_some(c.predictions),
         "duration": summary.seconds,
         "file_upload_ids": [],
         "could_be_tasks_list": could_be_list,
@@ -606,6 +622,11 @@ pub fn export_formats() -> serde_json::Value {
         ("BRUSH_TO_NUMPY", "Export your brush labels as NumPy 2d arrays."),
         ("BRUSH_TO_PNG", "Export your brush labels as PNG images."),
         ("ASR_MANIFEST", "Export audio transcription labels for automatic speech recognition."),
+        ("BRUSH_TO_COCO", "Export your brush labels as COCO polygons."),
+        ("COCO_WITH_IMAGES", "COCO format with the images downloaded."),
+        ("YOLO_WITH_IMAGES", "YOLO format with the images downloaded."),
+        ("YOLO_OBB_WITH_IMAGES", "YOLO-OBB format with the images downloaded."),
+        ("DOCLANG", "DocLang documents."),
     ];
     serde_json::Value::Array(
         all.iter()

@@ -525,3 +525,131 @@ fn issue_22_url_imports_are_fetched_only_when_allowed_and_never_from_inside() {
     drop(inside);
     assert_eq!(env.count("tasks"), 4);
 }
+
+/// `query=` for /api/tasks, as the SDKs encode it.
+fn dm_query(json: &str) -> String {
+    json.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+// Issue 22: before, /api/tasks ignored query/filters/selectedItems and answered every task,
+// and the export answered full JSON for CSV. Each helper of Label Studio's SDKs now gets
+// what it asks for, or a 400 naming what lsdb does not implement.
+#[test]
+fn issue_22_the_task_list_filters_selects_and_exports_as_asked() {
+    let env = TestEnv::new();
+    let region = r#"{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}"#;
+    env.write(
+        "config.xml",
+        r#"<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>"#,
+    );
+    env.write(
+        "t.json",
+        format!(
+            r#"[{{"data": {{"text": "a"}}}},
+                {{"data": {{"text": "b"}}, "predictions": [{{"score": 0.4, "result": []}}]}},
+                {{"data": {{"text": "c"}}, "annotations": [{{"result": [{region}], "completed_by": 7}}]}},
+                {{"data": {{"text": "d"}}, "annotations": [{{"result": [], "was_cancelled": true}}]}}]"#
+        ),
+    );
+    env.lsdb(&["init", "proj", "--label-config", "config.xml", "--input-path", "t.json"]).ok();
+    let server = Server::start(&env, "proj", &[]);
+    let ids = |query: &str| -> Vec<i64> {
+        let page =
+            server.get(&format!("/api/tasks?project=1&fields=all&query={}", dm_query(query)), &[]);
+        assert_eq!(page.status, 200, "{query}: {}", String::from_utf8_lossy(&page.body));
+        page.json()["tasks"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect()
+    };
+    let completed = |empty: bool| {
+        format!(
+            r#"{{"filters": {{"conjunction": "and", "items": [{{"filter": "filter:tasks:completed_at", "operator": "empty", "value": {empty}, "type": "Datetime"}}]}}, "ordering": [], "selectedItems": {{"all": true, "excluded": []}}}}"#
+        )
+    };
+    // get_labeled_tasks / get_unlabeled_tasks: a cancelled-only task is labeled, as in
+    // Label Studio 1.23.2.
+    assert_eq!(ids(&completed(false)), [3, 4]);
+    assert_eq!(ids(&completed(true)), [1, 2]);
+    assert_eq!(
+        ids(r#"{"filters": null, "selectedItems": {"all": false, "included": [1, 2]}}"#),
+        [1, 2]
+    );
+    assert_eq!(
+        ids(r#"{"selectedItems": {"all": true, "excluded": [1]}, "ordering": ["-tasks:id"]}"#),
+        [4, 3, 2]
+    );
+    assert_eq!(
+        ids(
+            r#"{"filters": {"conjunction": "or", "items": [{"filter": "filter:tasks:predictions_score", "operator": "in", "type": "Number", "value": {"min": 0.3, "max": 0.5}}, {"filter": "filter:tasks:data.text", "operator": "equal", "type": "String", "value": "a"}]}}"#
+        ),
+        [1, 2]
+    );
+    let task = &server.get("/api/tasks/3", &[]).json();
+    assert_eq!(
+        (
+            &task["is_labeled"],
+            &task["total_annotations"],
+            &task["cancelled_annotations"],
+            &task["annotators"]
+        ),
+        (
+            &serde_json::json!(true),
+            &serde_json::json!(1),
+            &serde_json::json!(0),
+            &serde_json::json!([7])
+        )
+    );
+    assert!(task["created_at"].as_str().unwrap().ends_with('Z'), "{task}");
+    let four = &server.get("/api/tasks?project=1&fields=all&page=1&page_size=4", &[]).json();
+    assert_eq!(
+        (&four["total_annotations"], &four["total_predictions"]),
+        (&serde_json::json!(1), &serde_json::json!(1))
+    );
+    assert_eq!(four["tasks"][3]["is_labeled"], true);
+    assert_eq!(server.get("/api/tasks?project=1&page=0", &[]).status, 404);
+    for (bad, named) in
+        [("/api/tasks?project=1&view=2", "view"), ("/api/tasks?project=1&bogus=1", "bogus")]
+    {
+        let answer = server.get(bad, &[]);
+        assert_eq!(answer.status, 400, "{bad}");
+        assert!(answer.json()["detail"].as_str().unwrap().contains(named), "{bad}");
+    }
+    // Exports: the SDK's download_sync sends export_type; CSV is CSV.
+    let csv = server.get("/api/projects/1/export?export_type=CSV&download_all_tasks=true", &[]);
+    assert_eq!(csv.status, 200);
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    assert!(csv.header("content-disposition").unwrap().contains("project-1-at-"));
+    let text = String::from_utf8(csv.body.clone()).unwrap();
+    assert!(
+        text.lines().next().unwrap().contains("sentiment") && text.contains("Positive"),
+        "{text}"
+    );
+    let min = server.get("/api/projects/1/export?exportType=JSON_MIN", &[]).json();
+    assert_eq!(min.as_array().unwrap().len(), 1, "{min}");
+    assert_eq!(server.get("/api/projects/1/export?exportType=COCO", &[]).status, 400);
+    let projects = server.get("/api/projects?page=1", &[]).json();
+    assert_eq!(
+        (&projects["count"], &projects["results"][0]["task_number"]),
+        (&serde_json::json!(1), &serde_json::json!(4))
+    );
+    assert_eq!(server.get("/api/projects?page=2", &[]).status, 404);
+    // Label Studio refuses an empty list; a trial import counts tasks only.
+    let json_type = [("Content-Type", "application/json")];
+    assert_eq!(server.send("POST", "/api/projects/1/import", &json_type, b" [ ] ").status, 400);
+    let trial = server.send(
+        "POST",
+        "/api/projects/1/import?commit_to_project=false",
+        &json_type,
+        br#"[{"text": "x"}]"#,
+    );
+    assert_eq!(trial.status, 201);
+    assert_eq!(
+        (&trial.json()["task_count"], &trial.json()["annotation_count"]),
+        (&serde_json::json!(1), &serde_json::Value::Null)
+    );
+}
