@@ -202,8 +202,24 @@ fn issue_12_start_serves_the_images_while_the_shell_is_open() {
         server.send("POST", "/api/projects/1/import", &json_type, br#"[{"image": "x.jpg"}]"#);
     assert_eq!(answer.status, 201, "{}", String::from_utf8_lossy(&answer.body));
     assert_eq!(server.get("/api/projects/1", &[]).json()["task_number"], 2);
-    // Closing the shell ends it all.
+    // Issue 22: a task the shell inserts by SQL (the same DuckDB instance as the server's)
+    // makes its file servable at once: every shell statement moves the store's generation.
+    env.write("images/dog.jpg", b"\xff\xd8\xffDOG");
+    let dog = url.replace("cat.jpg", "dog.jpg");
+    assert_eq!(server.get(&dog, &[]).status, 404);
     let mut server = server;
+    let insert = format!(
+        "INSERT INTO tasks (id, data) VALUES (100, '{{\"image\": \"http://localhost:8080{dog}\"}}');\n"
+    );
+    let stdin = server.child.stdin.as_mut().unwrap();
+    stdin.write_all(insert.as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while server.get(&dog, &[]).status != 200 {
+        assert!(std::time::Instant::now() < deadline, "the shell's insert was not seen");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Closing the shell ends it all.
     drop(server.child.stdin.take());
     assert_eq!(server.child.wait().unwrap().code(), Some(0));
 }
