@@ -484,6 +484,14 @@ pub fn items(
         item.insert("updated_at".into(), created);
         item.insert("is_labeled".into(), is_labeled.into());
         item.insert("overlap".into(), 1.into());
+        // What lsdb has none of: uploads by Label Studio, storage links, comments, editors.
+        item.insert("file_upload".into(), Value::Null);
+        item.insert("storage_filename".into(), Value::Null);
+        item.insert("updated_by".into(), Value::Array(Vec::new()));
+        item.insert("comment_count".into(), 0.into());
+        item.insert("unresolved_comment_count".into(), 0.into());
+        item.insert("last_comment_updated_at".into(), Value::Null);
+        item.insert("comment_authors".into(), Value::Array(Vec::new()));
         item.insert("project".into(), 1.into());
         by_id.insert(id, Value::Object(item));
     }
