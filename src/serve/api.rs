@@ -54,8 +54,9 @@ impl Uploads {
     }
 }
 
-/// Label Studio's 400 body: `detail` and `validation_errors.non_field_errors`.
-fn bad_request(message: &str) -> Response {
+/// Label Studio's 400 body: `detail` and `validation_errors.non_field_errors`; for bad
+/// input and for what lsdb does not implement, named.
+pub fn bad_request(message: &str) -> Response {
     json(
         StatusCode::BAD_REQUEST,
         serde_json::json!({
@@ -121,7 +122,7 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
         Err(err) => return bad_request(&uploads.plain(&format!("{err:#}"))),
     };
     // As Label Studio: an empty list adds nothing and is refused.
-    if is_body && files.iter().all(|f| is_empty_list(f)) {
+    if is_body && !files.is_empty() && files.iter().all(|f| is_empty_list(f)) {
         return bad_request("load_tasks: No tasks added (the body is an empty list)");
     }
     if !urls.is_empty() && !served.opts.allow_url_import {

@@ -5,6 +5,7 @@
 //! commit, also while an import writes. Other processes wait or are told the store is busy.
 
 mod api;
+use api::bad_request;
 pub mod files;
 mod referenced;
 mod resolve;
@@ -471,18 +472,6 @@ async fn export(
         }
         Err(answer) => answer,
     }
-}
-
-/// 400 with Label Studio's body, for a request lsdb does not implement or can't read.
-fn bad_request(message: &str) -> Response {
-    json(
-        StatusCode::BAD_REQUEST,
-        serde_json::json!({
-            "status_code": 400,
-            "detail": message,
-            "validation_errors": { "non_field_errors": [message] },
-        }),
-    )
 }
 
 /// `GET /api/tasks`: Label Studio's task list (`tasks.rs`). The plain list (all tasks in id

@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use crate::http::{Server, request};
-use crate::support::TestEnv;
+use crate::support::{TestEnv, percent_encode};
 
 /// A JSON task list of `n` tasks, as bytes.
 fn tasks_body(n: usize, tag: &str) -> Vec<u8> {
@@ -143,17 +143,7 @@ fn one_referenced_file() -> (TestEnv, String) {
         env.write(path, format!("bytes of {path}"));
     }
     let folder = env.path("srv/img2");
-    let encoded = |s: &str| -> String {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    };
-    let url = format!("/data/cat.jpg?d={}", encoded(folder.to_str().unwrap()));
+    let url = format!("/data/cat.jpg?d={}", percent_encode(folder.to_str().unwrap()));
     env.write(
         "t.json",
         format!(r#"[{{"data": {{"image": "http://localhost:8080{url}", "note": "see {url}x"}}}}]"#),
@@ -175,7 +165,7 @@ fn issue_22_only_the_exact_referenced_file_is_served() {
         (200, b"bytes of srv/img2/cat.jpg".as_slice())
     );
     let img2 = env.path("srv/img2").to_str().unwrap().to_string();
-    let folder_of = |path: &str| url.replace(&crate_encode(&img2), &crate_encode(path));
+    let folder_of = |path: &str| url.replace(&percent_encode(&img2), &percent_encode(path));
     for bad in [
         folder_of(env.path("srv/img").to_str().unwrap()),
         folder_of(env.path("srv").to_str().unwrap()),
@@ -193,17 +183,6 @@ fn issue_22_only_the_exact_referenced_file_is_served() {
     // The referenced file in Label Studio 1.x's form, under the document root.
     let answer = server.get("/data/local-files/?d=srv%2Fimg2%2Fcat.jpg", &[]);
     assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
-}
-
-fn crate_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 // The server keeps the referenced files in memory and reads them again when its own import

@@ -5,7 +5,7 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 
 use crate::http::Server;
-use crate::support::{LSDB, TestEnv};
+use crate::support::{LSDB, TestEnv, percent_encode};
 
 /// A project of two images (and a file beside them that no task names), allowed to serve them.
 fn images(allow: bool) -> TestEnv {
@@ -182,17 +182,7 @@ fn issue_12_start_serves_the_images_while_the_shell_is_open() {
     let server = Server { child, addr };
     // The shell holds the store: the URL is made here as lsdb makes it.
     let folder = env.path("images");
-    let encoded: String = folder
-        .to_str()
-        .unwrap()
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
+    let encoded = percent_encode(folder.to_str().unwrap());
     let url = format!("/data/cat.jpg?d={encoded}");
     let answer = server.get(&url, &[]);
     assert_eq!((answer.status, answer.body.as_slice()), (200, &b"\xff\xd8\xffCAT"[..]));
@@ -542,18 +532,6 @@ fn issue_22_url_imports_are_fetched_only_when_allowed_and_never_from_inside() {
     assert_eq!(env.count("tasks"), 4);
 }
 
-/// `query=` for /api/tasks, as the SDKs encode it.
-fn dm_query(json: &str) -> String {
-    json.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 // Issue 22: before, /api/tasks ignored query/filters/selectedItems and answered every task,
 // and the export answered full JSON for CSV. Each helper of Label Studio's SDKs now gets
 // what it asks for, or a 400 naming what lsdb does not implement.
@@ -577,8 +555,8 @@ fn issue_22_the_task_list_filters_selects_and_exports_as_asked() {
     env.lsdb(&["init", "proj", "--label-config", "config.xml", "--input-path", "t.json"]).ok();
     let server = Server::start(&env, "proj", &[]);
     let ids = |query: &str| -> Vec<i64> {
-        let page =
-            server.get(&format!("/api/tasks?project=1&fields=all&query={}", dm_query(query)), &[]);
+        let page = server
+            .get(&format!("/api/tasks?project=1&fields=all&query={}", percent_encode(query)), &[]);
         assert_eq!(page.status, 200, "{query}: {}", String::from_utf8_lossy(&page.body));
         page.json()["tasks"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect()
     };

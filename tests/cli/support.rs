@@ -201,3 +201,16 @@ pub fn peak_kib(mut cmd: std::process::Command) -> (std::process::ExitStatus, i6
     assert_eq!(waited, pid);
     (std::process::ExitStatus::from_raw(status), usage.ru_maxrss)
 }
+
+/// Percent-encode all but unreserved characters, as lsdb writes `?d=` folders and the SDKs
+/// encode query values.
+pub fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
