@@ -610,6 +610,7 @@ impl ExportRequest {
 /// The formats Label Studio's export lists, those this server writes enabled.
 pub fn export_formats() -> serde_json::Value {
     let served = ["JSON", "JSON_MIN", "CSV"];
+    // Label Studio 1.23.2's order.
     let all = [
         ("JSON", "List of items in raw JSON format stored in one JSON file."),
         ("JSON_MIN", "List of items where only \"from_name\", \"to_name\" values are stored."),
@@ -617,16 +618,16 @@ pub fn export_formats() -> serde_json::Value {
         ("TSV", "Results are stored in tab-separated tabular file."),
         ("CONLL2003", "Popular format used for the CoNLL-2003 named entity recognition challenge."),
         ("COCO", "Popular machine learning format used by the COCO dataset."),
+        ("COCO_WITH_IMAGES", "COCO format with the images downloaded."),
         ("VOC", "Popular XML format used for object detection."),
         ("YOLO", "Popular TXT format is created for each image file."),
+        ("YOLO_WITH_IMAGES", "YOLO format with the images downloaded."),
         ("YOLO_OBB", "YOLO format with oriented bounding boxes."),
+        ("YOLO_OBB_WITH_IMAGES", "YOLO-OBB format with the images downloaded."),
         ("BRUSH_TO_NUMPY", "Export your brush labels as NumPy 2d arrays."),
         ("BRUSH_TO_PNG", "Export your brush labels as PNG images."),
         ("ASR_MANIFEST", "Export audio transcription labels for automatic speech recognition."),
         ("BRUSH_TO_COCO", "Export your brush labels as COCO polygons."),
-        ("COCO_WITH_IMAGES", "COCO format with the images downloaded."),
-        ("YOLO_WITH_IMAGES", "YOLO format with the images downloaded."),
-        ("YOLO_OBB_WITH_IMAGES", "YOLO-OBB format with the images downloaded."),
         ("DOCLANG", "DocLang documents."),
     ];
     serde_json::Value::Array(
