@@ -395,7 +395,7 @@ pub fn page(
     let tasks: Vec<Value> = if query.is_ids_only {
         page.iter().map(|id| serde_json::json!({ "id": id })).collect()
     } else {
-        items(conn, page, query.is_all_fields, query.is_resolving_uris)?
+        items(conn, page, query.is_all_fields, query.is_resolving_uris, query.is_plain())?
     };
     Ok(Some(serde_json::json!({
         "total_annotations": totals.0,
@@ -406,27 +406,39 @@ pub fn page(
 }
 
 /// The tasks `ids` (in that order) as Label Studio's task list items. `is_all_fields`: with
-/// annotations, predictions and every computed field.
+/// annotations, predictions and every computed field. `is_every_task_between`: `ids` are all
+/// the tasks from the least to the greatest (a page of the plain list).
 pub fn items(
     conn: &Connection,
     ids: &[i64],
     is_all_fields: bool,
     is_resolving_uris: bool,
+    is_every_task_between: bool,
 ) -> Result<Vec<Value>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    // Integers written by Rust: no request text goes into the SQL.
-    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-    let list = list.join(",");
     let (first, last) =
         (ids.iter().min().copied().unwrap_or(0), ids.iter().max().copied().unwrap_or(0));
-    let sql = include_str!("../../sql/serve_items.sql")
-        .replace("$IDS", &list)
-        .replace("$FIRST", &first.to_string())
-        .replace("$LAST", &last.to_string());
-    let mut statement = conn.prepare(&sql)?;
-    let mut rows = statement.query([])?;
+    let template = include_str!("../../sql/serve_items.sql");
+    // Every task between the least and greatest id (the plain list's pages): the range alone,
+    // one statement for every page. Otherwise the page's ids too, written by Rust from
+    // integers: no request text goes into the SQL.
+    let mut statement = if is_every_task_between || ids.len() == 1 {
+        conn.prepare_cached(
+            &template.replace("$IN_C", "").replace("$IN_P", "").replace("$IN_T", ""),
+        )?
+    } else {
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        let list = list.join(",");
+        conn.prepare_cached(
+            &template
+                .replace("$IN_C", &format!(" AND c.task_id IN ({list})"))
+                .replace("$IN_P", &format!(" AND task_id IN ({list})"))
+                .replace("$IN_T", &format!(" AND t.id IN ({list})")),
+        )?
+    };
+    let mut rows = statement.query(duckdb::params![first, last, first, last, first, last])?;
     let mut by_id = std::collections::HashMap::with_capacity(ids.len());
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;
@@ -456,12 +468,9 @@ pub fn items(
             item.insert("annotations".into(), serde_json::from_str(&annotations)?);
         }
         item.insert("drafts".into(), Value::Array(Vec::new()));
-        let annotators: Value = if is_all_fields {
-            serde_json::from_str(&annotators)?
-        } else {
-            Value::Array(Vec::new())
-        };
-        item.insert("annotators".into(), annotators);
+        let annotators =
+            if is_all_fields { unique(serde_json::from_str(&annotators)?) } else { Vec::new() };
+        item.insert("annotators".into(), Value::Array(annotators));
         item.insert("inner_id".into(), id.into());
         item.insert("cancelled_annotations".into(), cancelled.into());
         item.insert("total_annotations".into(), done.into());
@@ -470,7 +479,11 @@ pub fn items(
             item.insert("completed_at".into(), completed_at.map_or(Value::Null, Value::from));
             item.insert("predictions_score".into(), score.map_or(Value::Null, Value::from));
             item.insert("annotations_ids".into(), annotation_ids.into());
-            item.insert("predictions_model_versions".into(), versions.into());
+            let versions: Vec<String> = unique(serde_json::from_str(&versions)?)
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect();
+            item.insert("predictions_model_versions".into(), versions.join(",").into());
             item.insert("avg_lead_time".into(), lead.map_or(Value::Null, Value::from));
             item.insert("draft_exists".into(), false.into());
         }
@@ -496,6 +509,17 @@ pub fn items(
         by_id.insert(id, Value::Object(item));
     }
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+/// The values in their first order, each once.
+fn unique(values: Vec<Value>) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::with_capacity(values.len());
+    for value in values {
+        if !out.contains(&value) {
+            out.push(value);
+        }
+    }
+    out
 }
 
 /// Bucket URIs among the data's top-level strings as this server's resolve route, as Label
