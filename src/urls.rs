@@ -158,6 +158,11 @@ pub fn url_signature(token: &str, route: &str, d: &str) -> String {
     mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Whether two secrets are equal, in a time that does not depend on where they differ.
+pub fn same_in_constant_time(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Percent-encode all but unreserved characters; with `is_form`, a space becomes `+`.
 pub fn percent_encode(text: &str, is_form: bool) -> String {
     let mut out = String::with_capacity(text.len());

@@ -112,14 +112,18 @@ impl<'s> Shell<'s> {
             if let Err(err) = dot::run_dot(self, trimmed) {
                 self.report(&err);
             }
+            // A dot command may import or change the config.
+            self.store.changed();
         } else {
             for statement in split_statements(input) {
                 self.run_statement(&statement);
+                // A statement that may write: the server beside the shell (`lsdb start`)
+                // reads what it keeps in memory again (a scan of every task's data).
+                if !is_read_only(&statement) {
+                    self.store.changed();
+                }
             }
         }
-        // Any statement may have changed the data: the server beside the shell (`lsdb
-        // start`) reads what it keeps in memory again.
-        self.store.changed();
     }
 
     /// Read statements and dot commands from `reader` until its end (scripts, `.read`).
@@ -190,6 +194,9 @@ impl<'s> Shell<'s> {
                         running.store(true, Ordering::SeqCst);
                         self.run_input(&line);
                         running.store(false, Ordering::SeqCst);
+                        // The request was this line's: the server beside the shell (`lsdb
+                        // start`) checks the same flag in its imports and exports.
+                        crate::cancel::reset();
                     } else {
                         if line.trim().is_empty() && pending.is_empty() {
                             continue;
@@ -206,6 +213,7 @@ impl<'s> Shell<'s> {
                         running.store(true, Ordering::SeqCst);
                         self.run_input(&input);
                         running.store(false, Ordering::SeqCst);
+                        crate::cancel::reset();
                     }
                     if self.is_quitting {
                         break;
@@ -225,6 +233,17 @@ impl<'s> Shell<'s> {
         let _ = editor.save_history(&history);
         Ok(())
     }
+}
+
+/// Whether a statement only reads, by its first keyword (anything else counts as a write).
+fn is_read_only(statement: &str) -> bool {
+    let first = statement
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    matches!(first.as_str(), "SELECT" | "FROM" | "SHOW" | "DESCRIBE" | "EXPLAIN" | "SUMMARIZE")
 }
 
 /// Ctrl-C while a statement or dot command runs interrupts it, through DuckDB and through

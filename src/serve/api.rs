@@ -233,6 +233,8 @@ const MAX_FETCH: u64 = 200 << 20;
 /// from outside cannot reach inside the machine.
 fn fetch(url: &str, uploads: &Uploads, is_private_ok: bool) -> Result<PathBuf> {
     let config = ureq::Agent::config_builder()
+        // A proxy from the environment would resolve the target itself, past the check.
+        .proxy(None)
         .max_redirects(0)
         .http_status_as_error(false)
         .timeout_global(Some(std::time::Duration::from_secs(300)))
@@ -319,25 +321,44 @@ impl ureq::unversioned::resolver::Resolver for PublicOnly {
     }
 }
 
-/// Whether an address is inside: loopback, private ranges, link-local, unspecified,
-/// broadcast, shared address space (100.64/10), unique-local IPv6, IPv4-mapped of those.
+fn v4(high: u16, low: u16) -> std::net::Ipv4Addr {
+    let [a, b] = high.to_be_bytes();
+    let [c, d] = low.to_be_bytes();
+    std::net::Ipv4Addr::new(a, b, c, d)
+}
+
+/// Whether an address is inside or not a host's: loopback, private ranges, link-local,
+/// 0/8, broadcast, multicast, reserved (240/4), shared address space (100.64/10),
+/// benchmarking (198.18/15), unique-local IPv6, and IPv4 addresses inside IPv6 (mapped,
+/// compatible, NAT64, 6to4) of those.
 fn is_private(ip: std::net::IpAddr) -> bool {
     use std::net::IpAddr;
     match ip {
         IpAddr::V4(ip) => {
+            let [a, b, ..] = ip.octets();
             ip.is_private()
                 || ip.is_loopback()
                 || ip.is_link_local()
-                || ip.is_unspecified()
                 || ip.is_broadcast()
-                || (ip.octets()[0] == 100 && ip.octets()[1] & 0xC0 == 64)
+                || ip.is_multicast()
+                || a == 0
+                || a >= 240
+                || (a == 100 && b & 0xC0 == 64)
+                || (a == 198 && b & 0xFE == 18)
         }
         IpAddr::V6(ip) => {
+            let s = ip.segments();
+            // An IPv4 address inside: mapped, compatible, NAT64 (64:ff9b::/96), 6to4.
+            let inner = ip
+                .to_ipv4()
+                .or_else(|| (s[0..6] == [0x64, 0xff9b, 0, 0, 0, 0]).then(|| v4(s[6], s[7])))
+                .or_else(|| (s[0] == 0x2002).then(|| v4(s[1], s[2])));
             ip.is_loopback()
                 || ip.is_unspecified()
-                || (ip.segments()[0] & 0xfe00) == 0xfc00
-                || (ip.segments()[0] & 0xffc0) == 0xfe80
-                || ip.to_ipv4_mapped().is_some_and(|v4| is_private(IpAddr::V4(v4)))
+                || ip.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || inner.is_some_and(|v4| is_private(IpAddr::V4(v4)))
         }
     }
 }
@@ -368,12 +389,23 @@ async fn save_parts(
     Ok((files, urls))
 }
 
-/// A JSON body, streamed to a file.
+/// The largest body a JSON import takes, as for uploads.
+const MAX_BODY: u64 = 1 << 30;
+
+/// A JSON body, streamed to a file (1 GiB at most).
 async fn save_body(body: Body, path: &Path) -> Result<PathBuf> {
     let mut out = tokio::fs::File::create(path).await?;
     let mut stream = body.into_data_stream();
+    let mut written = 0u64;
     while let Some(chunk) = stream.next().await {
-        out.write_all(&chunk?).await?;
+        let chunk = chunk?;
+        written += chunk.len() as u64;
+        if written > MAX_BODY {
+            bail!(
+                "the body is larger than 1 GiB; upload the tasks as files, or import with `lsdb import`"
+            );
+        }
+        out.write_all(&chunk).await?;
     }
     out.flush().await?;
     Ok(path.to_path_buf())
@@ -730,5 +762,43 @@ impl std::io::Write for Chunks {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_inside_are_private_in_every_spelling() {
+        for inside in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.1",
+            "172.16.5.5",
+            "169.254.169.254",
+            "0.1.2.3",
+            "100.64.0.1",
+            "198.18.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+            "240.0.0.1",
+            "::1",
+            "::",
+            "fc00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:c0a8:0101::1",
+            "ff02::1",
+        ] {
+            assert!(is_private(inside.parse().unwrap()), "{inside}");
+        }
+        for outside in
+            ["8.8.8.8", "1.1.1.1", "2606:4700::1111", "64:ff9b::808:808", "2002:0808:0808::1"]
+        {
+            assert!(!is_private(outside.parse().unwrap()), "{outside}");
+        }
     }
 }

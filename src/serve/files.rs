@@ -69,9 +69,7 @@ pub fn has_valid_signature(token: &str, path: &str, query: &str) -> bool {
         return false;
     }
     let route = if route == "/data/local-files" { "/data/local-files/".to_string() } else { route };
-    let expected = crate::urls::url_signature(token, &route, &d);
-    expected.len() == sig.len()
-        && expected.bytes().zip(sig.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    crate::urls::same_in_constant_time(&crate::urls::url_signature(token, &route, &d), &sig)
 }
 
 /// The file of `/data/<name>?d=<folder>` (the URL lsdb and Label Studio 0.x write). `name`

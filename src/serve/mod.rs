@@ -246,7 +246,8 @@ async fn guard(State(state): State<Arc<Served>>, request: Request, next: Next) -
             let (path, query) = (request.uri().path(), request.uri().query().unwrap_or(""));
             files::has_valid_signature(token, path, query)
         };
-        if given != Some(token.as_str()) && !is_signed() {
+        let is_token = given.is_some_and(|g| crate::urls::same_in_constant_time(g, token));
+        if !is_token && !is_signed() {
             return json(
                 StatusCode::UNAUTHORIZED,
                 serde_json::json!({ "detail": "Authentication credentials were not provided." }),

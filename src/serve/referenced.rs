@@ -36,8 +36,15 @@ pub struct Referenced {
 }
 
 impl Referenced {
-    /// Read the sets from the store.
-    pub fn read(conn: &Connection, generation: u64, root: Option<&Path>) -> Result<Referenced> {
+    /// Read the sets from the store. A task that came through the import API (its import
+    /// read files in an upload folder) references local files only in `uploads`: a client of
+    /// the API may not make the server serve any other file of the machine.
+    pub fn read(
+        conn: &Connection,
+        generation: u64,
+        root: Option<&Path>,
+        uploads: &Path,
+    ) -> Result<Referenced> {
         let mut referenced = Referenced {
             generation,
             allows_local_files: allows_local_files(conn)?,
@@ -57,25 +64,32 @@ impl Referenced {
         // Only data that can hold a URL: a `/data` path, a scheme, or a JSON escape (which
         // may spell either).
         let mut statement = conn.prepare(
-            "SELECT data::VARCHAR FROM tasks WHERE contains(data::VARCHAR, '/data') \
-             OR contains(data::VARCHAR, '://') OR contains(data::VARCHAR, '\\')",
+            "SELECT t.data::VARCHAR, coalesce(contains(i.source, ?), false) FROM tasks AS t \
+             LEFT JOIN imports AS i ON i.id = t.import_id \
+             WHERE contains(t.data::VARCHAR, '/data') OR contains(t.data::VARCHAR, '://') \
+             OR contains(t.data::VARCHAR, '\\')",
         )?;
-        let mut rows = statement.query([])?;
+        let mut rows = statement.query([format!("/{}", crate::store::UPLOAD_PREFIX)])?;
         while let Some(row) = rows.next()? {
             let data: String = row.get(0)?;
-            referenced.add_task(&data, root);
+            let is_from_api: bool = row.get(1)?;
+            referenced.add_task(&data, root, is_from_api.then_some(uploads));
         }
         Ok(referenced)
     }
 
-    fn add_task(&mut self, data: &str, root: Option<&Path>) {
+    /// `within`: only files under this folder count.
+    fn add_task(&mut self, data: &str, root: Option<&Path>, within: Option<&Path>) {
         let mut deserializer = serde_json::Deserializer::from_str(data);
-        let _ = StringValues(&mut |text: &str| self.add_string(text, root))
+        let _ = StringValues(&mut |text: &str| self.add_string(text, root, within))
             .deserialize(&mut deserializer);
     }
 
-    fn add_string(&mut self, text: &str, root: Option<&Path>) {
+    fn add_string(&mut self, text: &str, root: Option<&Path>, within: Option<&Path>) {
         if let Some(path) = local_file(text, root) {
+            if within.is_some_and(|folder| !path.starts_with(folder)) {
+                return;
+            }
             self.files.insert(digest(path.as_os_str().as_encoded_bytes()));
         } else if crate::storage::url::parse_object_uri(text).is_some() {
             self.uris.insert(digest(text.as_bytes()));
@@ -150,8 +164,9 @@ impl Cache {
             return Ok(sets.clone());
         }
         let conn = store.store()?;
+        let uploads = std::path::absolute(store.project().join(super::api::UPLOADS))?;
         let sets = Arc::new(
-            Referenced::read(conn.conn(), generation, root)
+            Referenced::read(conn.conn(), generation, root, &uploads)
                 .context("reading which files the tasks reference")?,
         );
         *current = Some(sets.clone());

@@ -165,7 +165,8 @@ fn read_query(query: &Value, conditions: &mut Vec<String>, out: &mut TaskQuery) 
 /// `{"all": false, "included": [ids]}` or `{"all": true, "excluded": [ids]}`; as in Label
 /// Studio, an empty `included` selects every task.
 fn selected(value: &Value, conditions: &mut Vec<String>) -> Result<()> {
-    let all = value.get("all").and_then(Value::as_bool).unwrap_or(true);
+    // Without `all`, a list of `included` ids selects those.
+    let all = value.get("all").and_then(Value::as_bool).unwrap_or(value.get("included").is_none());
     let (key, negate) = if all { ("excluded", "NOT ") } else { ("included", "") };
     let ids = match value.get(key) {
         None | Some(Value::Null) => Vec::new(),
@@ -323,7 +324,7 @@ fn data_filter(
     let pointer = format!("/{}", key.replace('~', "~0").replace('/', "~1"));
     params.push(SqlValue::Text(pointer));
     let text = "json_extract_string(t.data, ?)".to_string();
-    if kind == "Number" {
+    if kind == "Number" && operator != "empty" {
         return number_filter(&format!("TRY_CAST({text} AS DOUBLE)"), operator, value, params);
     }
     let string = |v: &Value| match v {

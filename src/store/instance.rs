@@ -87,8 +87,9 @@ static OPEN: Mutex<Vec<(PathBuf, Weak<Instance>)>> = Mutex::new(Vec::new());
 /// The instance of the DuckDB file at `path`: the one this process has open, or a new one.
 /// A new one waits while another process holds the file (`LSDB_BUSY_TIMEOUT`), falls back
 /// to read-only when the file can't be written (`is_read_only_ok`), removes what a killed
-/// lsdb left beside the store, and brings the schema up to date.
-pub fn open_instance(path: &Path, is_read_only_ok: bool) -> Result<Arc<Instance>> {
+/// lsdb left beside the store, and brings the schema up to date (unless it is only held
+/// for its lock: a store `init --force` replaces, which may be a newer lsdb's).
+pub fn open_instance(path: &Path, is_read_only_ok: bool, is_used: bool) -> Result<Arc<Instance>> {
     let key = canonical(path);
     let mut open = OPEN.lock().unwrap_or_else(|e| e.into_inner());
     open.retain(|(_, weak)| weak.strong_count() > 0);
@@ -109,7 +110,9 @@ pub fn open_instance(path: &Path, is_read_only_ok: bool) -> Result<Arc<Instance>
     if !is_read_only {
         remove_leftovers(path);
     }
-    schema::apply_schema(&conn, &path.display().to_string())?;
+    if is_used {
+        schema::apply_schema(&conn, &path.display().to_string())?;
+    }
     let instance = Arc::new(Instance {
         root: Mutex::new(conn),
         generation: AtomicU64::new(0),

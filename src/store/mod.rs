@@ -44,7 +44,7 @@ impl Store {
         if path.is_dir() {
             bail!("{} is a folder, not an lsdb store", path.display());
         }
-        let instance = open_instance(&path, true)?;
+        let instance = open_instance(&path, true, true)?;
         Store::on(instance, project, project)
     }
 
@@ -132,7 +132,7 @@ impl NewStore {
             if path.is_dir() {
                 bail!("{} is a folder, not an lsdb store", path.display());
             }
-            old = Some(open_instance(&path, false)?);
+            old = Some(open_instance(&path, false, false)?);
         }
         let pid = std::process::id();
         let mut made_parents = None;
@@ -176,7 +176,7 @@ impl NewStore {
             is_done: false,
         };
         remove_store_files(&new.building);
-        let instance = open_instance(&new.building, false)?;
+        let instance = open_instance(&new.building, false, true)?;
         let folder = new.building.parent().unwrap_or(project).to_path_buf();
         new.store = Some(Store::on(instance, project, &folder)?);
         Ok(new)

@@ -186,19 +186,24 @@ fn issue_22_only_the_exact_referenced_file_is_served() {
 }
 
 // The server keeps the referenced files in memory and reads them again when its own import
-// changes the store: a file imported through the API is served at once.
+// changes the store: a media file uploaded through the API is served at once.
 #[test]
 fn issue_22_files_referenced_by_a_new_import_are_served_at_once() {
     let (env, url) = one_referenced_file();
     let server = Server::start(&env, "proj", &[]);
     assert_eq!(server.get(&url, &[]).status, 200);
-    let dog = url.replace("cat.jpg", "dog.jpg");
-    assert_eq!(server.get(&dog, &[]).status, 404);
-    let task = format!(r#"[{{"image": "http://localhost:8080{dog}"}}]"#);
-    let json = [("Content-Type", "application/json")];
-    let answer = server.send("POST", "/api/projects/1/import", &json, task.as_bytes());
+    let boundary = "b0undary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bird.png\"\r\n\
+         Content-Type: image/png\r\n\r\nPNG-BIRD\r\n--{boundary}--\r\n"
+    );
+    let kind = format!("multipart/form-data; boundary={boundary}");
+    let answer =
+        server.send("POST", "/api/projects/1/import", &[("Content-Type", &kind)], body.as_bytes());
     assert_eq!(answer.status, 201, "{}", String::from_utf8_lossy(&answer.body));
-    assert_eq!(server.get(&dog, &[]).status, 200);
+    let uploads = percent_encode(env.path("proj/uploads").to_str().unwrap());
+    let bird = server.get(&format!("/data/bird.png?d={uploads}"), &[]);
+    assert_eq!((bird.status, bird.body.as_slice()), (200, b"PNG-BIRD".as_slice()));
 }
 
 // Without a token, a request under another host name (a page that rebound its DNS name to
@@ -273,4 +278,25 @@ fn issue_22_web_pages_cannot_import_and_the_token_guards_media() {
     assert_eq!(preflight.status, 200);
     assert_eq!(preflight.header("access-control-allow-origin"), Some("http://ls.example"));
     assert!(preflight.header("access-control-allow-methods").unwrap().contains("POST"));
+}
+
+// A client of the import API may not make the server serve any file of the machine: a task
+// it imports references local files only in the project's uploads/ folder. The same task
+// imported by the user's own CLI is served.
+#[test]
+fn issue_22_tasks_from_the_import_api_reference_only_uploaded_files() {
+    let (env, url) = one_referenced_file();
+    let dog = url.replace("cat.jpg", "dog.jpg");
+    let task = format!(r#"[{{"image": "http://localhost:8080{dog}"}}]"#);
+    let server = Server::start(&env, "proj", &[]);
+    let json = [("Content-Type", "application/json")];
+    let answer = server.send("POST", "/api/projects/1/import", &json, task.as_bytes());
+    assert_eq!(answer.status, 201, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(server.get(&dog, &[]).status, 404);
+    assert_eq!(server.get(&url, &[]).status, 200);
+    drop(server);
+    env.write("dog.json", &task);
+    env.lsdb(&["-p", "proj", "import", "dog.json"]).ok();
+    let server = Server::start(&env, "proj", &[]);
+    assert_eq!(server.get(&dog, &[]).status, 200);
 }

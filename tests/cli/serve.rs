@@ -37,6 +37,11 @@ fn url_of(env: &TestEnv, name: &str) -> String {
 fn issue_12_referenced_files_are_served_with_ranges_and_caching() {
     let env = images(true);
     let url = url_of(&env, "a.jpg");
+    // A task naming an SVG beside it, imported by the user (the CLI, before the server holds
+    // the store).
+    let svg_url = url.replace("a.jpg", "page.svg");
+    env.write("t.json", format!(r#"[{{"data": {{"image": "http://localhost:8080{svg_url}"}}}}]"#));
+    env.lsdb(&["-p", "proj", "import", "t.json"]).ok();
     let server = Server::start(&env, "proj", &[]);
     let whole = server.get(&url, &[]);
     assert_eq!(whole.status, 200);
@@ -52,12 +57,6 @@ fn issue_12_referenced_files_are_served_with_ranges_and_caching() {
     let etag = whole.header("etag").unwrap().to_string();
     assert_eq!(server.get(&url, &[("If-None-Match", &etag)]).status, 304);
     // Active content is sandboxed.
-    let svg_url = url.replace("a.jpg", "page.svg");
-    // A task naming it, imported through the server (which holds the store while it runs).
-    let task = format!(r#"[{{"data": {{"image": "http://localhost:8080{svg_url}"}}}}]"#);
-    let json_type = [("Content-Type", "application/json")];
-    let answer = server.send("POST", "/api/projects/1/import", &json_type, task.as_bytes());
-    assert_eq!(answer.status, 201, "{}", String::from_utf8_lossy(&answer.body));
     let svg = server.get(&svg_url, &[]);
     assert_eq!(svg.status, 200);
     assert!(svg.header("content-security-policy").unwrap().starts_with("sandbox"));
