@@ -695,6 +695,9 @@ pub async fn export_body(
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
         let selected = store.store().and_then(|store| {
+            // One snapshot for every page (and for CSV's two passes), whatever commits
+            // meanwhile; rolled back when the connection goes.
+            store.conn().execute_batch("BEGIN TRANSACTION")?;
             let selection = Selection { sample: None, limit: None, condition };
             let total = select_tasks(store.conn(), &selection)?;
             let stamp: String = store.conn().query_row(
@@ -723,7 +726,8 @@ pub async fn export_body(
             total,
             &mut out,
         )
-        .and_then(|_| std::io::Write::flush(&mut out).map_err(anyhow::Error::from));
+        .and_then(|_| std::io::Write::flush(&mut out).map_err(anyhow::Error::from))
+        .and_then(|_| store.conn().execute_batch("COMMIT").map_err(anyhow::Error::from));
         if let Err(err) = written {
             eprintln!("lsdb: serve: the export stopped: {}", format!("{err:#}").replace('\n', " "));
             let _ = chunks_in.blocking_send(Err(std::io::Error::other("the export stopped")));
@@ -752,12 +756,39 @@ pub async fn export_body(
 /// A writer that hands its bytes to the answer's body; a client that went away stops it.
 struct Chunks(tokio::sync::mpsc::Sender<std::io::Result<Bytes>>);
 
+/// How long an export waits for a client that reads nothing before it gives up.
+const STALLED_CLIENT: std::time::Duration = std::time::Duration::from_secs(300);
+
 impl std::io::Write for Chunks {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .blocking_send(Ok(Bytes::copy_from_slice(buf)))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client left"))?;
-        Ok(buf.len())
+        use tokio::sync::mpsc::error::TrySendError;
+        let mut chunk = Ok(Bytes::copy_from_slice(buf));
+        let started = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_micros(50);
+        // Not a blocking send: a client that stops reading, or the server stopping, ends
+        // the export instead of holding this thread and its connection.
+        loop {
+            match self.0.try_send(chunk) {
+                Ok(()) => return Ok(buf.len()),
+                Err(TrySendError::Closed(_)) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::BrokenPipe,
+                        "the client left",
+                    ));
+                }
+                Err(TrySendError::Full(back)) => {
+                    if crate::cancel::check().is_err() || started.elapsed() > STALLED_CLIENT {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "the client stopped reading, or the server is stopping",
+                        ));
+                    }
+                    chunk = back;
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_millis(5));
+                }
+            }
+        }
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
