@@ -406,6 +406,38 @@ pub fn page(
     })))
 }
 
+/// What a page's completions and predictions say of one task.
+#[derive(Default)]
+struct Found {
+    annotations: Vec<Value>,
+    predictions: Vec<Value>,
+    done: i64,
+    cancelled: i64,
+    /// The newest annotation's `created_at`, or its import's time.
+    completed_at: Option<String>,
+    annotators: Vec<Value>,
+    annotation_ids: Vec<String>,
+    /// Sum and count of lead times, and of prediction scores.
+    lead: (f64, i64),
+    score: (f64, i64),
+    versions: Vec<String>,
+}
+
+/// When each import ran, as Label Studio writes times.
+const IMPORT_TIMES_SQL: &str =
+    "SELECT id, strftime(started_at, '%Y-%m-%dT%H:%M:%S.%fZ') FROM imports";
+/// A page's tasks, by id range (and `$IN`: the page's ids, or nothing).
+const ITEM_TASKS_SQL: &str = "SELECT id, data::VARCHAR, meta::VARCHAR, import_id FROM tasks \
+    WHERE id BETWEEN ? AND ?$IN";
+/// A page's annotations, in id order within each task.
+const ITEM_COMPLETIONS_SQL: &str = "SELECT task_id, lsdb_annotation_json(id, fields, result), \
+    was_cancelled, created_at, (fields->'completed_by')::VARCHAR, id, lead_time, import_id \
+    FROM completions WHERE task_id BETWEEN ? AND ?$IN ORDER BY task_id, id";
+/// A page's predictions, in id order within each task.
+const ITEM_PREDICTIONS_SQL: &str = "SELECT task_id, lsdb_annotation_json(id, fields, result), \
+    score, model_version FROM predictions WHERE task_id BETWEEN ? AND ?$IN \
+    ORDER BY task_id, id";
+
 /// The tasks `ids` (in that order) as Label Studio's task list items. `is_all_fields`: with
 /// annotations, predictions and every computed field. `is_every_task_between`: `ids` are all
 /// the tasks from the least to the greatest (a page of the plain list).
@@ -421,42 +453,90 @@ pub fn items(
     }
     let (first, last) =
         (ids.iter().min().copied().unwrap_or(0), ids.iter().max().copied().unwrap_or(0));
-    let template = include_str!("../../sql/serve_items.sql");
     // Every task between the least and greatest id (the plain list's pages): the range alone,
-    // one statement for every page. Otherwise the page's ids too, written by Rust from
-    // integers: no request text goes into the SQL.
-    let mut statement = if is_every_task_between || ids.len() == 1 {
-        conn.prepare_cached(
-            &template.replace("$IN_C", "").replace("$IN_P", "").replace("$IN_T", ""),
-        )?
-    } else {
-        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-        let list = list.join(",");
-        conn.prepare_cached(
-            &template
-                .replace("$IN_C", &format!(" AND c.task_id IN ({list})"))
-                .replace("$IN_P", &format!(" AND task_id IN ({list})"))
-                .replace("$IN_T", &format!(" AND t.id IN ({list})")),
-        )?
+    // the same three statements for every page. Otherwise the page's ids too, written by
+    // Rust from integers: no request text goes into the SQL. Three plain scans cost a page
+    // about half of one statement that joins and aggregates them (docs/benchmarks.md).
+    let only = |column: &str| {
+        if is_every_task_between || ids.len() == 1 {
+            String::new()
+        } else {
+            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+            format!(" AND {column} IN ({})", list.join(","))
+        }
     };
-    let mut rows = statement.query(duckdb::params![first, last, first, last, first, last])?;
+    let sql = |name: &str, column: &str| {
+        let template = match name {
+            "tasks" => ITEM_TASKS_SQL,
+            "completions" => ITEM_COMPLETIONS_SQL,
+            _ => ITEM_PREDICTIONS_SQL,
+        };
+        template.replace("$IN", &only(column))
+    };
+    let mut imports = std::collections::HashMap::new();
+    let mut statement = conn.prepare_cached(IMPORT_TIMES_SQL)?;
+    let mut rows = statement.query([])?;
+    while let Some(r) = rows.next()? {
+        imports.insert(r.get::<_, i64>(0)?, r.get::<_, String>(1)?);
+    }
+    let mut found: std::collections::HashMap<i64, Found> = std::collections::HashMap::new();
+    let mut statement = conn.prepare_cached(&sql("completions", "task_id"))?;
+    let mut rows = statement.query(duckdb::params![first, last])?;
+    while let Some(r) = rows.next()? {
+        let task: i64 = r.get(0)?;
+        let entry = found.entry(task).or_default();
+        entry.annotations.push(serde_json::from_str(&r.get::<_, String>(1)?)?);
+        if r.get::<_, bool>(2)? {
+            entry.cancelled += 1;
+        } else {
+            entry.done += 1;
+        }
+        let created: Option<String> = r.get(3)?;
+        let import: Option<i64> = r.get(7)?;
+        entry.completed_at = created.or_else(|| import.and_then(|i| imports.get(&i).cloned()));
+        if let Some(by) = r.get::<_, Option<String>>(4)? {
+            let by: Value = serde_json::from_str(&by)?;
+            if !entry.annotators.contains(&by) {
+                entry.annotators.push(by);
+            }
+        }
+        entry.annotation_ids.push(r.get::<_, i64>(5)?.to_string());
+        if let Some(lead) = r.get::<_, Option<f64>>(6)? {
+            entry.lead.0 += lead;
+            entry.lead.1 += 1;
+        }
+    }
+    let mut statement = conn.prepare_cached(&sql("predictions", "task_id"))?;
+    let mut rows = statement.query(duckdb::params![first, last])?;
+    while let Some(r) = rows.next()? {
+        let entry = found.entry(r.get(0)?).or_default();
+        entry.predictions.push(serde_json::from_str(&r.get::<_, String>(1)?)?);
+        if let Some(score) = r.get::<_, Option<f64>>(2)? {
+            entry.score.0 += score;
+            entry.score.1 += 1;
+        }
+        if let Some(version) = r.get::<_, Option<String>>(3)?
+            && !entry.versions.contains(&version)
+        {
+            entry.versions.push(version);
+        }
+    }
+    let mut statement = conn.prepare_cached(&sql("tasks", "id"))?;
+    let mut rows = statement.query(duckdb::params![first, last])?;
     let mut by_id = std::collections::HashMap::with_capacity(ids.len());
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;
         let data: String = r.get(1)?;
         let meta: Option<String> = r.get(2)?;
-        let annotations: String = r.get(3)?;
-        let predictions: String = r.get(4)?;
-        let done: i64 = r.get(5)?;
-        let cancelled: i64 = r.get(6)?;
-        let n_predictions: i64 = r.get(7)?;
-        let completed_at: Option<String> = r.get(8)?;
-        let score: Option<f64> = r.get(9)?;
-        let annotators: String = r.get(10)?;
-        let annotation_ids: String = r.get(11)?;
-        let versions: String = r.get(12)?;
-        let lead: Option<f64> = r.get(13)?;
-        let created_at: Option<String> = r.get(14)?;
+        let created_at = r.get::<_, Option<i64>>(3)?.and_then(|i| imports.get(&i).cloned());
+        let f = found.remove(&id).unwrap_or_default();
+        let (done, cancelled, n_predictions) = (f.done, f.cancelled, f.predictions.len() as i64);
+        let annotations = Value::Array(f.annotations);
+        let predictions = Value::Array(f.predictions);
+        let completed_at = f.completed_at;
+        let score = (f.score.1 > 0).then(|| f.score.0 / f.score.1 as f64);
+        let lead = (f.lead.1 > 0).then(|| f.lead.0 / f.lead.1 as f64);
+        let annotation_ids = f.annotation_ids.join(",");
         let is_labeled = done + cancelled > 0;
         let mut data: Value = serde_json::from_str(&data)?;
         if is_resolving_uris {
@@ -465,12 +545,11 @@ pub fn items(
         let mut item = Map::new();
         item.insert("id".into(), id.into());
         if is_all_fields {
-            item.insert("predictions".into(), serde_json::from_str(&predictions)?);
-            item.insert("annotations".into(), serde_json::from_str(&annotations)?);
+            item.insert("predictions".into(), predictions);
+            item.insert("annotations".into(), annotations);
         }
         item.insert("drafts".into(), Value::Array(Vec::new()));
-        let annotators =
-            if is_all_fields { unique(serde_json::from_str(&annotators)?) } else { Vec::new() };
+        let annotators = if is_all_fields { f.annotators } else { Vec::new() };
         item.insert("annotators".into(), Value::Array(annotators));
         item.insert("inner_id".into(), id.into());
         item.insert("cancelled_annotations".into(), cancelled.into());
@@ -480,11 +559,7 @@ pub fn items(
             item.insert("completed_at".into(), completed_at.map_or(Value::Null, Value::from));
             item.insert("predictions_score".into(), score.map_or(Value::Null, Value::from));
             item.insert("annotations_ids".into(), annotation_ids.into());
-            let versions: Vec<String> = unique(serde_json::from_str(&versions)?)
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect();
-            item.insert("predictions_model_versions".into(), versions.join(",").into());
+            item.insert("predictions_model_versions".into(), f.versions.join(",").into());
             item.insert("avg_lead_time".into(), lead.map_or(Value::Null, Value::from));
             item.insert("draft_exists".into(), false.into());
         }
@@ -510,17 +585,6 @@ pub fn items(
         by_id.insert(id, Value::Object(item));
     }
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
-}
-
-/// The values in their first order, each once.
-fn unique(values: Vec<Value>) -> Vec<Value> {
-    let mut out: Vec<Value> = Vec::with_capacity(values.len());
-    for value in values {
-        if !out.contains(&value) {
-            out.push(value);
-        }
-    }
-    out
 }
 
 /// Bucket URIs among the data's top-level strings as this server's resolve route, as Label
