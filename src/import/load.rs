@@ -75,8 +75,11 @@ pub fn load(
         (0..PARSERS).map(|_| std::sync::mpsc::channel::<Vec<Item>>()).unzip();
     let (batches_in, batches) = std::sync::mpsc::sync_channel(CHANNEL_BATCHES);
     let mut writer = Writer::new(conn, import_id)?;
+    // The import's threads are served work when this thread is (see `cancel`).
+    let is_served = crate::cancel::is_served();
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
+            crate::cancel::set_served(is_served);
             let mut forwarder =
                 Forwarder { out: raw_in, turn: 0, chunk: Vec::new(), is_skipping_invalid };
             // The readers' own errors go in line, after the records read before them: an
@@ -91,6 +94,7 @@ pub fn load(
         });
         for ((input, output), spent) in raw_out.into_iter().zip(parsed_in).zip(spent_out) {
             scope.spawn(move || {
+                crate::cancel::set_served(is_served);
                 while let Ok(mut chunk) = input.recv() {
                     while let Ok(done) = spent.try_recv() {
                         drop(done);
@@ -110,6 +114,7 @@ pub fn load(
             });
         }
         let loader = scope.spawn(move || {
+            crate::cancel::set_served(is_served);
             // Read while the reader and the parsers start on the input.
             let state = StoreState::read(&reads, &how.spill_dir)?;
             let mut loader = Loader::new(&reads, state, batches_in, how);

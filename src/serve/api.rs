@@ -142,6 +142,7 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
         .filter(|f| !f.is_empty())
         .collect();
     let outcome = tokio::task::spawn_blocking(move || {
+        crate::cancel::set_served(true);
         let is_private_ok = served.opts.allow_private_urls;
         let fetched =
             urls.iter().map(|url| fetch(url, &uploads, is_private_ok)).collect::<Result<Vec<_>>>();
@@ -691,6 +692,7 @@ pub async fn export_body(
     let (chunks_in, mut chunks_out) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(8);
     let (ready_in, ready_out) = tokio::sync::oneshot::channel::<Result<String>>();
     tokio::task::spawn_blocking(move || {
+        crate::cancel::set_served(true);
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);

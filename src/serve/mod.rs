@@ -297,7 +297,7 @@ async fn stopped() {
         _ = terminate => {},
     }
     // Requests in hand finish, but an import among them stops and rolls back.
-    crate::cancel::request();
+    crate::cancel::stop();
 }
 
 /// Label Studio's 404.
@@ -358,6 +358,7 @@ async fn on_store<T: Send + 'static>(
     work: impl FnOnce(&duckdb::Connection, &Path) -> Result<T> + Send + 'static,
 ) -> Result<T, Response> {
     let done = tokio::task::spawn_blocking(move || {
+        crate::cancel::set_served(true);
         let idle = state.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let store = match idle {
             Some(store) => store,
