@@ -197,9 +197,9 @@ impl NewStore {
         }
         drop(store);
         let path = self.project.join(STORE_FILE);
-        if let Some(old) = self.old.take() {
-            drop(old);
-        }
+        // The old store stays open, and so locked, until the new one has its name: a
+        // process waiting for the lock then opens the new store, never the old file in a
+        // gap between the close and the rename (its import would go to an unlinked file).
         match &self.new_folder {
             Some(folder) => std::fs::rename(folder, &self.project).with_context(|| {
                 format!("moving the new project into place at {}", self.project.display())
@@ -217,6 +217,7 @@ impl NewStore {
             }
         }
         self.is_done = true;
+        drop(self.old.take());
         Store::open(&self.project)
     }
 }
