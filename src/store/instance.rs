@@ -137,7 +137,8 @@ pub const UPLOAD_PREFIX: &str = ".lsdb-upload-";
 
 /// What a killed lsdb leaves beside a store, removed once this process holds the file's
 /// write lock (so no other lsdb is using them): DuckDB's spill folder `<store>.tmp`, the
-/// server's upload folders, and a new store `init --force` was building.
+/// server's upload folders, and a new store that a process now gone was building (another
+/// `init` in the same folder may be building one right now).
 fn remove_leftovers(path: &Path) {
     let mut spill = path.as_os_str().to_owned();
     spill.push(".tmp");
@@ -151,10 +152,24 @@ fn remove_leftovers(path: &Path) {
         let entry_name = entry_name.to_string_lossy();
         if entry_name.starts_with(UPLOAD_PREFIX) && entry.path().is_dir() {
             let _ = std::fs::remove_dir_all(entry.path());
-        } else if entry_name.starts_with(&building) && entry.path().is_file() {
+        } else if let Some(pid) = entry_name.strip_prefix(&building)
+            && is_gone(pid)
+        {
+            // A new store another lsdb was building (with its write-ahead log and spill
+            // folder), left by a kill: its process is gone.
             let _ = std::fs::remove_file(entry.path());
+            let _ = std::fs::remove_dir_all(entry.path());
         }
     }
+}
+
+/// Whether the process that named a file `...-<pid>[.wal|.tmp]` has ended (only known
+/// where /proc is; elsewhere it is taken to be running).
+fn is_gone(pid_and_suffix: &str) -> bool {
+    let pid = pid_and_suffix.split('.').next().unwrap_or("");
+    let is_number = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
+    let proc = Path::new("/proc");
+    is_number && proc.join("self").exists() && !proc.join(pid).exists()
 }
 
 /// Open a DuckDB file, waiting up to `LSDB_BUSY_TIMEOUT` seconds (default 5) while another

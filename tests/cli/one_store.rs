@@ -300,3 +300,24 @@ fn issue_22_tasks_from_the_import_api_reference_only_uploaded_files() {
     let server = Server::start(&env, "proj", &[]);
     assert_eq!(server.get(&dog, &[]).status, 200);
 }
+
+// What a killed lsdb left beside the store goes at the next open; a new store that a live
+// process is building beside it (another `init` in the same folder) stays.
+#[test]
+fn issue_22_leftovers_of_dead_processes_go_and_live_ones_stay() {
+    let env = TestEnv::new();
+    env.lsdb(&["init", "proj"]).ok();
+    let live = format!(".lsdb.duckdb.new-{}", std::process::id());
+    for name in [".lsdb.duckdb.new-4000000", ".lsdb.duckdb.new-4000000.wal", &live] {
+        env.write(&format!("proj/{name}"), "x");
+    }
+    env.write("proj/.lsdb-upload-dead/tasks.json", "[]");
+    env.write("proj/lsdb.duckdb.tmp/spill.block", "x");
+    env.lsdb(&["-p", "proj", "stats"]).ok();
+    let mut names: Vec<String> = std::fs::read_dir(env.path("proj"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, [live.as_str(), "lsdb.duckdb"]);
+}
