@@ -123,8 +123,12 @@ pub fn open_instance(path: &Path, is_read_only_ok: bool, is_used: bool) -> Resul
     Ok(instance)
 }
 
-/// `path` with its folder's symlinks and `..` resolved (the file itself may not exist yet).
+/// `path` with symlinks and `..` resolved, the file's own included when it exists (a link
+/// to a store is the same store).
 fn canonical(path: &Path) -> PathBuf {
+    if let Ok(file) = path.canonicalize() {
+        return file;
+    }
     let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     match (folder.canonicalize(), path.file_name()) {
         (Ok(folder), Some(name)) => folder.join(name),
