@@ -144,8 +144,11 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
     let outcome = tokio::task::spawn_blocking(move || {
         crate::cancel::set_served(true);
         let is_private_ok = served.opts.allow_private_urls;
-        let fetched =
-            urls.iter().map(|url| fetch(url, &uploads, is_private_ok)).collect::<Result<Vec<_>>>();
+        let fetched = urls
+            .iter()
+            .enumerate()
+            .map(|(n, url)| fetch(url, n, &uploads, is_private_ok))
+            .collect::<Result<Vec<_>>>();
         let files = fetched.map(|mut fetched| {
             fetched.splice(0..0, files);
             fetched
@@ -196,11 +199,22 @@ fn keep_media(project: &Path, files: Vec<PathBuf>) -> Result<(Vec<PathBuf>, Vec<
         }
         let folder = std::path::absolute(project.join(UPLOADS))?;
         std::fs::create_dir_all(&folder).with_context(|| format!("making {}", folder.display()))?;
+        // The name is taken by creating it (another upload may be choosing at once), then
+        // the file moves over it.
         let mut target = folder.join(&name);
         let mut n = 1;
-        while target.exists() {
-            target = folder.join(format!("{n}-{name}"));
-            n += 1;
+        loop {
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&target) {
+                Ok(_) => break,
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                    target = folder.join(format!("{n}-{name}"));
+                    n += 1;
+                }
+                Err(err) => {
+                    return Err(err)
+                        .with_context(|| format!("keeping {name} in {}", folder.display()));
+                }
+            }
         }
         std::fs::rename(&file, &target)
             .or_else(|_| std::fs::copy(&file, &target).map(|_| ()))
@@ -232,7 +246,7 @@ const MAX_FETCH: u64 = 200 << 20;
 /// second lookup): a private address (loopback, private ranges, link-local, shared address
 /// space) is refused unless the server was started with `--allow-private-urls`, so a URL
 /// from outside cannot reach inside the machine.
-fn fetch(url: &str, uploads: &Uploads, is_private_ok: bool) -> Result<PathBuf> {
+fn fetch(url: &str, n: usize, uploads: &Uploads, is_private_ok: bool) -> Result<PathBuf> {
     let config = ureq::Agent::config_builder()
         // A proxy from the environment would resolve the target itself, past the check.
         .proxy(None)
@@ -286,7 +300,7 @@ fn fetch(url: &str, uploads: &Uploads, is_private_ok: bool) -> Result<PathBuf> {
         let path_part = rest.split(['?', '#']).next().unwrap_or("");
         let name = path_part.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("download");
         let name = crate::urls::percent_decode(name, false).unwrap_or_else(|| name.to_string());
-        let path = uploads.path_for(&name, hop);
+        let path = uploads.path_for(&name, 1000 + n);
         let mut reader = answer.body_mut().with_config().limit(MAX_FETCH).reader();
         let mut out = std::fs::File::create(&path)?;
         std::io::copy(&mut reader, &mut out).map_err(|e| {

@@ -321,3 +321,44 @@ fn issue_22_leftovers_of_dead_processes_go_and_live_ones_stay() {
     names.sort();
     assert_eq!(names, [live.as_str(), "lsdb.duckdb"]);
 }
+
+// Uploads of media files of the same name at once each keep their own file: a name is
+// taken by creating it (before, two uploads could choose the same name and one overwrote
+// the other's bytes).
+#[test]
+fn issue_22_concurrent_uploads_of_one_name_keep_every_file() {
+    let env = TestEnv::new();
+    env.lsdb(&["init", "proj"]).ok();
+    let server = Server::start(&env, "proj", &[]);
+    let boundary = "b0undary";
+    let kind = format!("multipart/form-data; boundary={boundary}");
+    let senders: Vec<_> = (0..8)
+        .map(|i| {
+            let (addr, kind) = (server.addr.clone(), kind.clone());
+            std::thread::spawn(move || {
+                let body = format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; \
+                     filename=\"cat.png\"\r\nContent-Type: image/png\r\n\r\nPNG-{i}\r\n--{boundary}--\r\n"
+                );
+                request(&addr, "POST", "/api/projects/1/import", &[("Content-Type", &kind)], body.as_bytes())
+            })
+        })
+        .collect();
+    for sender in senders {
+        let answer = sender.join().unwrap();
+        assert_eq!(answer.status, 201, "{}", String::from_utf8_lossy(&answer.body));
+    }
+    let page = server.get("/api/tasks?page=1&page_size=100", &[]).json();
+    let mut bodies: Vec<String> = page["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let url = t["data"]["image"].as_str().unwrap().replace("http://localhost:8080", "");
+            String::from_utf8(server.get(&url, &[]).body).unwrap()
+        })
+        .collect();
+    bodies.sort();
+    let expected: Vec<String> = (0..8).map(|i| format!("PNG-{i}")).collect();
+    assert_eq!(bodies, expected);
+}
