@@ -606,7 +606,7 @@ impl ExportRequest {
     pub fn parse(query: &str) -> Result<ExportRequest> {
         let mut format = ExportFormat::Json;
         let (mut ids, mut is_all) = (Vec::<i64>::new(), false);
-        for (key, value) in super::tasks::pairs(query) {
+        for (key, value) in super::files::query_pairs(query) {
             match key.as_str() {
                 "exportType" | "export_type" => {
                     format = match value.to_ascii_uppercase().as_str() {
@@ -619,9 +619,7 @@ impl ExportRequest {
                         ),
                     }
                 }
-                "download_all_tasks" => {
-                    is_all = super::files::query_flag(&format!("x={value}"), "x")
-                }
+                "download_all_tasks" => is_all = super::files::flag(&value) == Some(true),
                 "download_resources" | "interpolate_key_frames" => {}
                 "ids[]" | "ids" => ids.push(
                     value

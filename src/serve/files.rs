@@ -29,15 +29,21 @@ impl Refusal {
     }
 }
 
-/// Every value of `name` in a query string, decoded as form fields (`+` is a space).
-pub fn query_values(query: &str, name: &str) -> Vec<String> {
+/// The pairs of a query string, in order, decoded as form fields (`+` is a space).
+pub fn query_pairs(query: &str) -> Vec<(String, String)> {
     query
         .split('&')
+        .filter(|p| !p.is_empty())
         .filter_map(|pair| {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(key, true)? == name).then(|| percent_decode(value, true))?
+            Some((percent_decode(key, true)?, percent_decode(value, true)?))
         })
         .collect()
+}
+
+/// Every value of `name` in a query string.
+pub fn query_values(query: &str, name: &str) -> Vec<String> {
+    query_pairs(query).into_iter().filter(|(key, _)| key == name).map(|(_, v)| v).collect()
 }
 
 /// The first value of `name` in a query string.
@@ -45,16 +51,23 @@ pub fn query_value(query: &str, name: &str) -> Option<String> {
     query_values(query, name).into_iter().next()
 }
 
-/// Whether a query parameter says yes (`true`, `1`, `yes`).
-pub fn query_flag(query: &str, name: &str) -> bool {
-    query_value(query, name)
-        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
+/// A flag's value: yes (`true`, `1`, `yes`), no (`false`, `0`, `no`, empty), or neither.
+pub fn flag(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Some(true),
+        "false" | "0" | "no" | "" => Some(false),
+        _ => None,
+    }
 }
 
-/// Whether a query parameter says no (`false`, `0`, `no`).
+/// Whether a query parameter says yes.
+pub fn query_flag(query: &str, name: &str) -> bool {
+    query_value(query, name).is_some_and(|v| flag(&v) == Some(true))
+}
+
+/// Whether a query parameter is given and says no.
 pub fn query_flag_off(query: &str, name: &str) -> bool {
-    query_value(query, name)
-        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "false" | "0" | "no"))
+    query_value(query, name).is_some_and(|v| flag(&v) == Some(false))
 }
 
 /// Whether a local-file request carries the signature `lsdb export --sign-urls T` writes

@@ -418,7 +418,7 @@ async fn project(
 async fn projects(State(state): State<Arc<Served>>, request: Request) -> Response {
     let query = request.uri().query().unwrap_or("").to_string();
     let mut page = 1u64;
-    for (key, value) in tasks::pairs(&query) {
+    for (key, value) in files::query_pairs(&query) {
         match key.as_str() {
             "page" => match value.parse() {
                 Ok(n) => page = n,
@@ -564,7 +564,7 @@ async fn annotations(
 async fn predictions(State(state): State<Arc<Served>>, request: Request) -> Response {
     let query = request.uri().query().unwrap_or("").to_string();
     let mut task = None;
-    for (key, value) in tasks::pairs(&query) {
+    for (key, value) in files::query_pairs(&query) {
         match key.as_str() {
             "task" => match value.parse::<i64>() {
                 Ok(id) => task = Some(id),

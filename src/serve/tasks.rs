@@ -62,10 +62,10 @@ impl TaskQuery {
 pub fn parse(query: &str) -> Result<TaskQuery> {
     let mut out = TaskQuery { page: 1, page_size: 100, ..TaskQuery::default() };
     let mut conditions: Vec<String> = Vec::new();
-    for (key, value) in pairs(query) {
+    for (key, value) in super::files::query_pairs(query) {
         match key.as_str() {
             "project" => {
-                if value != "1" {
+                if !super::is_this_project(&value) {
                     bail!("project {value} does not exist: lsdb serve has one project, id 1");
                 }
             }
@@ -121,23 +121,7 @@ fn bad(name: &str, value: &str) -> anyhow::Error {
 }
 
 fn is_true(value: &str) -> Result<bool> {
-    match value.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" => Ok(true),
-        "false" | "0" | "no" | "" => Ok(false),
-        _ => bail!("{value:?} is not true or false"),
-    }
-}
-
-/// The pairs of a query string, decoded as form fields.
-pub fn pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .filter_map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            Some((crate::urls::percent_decode(k, true)?, crate::urls::percent_decode(v, true)?))
-        })
-        .collect()
+    super::files::flag(value).ok_or_else(|| anyhow::anyhow!("{value:?} is not true or false"))
 }
 
 /// The Data Manager's `query`: `filters`, `selectedItems`, `ordering`.
