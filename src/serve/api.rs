@@ -749,13 +749,7 @@ pub async fn export_body(
     });
     let stamp = match ready_out.await {
         Ok(Ok(stamp)) => stamp,
-        Ok(Err(err)) => {
-            eprintln!("lsdb: serve: {}", format!("{err:#}").replace('\n', " "));
-            return Err(json(
-                StatusCode::SERVICE_UNAVAILABLE,
-                serde_json::json!({ "detail": "the store could not answer; see the server's log" }),
-            ));
-        }
+        Ok(Err(err)) => return Err(super::unavailable(&err)),
         Err(_) => {
             return Err(json(
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -59,6 +59,11 @@ struct Served {
 }
 
 impl Served {
+    /// The referenced files and task ids of the store as it is now (`conn`: the request's).
+    fn referenced(&self, conn: &duckdb::Connection) -> Result<Arc<referenced::Referenced>> {
+        self.referenced.get(&self.store, conn, self.opts.document_root.as_deref())
+    }
+
     fn new(opts: ServeOptions, store: Shared) -> Arc<Served> {
         Arc::new(Served {
             opts,
@@ -347,6 +352,16 @@ async fn version() -> Response {
     )
 }
 
+/// The answer to a failure of the store or the system: 503, its text logged on the server's
+/// stderr and not sent (it may name paths and PIDs).
+fn unavailable(err: &anyhow::Error) -> Response {
+    eprintln!("lsdb: serve: {}", format!("{err:#}").replace('\n', " "));
+    json(
+        StatusCode::SERVICE_UNAVAILABLE,
+        serde_json::json!({ "detail": "the store could not answer; see the server's log" }),
+    )
+}
+
 /// How many connections the server keeps for the next requests.
 const IDLE_CONNECTIONS: usize = 8;
 
@@ -374,13 +389,7 @@ async fn on_store<T: Send + 'static>(
     .await;
     match done {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(err)) => {
-            eprintln!("lsdb: serve: {}", format!("{err:#}").replace('\n', " "));
-            Err(json(
-                StatusCode::SERVICE_UNAVAILABLE,
-                serde_json::json!({ "detail": "the store could not answer; see the server's log" }),
-            ))
-        }
+        Ok(Err(err)) => Err(unavailable(&err)),
         Err(_) => {
             Err(json(StatusCode::INTERNAL_SERVER_ERROR, serde_json::json!({ "detail": "failed" })))
         }
@@ -516,7 +525,7 @@ async fn tasks(State(state): State<Arc<Served>>, request: Request) -> Response {
     let sets = state.clone();
     let answer = on_store(state, move |conn, _| {
         if parsed.is_plain() {
-            let snapshot = sets.referenced.get(&sets.store, sets.opts.document_root.as_deref())?;
+            let snapshot = sets.referenced(conn)?;
             tasks::page(conn, &parsed, &snapshot.task_ids, snapshot.totals)
         } else {
             let (ids, totals) = tasks::selected_ids(conn, &parsed)?;
@@ -619,24 +628,16 @@ async fn local_file(State(state): State<Arc<Served>>, request: Request) -> Respo
             Err(r) => refusal(r),
         };
     }
-    let checked = tokio::task::spawn_blocking(move || {
-        let referenced = state.referenced.get(&state.store, state.opts.document_root.as_deref())?;
-        Ok::<_, anyhow::Error>(files::check_allowed(&referenced, &state.opts.project, &file))
+    let sets = state.clone();
+    let checked = on_store(state, move |conn, project| {
+        let referenced = sets.referenced(conn)?;
+        Ok(files::check_allowed(&referenced, project, &file))
     })
     .await;
     match checked {
-        Ok(Ok(Ok(file))) => send_file(&file, request.headers()).await,
-        Ok(Ok(Err(r))) => refusal(r),
-        Ok(Err(err)) => {
-            eprintln!("lsdb: serve: {}", format!("{err:#}").replace('\n', " "));
-            json(
-                StatusCode::SERVICE_UNAVAILABLE,
-                serde_json::json!({ "detail": "the store could not answer; see the server's log" }),
-            )
-        }
-        Err(_) => {
-            json(StatusCode::INTERNAL_SERVER_ERROR, serde_json::json!({ "detail": "failed" }))
-        }
+        Ok(Ok(file)) => send_file(&file, request.headers()).await,
+        Ok(Err(r)) => refusal(r),
+        Err(answer) => answer,
     }
 }
 

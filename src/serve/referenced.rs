@@ -157,16 +157,21 @@ impl Cache {
 
     /// The sets of the store as it is now. One request reads them when they are stale; the
     /// others wait for it.
-    pub fn get(&self, store: &Shared, root: Option<&Path>) -> Result<Arc<Referenced>> {
+    /// `conn` is the asking request's connection.
+    pub fn get(
+        &self,
+        store: &Shared,
+        conn: &Connection,
+        root: Option<&Path>,
+    ) -> Result<Arc<Referenced>> {
         let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
         let generation = store.generation();
         if let Some(sets) = current.as_ref().filter(|s| s.generation == generation) {
             return Ok(sets.clone());
         }
-        let conn = store.store()?;
         let uploads = std::path::absolute(store.project().join(super::api::UPLOADS))?;
         let sets = Arc::new(
-            Referenced::read(conn.conn(), generation, root, &uploads)
+            Referenced::read(conn, generation, root, &uploads)
                 .context("reading which files the tasks reference")?,
         );
         *current = Some(sets.clone());

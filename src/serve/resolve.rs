@@ -136,7 +136,7 @@ async fn resolve_uri(state: Arc<Served>, task: Option<i64>, request: Request) ->
     let uri = decode_fileuri(&value);
     let sets = state.clone();
     let work = move |conn: &Connection, _: &std::path::Path| {
-        let referenced = sets.referenced.get(&sets.store, sets.opts.document_root.as_deref())?;
+        let referenced = sets.referenced(conn)?;
         resolve(conn, &referenced, task, &uri)
     };
     match on_store(state, work).await {
