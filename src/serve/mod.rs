@@ -519,7 +519,6 @@ async fn tasks(State(state): State<Arc<Served>>, request: Request) -> Response {
     let query = request.uri().query().unwrap_or("").to_string();
     let parsed = match tasks::parse(&query) {
         Ok(parsed) => parsed,
-        Err(err) if err.to_string() == "Invalid page." => return invalid_page(),
         Err(err) => return bad_request(&format!("{err:#}")),
     };
     let sets = state.clone();

@@ -11,6 +11,9 @@ use duckdb::Connection;
 use duckdb::types::Value as SqlValue;
 use serde_json::{Map, Value};
 
+/// A task has an annotation (a cancelled one included): Label Studio's `is_labeled` at import.
+const IS_LABELED: &str = "(c.task_id IS NOT NULL)";
+
 /// The per-task columns filters and ordering use, computed over completions and predictions.
 /// `t` is the task; `c` and `p` its aggregates (joined in `FILTERED_SQL`).
 const COLUMNS: &[(&str, &str)] = &[
@@ -21,7 +24,7 @@ const COLUMNS: &[(&str, &str)] = &[
     ("total_predictions", "coalesce(p.n, 0)"),
     ("predictions_score", "p.score"),
     ("completed_at", "c.completed_at"),
-    ("is_labeled", "(c.task_id IS NOT NULL)"),
+    ("is_labeled", IS_LABELED),
 ];
 
 /// The ids of the tasks a query selects, in its order.
@@ -88,7 +91,7 @@ pub fn parse(query: &str) -> Result<TaskQuery> {
             "resolve_uri" => out.is_resolving_uris = is_true(&value)?,
             "only_annotated" => {
                 if is_true(&value)? {
-                    conditions.push("(c.task_id IS NOT NULL)".into());
+                    conditions.push(IS_LABELED.into());
                 }
             }
             "query" => {
@@ -106,9 +109,6 @@ pub fn parse(query: &str) -> Result<TaskQuery> {
                  docs/serve.md for what /api/tasks takes)"
             ),
         }
-    }
-    if out.page == 0 {
-        bail!("Invalid page.");
     }
     if !conditions.is_empty() {
         out.condition = Some(conditions.join(" AND "));
@@ -363,14 +363,16 @@ pub fn selected_ids(conn: &Connection, query: &TaskQuery) -> Result<(Vec<i64>, (
     Ok((ids, totals))
 }
 
-/// One page of the list: Label Studio's answer, or `None` past the last page.
+/// One page of the list: Label Studio's answer, or `None` for no such page.
 pub fn page(
     conn: &Connection,
     query: &TaskQuery,
     ids: &[i64],
     totals: (i64, i64),
 ) -> Result<Option<Value>> {
-    let first = (query.page - 1).saturating_mul(query.page_size);
+    // Label Studio's paginator: page 0, and pages past the last (but the first), are none.
+    let Some(before) = query.page.checked_sub(1) else { return Ok(None) };
+    let first = before.saturating_mul(query.page_size);
     if query.page > 1 && first >= ids.len() as u64 {
         return Ok(None);
     }
