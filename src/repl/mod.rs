@@ -194,9 +194,6 @@ impl<'s> Shell<'s> {
                         running.store(true, Ordering::SeqCst);
                         self.run_input(&line);
                         running.store(false, Ordering::SeqCst);
-                        // The request was this line's: the server beside the shell (`lsdb
-                        // start`) checks the same flag in its imports and exports.
-                        crate::cancel::reset();
                     } else {
                         if line.trim().is_empty() && pending.is_empty() {
                             continue;
@@ -213,7 +210,6 @@ impl<'s> Shell<'s> {
                         running.store(true, Ordering::SeqCst);
                         self.run_input(&input);
                         running.store(false, Ordering::SeqCst);
-                        crate::cancel::reset();
                     }
                     if self.is_quitting {
                         break;
