@@ -70,16 +70,6 @@ pub fn bad_request(message: &str) -> Response {
 /// `POST /api/projects/{id}/import` (and 0.x's `/api/project/import`).
 pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Response {
     let query = request.uri().query().unwrap_or("").to_string();
-    let uploads = match Uploads::new(served.store.project()) {
-        Ok(u) => u,
-        Err(err) => {
-            eprintln!("lsdb: serve: {err:#}");
-            return json(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                serde_json::json!({ "detail": "the upload could not be saved; see the server's log" }),
-            );
-        }
-    };
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -101,6 +91,17 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
             ) }),
         );
     }
+    // A folder for the upload only once the request is one to take.
+    let uploads = match Uploads::new(served.store.project()) {
+        Ok(u) => u,
+        Err(err) => {
+            eprintln!("lsdb: serve: {err:#}");
+            return json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                serde_json::json!({ "detail": "the upload could not be saved; see the server's log" }),
+            );
+        }
+    };
     let is_body = !content_type.starts_with("multipart/form-data");
     let received = if content_type.starts_with("multipart/form-data") {
         match Multipart::from_request(request, &()).await {
