@@ -151,8 +151,8 @@ pub struct ConnectFlags {
 }
 
 impl ConnectFlags {
-    pub fn connect(&self) -> crate::storage::Connect {
-        crate::storage::Connect {
+    pub fn connect(&self) -> crate::bucket::Connect {
+        crate::bucket::Connect {
             endpoint_url: self.endpoint_url.clone(),
             region: self.region.clone(),
             access_key_id: self.aws_access_key_id.clone(),
@@ -166,8 +166,8 @@ impl ConnectFlags {
 }
 
 impl BucketFlags {
-    pub fn listing(&self, format: Option<Format>) -> crate::storage::listing::ListOptions {
-        crate::storage::listing::ListOptions {
+    pub fn listing(&self, format: Option<Format>) -> crate::bucket::listing::ListOptions {
+        crate::bucket::listing::ListOptions {
             prefix: self.prefix.clone(),
             regex_filter: self.regex_filter.clone(),
             recursive: self.recursive,
@@ -425,7 +425,7 @@ pub struct ExportArgs {
     /// lsdb keeps `<host>/data/<name>?d=<folder>` (Label Studio 0.x, lsdb serve); ls1 writes
     /// Label Studio 1.x's `<host>/data/local-files/?d=<path under --document-root>`
     #[arg(long, value_name = "STYLE", default_value = "lsdb")]
-    pub url_style: crate::urls::UrlStyle,
+    pub url_style: crate::export::UrlStyle,
     /// With --url-style ls1: Label Studio's LOCAL_FILES_DOCUMENT_ROOT
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub document_root: std::path::PathBuf,

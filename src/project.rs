@@ -10,13 +10,10 @@ use anyhow::{Context, Result};
 use duckdb::Connection;
 
 use crate::import::{ImportOptions, ImportSummary, run_import};
-use crate::labelconfig::{LabelConfig, parse_label_config};
+use crate::labelconfig::{ChosenConfig, LabelConfig, parse_label_config};
 use crate::store::config::{read_config_file, save_config};
 use crate::store::{NewStore, STORE_FILE, Store};
 use crate::templates;
-
-/// A label config and where it came from (a file path, or `template NAME`).
-pub type ChosenConfig = (LabelConfig, String);
 
 /// The label config in a file, or a built-in template by name.
 pub fn chosen_config(file: Option<&Path>, template: Option<&str>) -> Result<Option<ChosenConfig>> {

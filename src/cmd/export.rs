@@ -7,16 +7,16 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail};
 
+use crate::bucket::BucketUrl;
+use crate::bucket::presign::{Presigner, lifetime};
 use crate::cli::ExportArgs;
+use crate::export::UrlRewrite;
 use crate::export::bucket::{BucketTarget, TempDir};
 use crate::export::{
     ExportFormat, Selection, select_tasks, write_export, write_file, write_parquet,
 };
 use crate::sample::SampleRequest;
-use crate::storage::BucketUrl;
-use crate::storage::presign::{Presigner, lifetime};
 use crate::store::Store;
-use crate::urls::UrlRewrite;
 
 pub fn run(project: &Path, args: ExportArgs) -> Result<()> {
     let format = ExportFormat::parse(&args.format)?;
@@ -24,8 +24,9 @@ pub fn run(project: &Path, args: ExportArgs) -> Result<()> {
     let connect = args.connect.connect();
     let presign = if args.presign {
         let ttl = lifetime(args.presign_ttl)?;
-        let definitions = crate::storage::sync::all(store.conn())?;
-        Some(Arc::new(Presigner::new(connect.clone(), definitions, ttl)))
+        let definitions = crate::store::storages::all(store.conn())?;
+        let named = crate::store::storages::bucket_connections(&definitions);
+        Some(Arc::new(Presigner::new(connect.clone(), named, ttl)))
     } else {
         None
     };

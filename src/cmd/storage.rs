@@ -7,8 +7,9 @@ use anyhow::Result;
 use crate::cli::StorageCommand;
 use crate::output::{RowWriter, print_lines};
 use crate::query::{CellRef, RowSink};
-use crate::storage::sync::{self, Definition};
 use crate::store::Store;
+use crate::store::storages::{self, Definition};
+use crate::sync;
 
 pub fn run(project: &Path, command: StorageCommand) -> Result<()> {
     match command {
@@ -30,7 +31,7 @@ pub fn run(project: &Path, command: StorageCommand) -> Result<()> {
         }
         StorageCommand::List { output } => {
             let store = Store::open(project)?;
-            let rows = sync::list_rows(store.conn())?;
+            let rows = storages::list_rows(store.conn())?;
             let columns: Vec<String> =
                 ["name", "url", "options", "objects", "last_sync_import"].map(String::from).into();
             let mut out = std::io::stdout().lock();
@@ -49,7 +50,7 @@ pub fn run(project: &Path, command: StorageCommand) -> Result<()> {
         }
         StorageCommand::Remove { name } => {
             let store = Store::open(project)?;
-            sync::remove(&store, &name)?;
+            storages::remove(&store, &name)?;
             print_lines([format!("removed storage {name}; its tasks stay")])
         }
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 
-use crate::storage::{Bucket, BucketUrl, Connect};
+use crate::bucket::{Bucket, BucketUrl, Connect};
 
 /// Where a bucket export goes.
 pub struct BucketTarget {

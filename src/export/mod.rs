@@ -11,11 +11,13 @@ use duckdb::{Connection, params};
 
 use crate::sample::{QUEUE_SQL, SampleRequest, check_strategy};
 use crate::sqltext::{check_condition, quote_literal};
-use crate::urls::UrlRewrite;
 
 pub mod bucket;
 mod csv;
 mod min;
+mod urls;
+
+pub use urls::{UrlRewrite, UrlStyle};
 
 const PAGE_SQL: &str = include_str!("../../sql/export.sql");
 const PAGE_SIZE: i64 = 5_000;

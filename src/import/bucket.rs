@@ -5,14 +5,16 @@
 use std::io::BufReader;
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use duckdb::{Connection, params};
 
 use super::context::ReadContext;
-use super::format::{Format, MediaKind};
 use super::task::{Receiver, Record, Task};
+use super::{BucketInput, Input};
+use crate::bucket::Bucket;
+use crate::bucket::listing::{Listing, ObjectKind};
 use crate::error::InputError;
-use crate::storage::Bucket;
-use crate::storage::listing::{Listing, ObjectKind};
+use crate::formats::{Format, MediaKind};
 
 /// Read every object of `listing`, in key order.
 pub fn read_objects(
@@ -77,4 +79,48 @@ impl Receiver for Tagged<'_> {
     fn skip(&mut self, n: u64) -> Result<()> {
         self.inner.skip(n)
     }
+}
+
+/// Record the bucket objects an import read (inside its transaction): their ETag and size
+/// replace what an earlier import recorded.
+pub fn record_objects(conn: &Connection, import_id: i64, inputs: &[Input]) -> Result<()> {
+    let buckets: Vec<&BucketInput> = inputs
+        .iter()
+        .filter_map(|i| match i {
+            Input::Bucket(b) if !b.listing.objects.is_empty() => Some(&**b),
+            _ => None,
+        })
+        .collect();
+    if buckets.is_empty() {
+        return Ok(());
+    }
+    conn.execute_batch(
+        "CREATE OR REPLACE TEMP TABLE read_objects (uri VARCHAR, etag VARCHAR, size BIGINT, \
+         last_modified TIMESTAMP, import_id BIGINT)",
+    )?;
+    {
+        let mut app = conn.appender("read_objects")?;
+        for b in buckets {
+            for o in &b.listing.objects {
+                app.append_row(params![
+                    b.bucket.url.uri(&o.info.key),
+                    o.info.etag,
+                    o.info.size as i64,
+                    duckdb::types::Value::Timestamp(
+                        duckdb::types::TimeUnit::Second,
+                        o.info.last_modified
+                    ),
+                    import_id
+                ])?;
+            }
+        }
+        app.flush()?;
+    }
+    conn.execute_batch(
+        "DELETE FROM storage_objects WHERE uri IN (SELECT uri FROM read_objects);
+         INSERT INTO storage_objects SELECT * FROM read_objects;
+         DROP TABLE read_objects;",
+    )
+    .context("recording the bucket objects read")?;
+    Ok(())
 }

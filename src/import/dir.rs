@@ -77,7 +77,7 @@ pub fn local_file_url(host_url: &str, path: &Path) -> Result<String> {
     if absolute.to_str().is_none() {
         return Err(InputError::file(path.display().to_string(), NOT_UTF8).into());
     }
-    Ok(crate::urls::local_file_url(host_url, &absolute))
+    Ok(crate::fileurl::local_file_url(host_url, &absolute))
 }
 
 /// The local-file URLs of one import's media files. Files come folder by folder, so the
@@ -112,11 +112,11 @@ impl LocalUrls {
         if self.folder.as_deref() != Some(folder) {
             let absolute = self.absolute(folder)?;
             let Some(text) = absolute.to_str() else { return Err(not_utf8().into()) };
-            self.encoded = crate::urls::percent_encode(text, true);
+            self.encoded = crate::fileurl::percent_encode(text, true);
             self.folder = Some(folder.to_path_buf());
         }
         let Some(name) = name.to_str() else { return Err(not_utf8().into()) };
-        let name = crate::urls::percent_encode(name, false);
+        let name = crate::fileurl::percent_encode(name, false);
         let mut url = String::with_capacity(self.host.len() + name.len() + self.encoded.len() + 9);
         for part in [&self.host, "/data/", &name, "?d=", &self.encoded] {
             url.push_str(part);

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 
 use super::ImportOptions;
-use super::format::{self, Format};
+use crate::bucket::listing::{ListOptions, Listing};
+use crate::bucket::{Bucket, BucketUrl};
 use crate::error::InputError;
-use crate::storage::listing::{ListOptions, Listing};
-use crate::storage::{Bucket, BucketUrl};
+use crate::formats::{self, Format};
 
 /// One input of an import: a local file or folder (or `-`), or the objects a bucket
 /// listing chose.
@@ -61,7 +61,7 @@ pub(super) fn resolve_inputs(opts: &ImportOptions, notes: &mut Vec<String>) -> R
         if let Some(url) = path.to_str().and_then(BucketUrl::parse) {
             let bucket = Bucket::open(&url?, &opts.connect)?;
             let list = ListOptions { format: opts.format, ..opts.listing.clone() };
-            let listing = crate::storage::listing::list(&bucket, &list)?;
+            let listing = crate::bucket::listing::list(&bucket, &list)?;
             notes.extend(listing_notes(&bucket, &listing, &list));
             inputs.push(Input::Bucket(Box::new(BucketInput {
                 bucket,
@@ -78,7 +78,7 @@ pub(super) fn resolve_inputs(opts: &ImportOptions, notes: &mut Vec<String>) -> R
         })?;
         let format = match opts.format {
             Some(f) => f,
-            None => format::guess_format(path)?,
+            None => formats::guess_format(path)?,
         };
         if meta.is_dir() && !format.is_dir() {
             let hint = match format {

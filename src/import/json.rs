@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use super::lines::for_each_line;
 use super::scan::{Element, ElementScanner};
-use super::task::{Place, Receiver, Task, task_from_compact, task_from_json};
+use super::task::{At, Place, Receiver, Record, Task, task_from_compact, task_from_json};
 use crate::error::InputError;
 
 /// Read a `.json` task file.
@@ -57,30 +57,6 @@ pub fn read_jsonl(reader: impl BufRead, path: &str, sink: &mut dyn Receiver) -> 
         return Err(super::text::no_tasks_error(path, what).into());
     }
     Ok(())
-}
-
-/// One task's JSON text as read, not parsed yet: readers hand these on, so that parsing
-/// can run on other threads (`load.rs`) while reading goes on.
-#[derive(Debug)]
-pub struct Record {
-    pub bytes: Vec<u8>,
-    pub line: u64,
-    pub col: u64,
-    pub path: Arc<str>,
-    pub at: At,
-    /// Added to the task's `source` (a bucket object's ETag).
-    pub source_suffix: Option<Arc<str>>,
-}
-
-/// Where a record sits in its file.
-#[derive(Debug, Clone, Copy)]
-pub enum At {
-    /// The element of a JSON list with this 0-based index.
-    ListItem(u64),
-    /// The one task object of a JSON file.
-    Single,
-    /// A line of a JSONL file (`Record::line`).
-    Line,
 }
 
 /// How messages name a record ("task 3"): written out only when a message is.

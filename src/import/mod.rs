@@ -9,7 +9,7 @@ mod context;
 mod csv;
 mod digests;
 mod dir;
-pub mod format;
+
 mod ids;
 mod inputs;
 mod json;
@@ -33,19 +33,19 @@ use std::time::{Instant, SystemTime};
 use anyhow::{Context, Result, bail};
 use duckdb::{Connection, params};
 
+pub use crate::formats::{Format, MediaKind};
 pub use context::ReadContext;
-pub use format::{Format, MediaKind};
 use inputs::resolve_inputs;
 pub use inputs::{BucketInput, Input, listing_notes};
 use place::section;
 pub use sink::Counts;
 use task::Receiver;
 
+use crate::bucket::Connect;
+use crate::bucket::listing::ListOptions;
 use crate::error::InputError;
+use crate::labelconfig::ChosenConfig;
 use crate::labelconfig::LabelConfig;
-use crate::project::ChosenConfig;
-use crate::storage::Connect;
-use crate::storage::listing::ListOptions;
 use crate::store::Store;
 use crate::store::config::{load_config, save_config};
 use crate::store::schema::set_meta;
@@ -204,7 +204,7 @@ pub fn run_inputs(
     let outcome = import_in_transaction(&tx, store.folder(), opts, inputs, &mut ctx, started_at)
         .and_then(|summary| {
             tx.execute_batch(section("cleanup")).context("cleaning up the staging tables")?;
-            crate::storage::sync::record_objects(&tx, summary.import_id, inputs)?;
+            bucket::record_objects(&tx, summary.import_id, inputs)?;
             finish(&tx, summary.import_id)?;
             Ok(summary)
         });
@@ -455,7 +455,7 @@ fn read_local(
         | Format::Text
         | Format::UrlList => read_stream(open(path)?, &shown, format, ctx, sink),
         Format::Media => {
-            let kind = format::media_kind(&shown).ok_or_else(|| {
+            let kind = crate::formats::media_kind(&shown).ok_or_else(|| {
                 InputError::file(
                     &shown,
                     "is not an image, audio or video file by its extension; pass --format",
@@ -479,8 +479,8 @@ fn read_local(
             let mut urls = dir::LocalUrls::new(&ctx.host_url);
             for file in files {
                 let name = file.display().to_string();
-                let ext = format::extension(&name).unwrap_or_default();
-                let kind = format::kind_of_extension(&ext);
+                let ext = crate::formats::extension(&name).unwrap_or_default();
+                let kind = crate::formats::kind_of_extension(&ext);
                 let is_match = match format {
                     Format::JsonDir => ext == "json",
                     Format::TextDir => ext == "txt" || ext == "text",

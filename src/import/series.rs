@@ -31,7 +31,7 @@ pub fn push_series_file(
         .map_err(|e| InputError::file(&shown, format!("can't open: {e}")))?;
     let mut reader = std::io::BufReader::new(file);
     let head = reader.fill_buf().map_err(|e| InputError::file(&shown, e.to_string()))?;
-    let is_tsv = super::format::extension(&shown).as_deref() == Some("tsv");
+    let is_tsv = crate::formats::extension(&shown).as_deref() == Some("tsv");
     let delimiter = if is_tsv { b'\t' } else { sniff_delimiter(head) };
     let shift = u64::from(uses_crlf(head));
     let mut csv = csv_reader(reader, delimiter);

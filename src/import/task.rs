@@ -5,13 +5,37 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use anyhow::Result;
 use serde_json::value::RawValue;
 
-pub use super::json::Record;
 use super::raw::{Compact, NO_SPANS, RawObject, Spans, compact, kind, object_text, split_list};
 use crate::error::InputError;
+
+/// One task's JSON text as read, not parsed yet: readers hand these on, so that parsing
+/// can run on other threads (`load.rs`) while reading goes on.
+#[derive(Debug)]
+pub struct Record {
+    pub bytes: Vec<u8>,
+    pub line: u64,
+    pub col: u64,
+    pub path: Arc<str>,
+    pub at: At,
+    /// Added to the task's `source` (a bucket object's ETag).
+    pub source_suffix: Option<Arc<str>>,
+}
+
+/// Where a record sits in its file.
+#[derive(Debug, Clone, Copy)]
+pub enum At {
+    /// The element of a JSON list with this 0-based index.
+    ListItem(u64),
+    /// The one task object of a JSON file.
+    Single,
+    /// A line of a JSONL file (`Record::line`).
+    Line,
+}
 
 /// Where readers put what they read: the store's appenders during an import, or anything
 /// else that takes tasks (the fuzz targets).

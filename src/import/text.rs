@@ -7,10 +7,10 @@ use std::io::BufRead;
 use anyhow::Result;
 
 use super::context::ReadContext;
-use super::format::{MediaKind, url_media_kind};
 use super::lines::for_each_line;
 use super::task::{Receiver, Task, line_source};
 use crate::error::{InputError, line_col};
+use crate::formats::{MediaKind, url_media_kind};
 
 /// Read a text file or URL list; returns how many tasks it held.
 pub fn read_text(

@@ -6,6 +6,9 @@ mod parse;
 
 pub use parse::parse_label_config;
 
+/// A label config and where it came from (a file path, or `template NAME`).
+pub type ChosenConfig = (LabelConfig, String);
+
 /// A parsed label config, with the XML it came from.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LabelConfig {

@@ -6,6 +6,7 @@ use anyhow::{Context, Result, bail};
 
 use super::Shell;
 use super::complete::DOT_COMMANDS;
+use crate::export::UrlRewrite;
 use crate::export::{
     Dialect, ExportFormat, Selection, select_tasks, write_export, write_file, write_parquet,
 };
@@ -15,7 +16,6 @@ use crate::project::summary_lines;
 use crate::query::run_query;
 use crate::report::{STATS_SQL, write_validation};
 use crate::sample::{SampleRequest, sample};
-use crate::urls::UrlRewrite;
 
 /// Run one dot command line.
 pub fn run_dot(shell: &mut Shell<'_>, line: &str) -> Result<()> {

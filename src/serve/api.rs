@@ -13,11 +13,12 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
+use super::files::{self, UPLOADS};
 use super::{Served, json};
+use crate::export::UrlRewrite;
 use crate::export::{Dialect, ExportFormat, Selection, select_tasks, write_export};
 use crate::import::{Format, ImportOptions, run_import};
 use crate::store::Store;
-use crate::urls::UrlRewrite;
 
 /// Where one request's uploads wait for the import: a folder with a random name, made
 /// exclusively beside the store, removed when dropped (and, after a kill, by the next open
@@ -132,11 +133,11 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
              download the file and upload it",
         );
     }
-    let is_returning_ids = super::files::query_flag(&query, "return_task_ids");
+    let is_returning_ids = files::query_flag(&query, "return_task_ids");
     // As Label Studio: `commit_to_project=false` reads and counts, and keeps nothing.
-    let is_dry_run = super::files::query_flag_off(&query, "commit_to_project");
+    let is_dry_run = files::query_flag_off(&query, "commit_to_project");
     // Given as a list (`?f=a&f=b`, the SDK) or joined by commas (`?f=a,b`, its legacy client).
-    let preannotated: Vec<String> = super::files::query_values(&query, "preannotated_from_fields")
+    let preannotated: Vec<String> = files::query_values(&query, "preannotated_from_fields")
         .iter()
         .flat_map(|v| v.split(','))
         .map(|f| f.trim().to_string())
@@ -183,9 +184,6 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
     }
 }
 
-/// The folder in a project where uploaded media files are kept (task URLs point at them).
-pub const UPLOADS: &str = "uploads";
-
 /// Uploaded images, audio and video are the tasks' data: move them from the temp folder to
 /// the project's `uploads/` (unique names), where they stay and are served. Returns the
 /// files to import and the media files kept.
@@ -194,7 +192,7 @@ fn keep_media(project: &Path, files: Vec<PathBuf>) -> Result<(Vec<PathBuf>, Vec<
     let mut out = Vec::with_capacity(files.len());
     for file in files {
         let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("upload").to_string();
-        if crate::import::format::media_kind(&name).is_none() {
+        if crate::formats::media_kind(&name).is_none() {
             out.push(file);
             continue;
         }
@@ -234,7 +232,7 @@ async fn form_urls(body: Body) -> Result<Vec<String>> {
         .split('&')
         .filter_map(|pair| pair.split_once('='))
         .filter(|(k, _)| *k == "url")
-        .filter_map(|(_, v)| crate::urls::percent_decode(v, true))
+        .filter_map(|(_, v)| crate::fileurl::percent_decode(v, true))
         .collect())
 }
 
@@ -300,7 +298,7 @@ fn fetch(url: &str, n: usize, uploads: &Uploads, is_private_ok: bool) -> Result<
         }
         let path_part = rest.split(['?', '#']).next().unwrap_or("");
         let name = path_part.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("download");
-        let name = crate::urls::percent_decode(name, false).unwrap_or_else(|| name.to_string());
+        let name = crate::fileurl::percent_decode(name, false).unwrap_or_else(|| name.to_string());
         let path = uploads.path_for(&name, 1000 + n);
         let mut reader = answer.body_mut().with_config().limit(MAX_FETCH).reader();
         let mut out = std::fs::File::create(&path)?;
@@ -475,7 +473,7 @@ fn import_files(store: &Store, files: &[PathBuf], answer: Answer) -> Result<serd
     // As Label Studio: for uploaded files, how many of each extension; for a JSON body, [].
     let mut formats = serde_json::Map::new();
     for file in files {
-        let ext = crate::import::format::extension(&file.display().to_string())
+        let ext = crate::formats::extension(&file.display().to_string())
             .map(|e| format!(".{e}"))
             .unwrap_or_default();
         let n = formats.get(&ext).and_then(serde_json::Value::as_u64).unwrap_or(0);
@@ -488,10 +486,7 @@ fn import_files(store: &Store, files: &[PathBuf], answer: Answer) -> Result<serd
         serde_json::Value::Object(formats)
     };
     let could_be_list = files.iter().any(|f| {
-        matches!(
-            crate::import::format::guess_format(f),
-            Ok(Format::Csv | Format::Tsv | Format::Text)
-        )
+        matches!(crate::formats::guess_format(f), Ok(Format::Csv | Format::Tsv | Format::Text))
     });
     let c = &summary.counts;
     let mut body = serde_json::json!({
@@ -607,7 +602,7 @@ impl ExportRequest {
     pub fn parse(query: &str) -> Result<ExportRequest> {
         let mut format = ExportFormat::Json;
         let (mut ids, mut is_all) = (Vec::<i64>::new(), false);
-        for (key, value) in super::files::query_pairs(query) {
+        for (key, value) in files::query_pairs(query) {
             match key.as_str() {
                 "exportType" | "export_type" => {
                     format = match value.to_ascii_uppercase().as_str() {
@@ -620,7 +615,7 @@ impl ExportRequest {
                         ),
                     }
                 }
-                "download_all_tasks" => is_all = super::files::flag(&value) == Some(true),
+                "download_all_tasks" => is_all = files::flag(&value) == Some(true),
                 "download_resources" | "interpolate_key_frames" => {}
                 "ids[]" | "ids" => ids.push(
                     value

@@ -9,8 +9,11 @@ use std::time::SystemTime;
 use anyhow::Result;
 use duckdb::Connection;
 
+use crate::fileurl::percent_decode;
 use crate::store::schema::meta;
-use crate::urls::percent_decode;
+
+/// The folder in a project where uploaded media files are kept (task URLs point at them).
+pub const UPLOADS: &str = "uploads";
 
 /// Why a file is not served: the HTTP status and the message for the body.
 #[derive(Debug, PartialEq, Eq)]
@@ -82,7 +85,7 @@ pub fn has_valid_signature(token: &str, path: &str, query: &str) -> bool {
         return false;
     }
     let route = if route == "/data/local-files" { "/data/local-files/".to_string() } else { route };
-    crate::urls::same_in_constant_time(&crate::urls::url_signature(token, &route, &d), &sig)
+    crate::fileurl::same_in_constant_time(&crate::fileurl::url_signature(token, &route, &d), &sig)
 }
 
 /// The file of `/data/<name>?d=<folder>` (the URL lsdb and Label Studio 0.x write). `name`
@@ -144,34 +147,6 @@ fn checked(path: PathBuf, is_absolute_needed: bool) -> Result<PathBuf, Refusal> 
 /// Whether the project was imported with `--allow-serving-local-files`.
 pub fn allows_local_files(conn: &Connection) -> Result<bool> {
     Ok(meta(conn, "allow_serving_local_files")?.as_deref() == Some("true"))
-}
-
-/// The file to open for `path` (a plain absolute path, as a URL names it): when the project
-/// allows serving local files (or `path` was uploaded to it), a task references exactly
-/// `path`, and with symlinks resolved it is still in its folder.
-pub fn check_allowed(
-    referenced: &super::referenced::Referenced,
-    project: &Path,
-    path: &Path,
-) -> Result<PathBuf, Refusal> {
-    // Files uploaded through the import API are kept in the project and always served.
-    let is_uploaded = || {
-        project
-            .join(super::api::UPLOADS)
-            .canonicalize()
-            .is_ok_and(|uploads| resolved(path).is_ok_and(|file| file.starts_with(&uploads)))
-    };
-    if !referenced.allows_local_files && !is_uploaded() {
-        return Err(Refusal::new(
-            403,
-            "this project does not serve local files; import with --allow-serving-local-files \
-             to allow it",
-        ));
-    }
-    if !referenced.has_file(path) {
-        return Err(Refusal::not_found());
-    }
-    resolved(path)
 }
 
 /// The file to open: `path` with symlinks resolved, when that is still in the folder that

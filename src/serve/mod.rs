@@ -251,7 +251,7 @@ async fn guard(State(state): State<Arc<Served>>, request: Request, next: Next) -
             let (path, query) = (request.uri().path(), request.uri().query().unwrap_or(""));
             files::has_valid_signature(token, path, query)
         };
-        let is_token = given.is_some_and(|g| crate::urls::same_in_constant_time(g, token));
+        let is_token = given.is_some_and(|g| crate::fileurl::same_in_constant_time(g, token));
         if !is_token && !is_signed() {
             return json(
                 StatusCode::UNAUTHORIZED,
@@ -622,7 +622,7 @@ async fn local_file(State(state): State<Arc<Served>>, request: Request) -> Respo
     };
     // The sets in memory are current (the usual case): a lookup, on this thread.
     if let Some(referenced) = state.referenced.fresh(&state.store) {
-        return match files::check_allowed(&referenced, &state.opts.project, &file) {
+        return match referenced.check_allowed(&state.opts.project, &file) {
             Ok(file) => send_file(&file, request.headers()).await,
             Err(r) => refusal(r),
         };
@@ -630,7 +630,7 @@ async fn local_file(State(state): State<Arc<Served>>, request: Request) -> Respo
     let sets = state.clone();
     let checked = on_store(state, move |conn, project| {
         let referenced = sets.referenced(conn)?;
-        Ok(files::check_allowed(&referenced, project, &file))
+        Ok(referenced.check_allowed(project, &file))
     })
     .await;
     match checked {

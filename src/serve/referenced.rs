@@ -19,7 +19,7 @@ use duckdb::Connection;
 use md5::{Digest, Md5};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::files::{allows_local_files, ls1_form, seed_form};
+use super::files::{self, Refusal, UPLOADS, allows_local_files, ls1_form, seed_form};
 use crate::store::Shared;
 
 /// The sets of one generation of the store, and the plain task list's ids and totals (the
@@ -36,6 +36,29 @@ pub struct Referenced {
 }
 
 impl Referenced {
+    /// The file to open for `path` (a plain absolute path, as a URL names it): when the project
+    /// allows serving local files (or `path` was uploaded to it), a task references exactly
+    /// `path`, and with symlinks resolved it is still in its folder.
+    pub fn check_allowed(&self, project: &Path, path: &Path) -> Result<PathBuf, Refusal> {
+        // Files uploaded through the import API are kept in the project and always served.
+        let is_uploaded = || {
+            project.join(UPLOADS).canonicalize().is_ok_and(|uploads| {
+                files::resolved(path).is_ok_and(|file| file.starts_with(&uploads))
+            })
+        };
+        if !self.allows_local_files && !is_uploaded() {
+            return Err(Refusal::new(
+                403,
+                "this project does not serve local files; import with --allow-serving-local-files \
+                 to allow it",
+            ));
+        }
+        if !self.has_file(path) {
+            return Err(Refusal::not_found());
+        }
+        files::resolved(path)
+    }
+
     /// Read the sets from the store. A task that came through the import API (its import
     /// read files in an upload folder) references local files only in `uploads`: a client of
     /// the API may not make the server serve any other file of the machine.
@@ -91,7 +114,7 @@ impl Referenced {
                 return;
             }
             self.files.insert(digest(path.as_os_str().as_encoded_bytes()));
-        } else if crate::storage::url::parse_object_uri(text).is_some() {
+        } else if crate::bucket::url::parse_object_uri(text).is_some() {
             self.uris.insert(digest(text.as_bytes()));
         }
     }
@@ -169,7 +192,7 @@ impl Cache {
         if let Some(sets) = current.as_ref().filter(|s| s.generation == generation) {
             return Ok(sets.clone());
         }
-        let uploads = std::path::absolute(store.project().join(super::api::UPLOADS))?;
+        let uploads = std::path::absolute(store.project().join(UPLOADS))?;
         let sets = Arc::new(
             Referenced::read(conn, generation, root, &uploads)
                 .context("reading which files the tasks reference")?,

@@ -17,10 +17,10 @@ use duckdb::{Connection, OptionalExt};
 use super::files::{self, Refusal};
 use super::referenced::Referenced;
 use super::{Served, is_this_project, json, not_found, on_store, refusal};
-use crate::storage::Bucket;
-use crate::storage::presign::{lifetime, presign};
-use crate::storage::sync::naming;
-use crate::storage::url::parse_object_uri;
+use crate::bucket::Bucket;
+use crate::bucket::presign::{lifetime, presign};
+use crate::bucket::url::parse_object_uri;
+use crate::store::storages::naming;
 
 /// The URI a `fileuri` parameter names: URL-safe or standard base64, else the text itself
 /// (Label Studio accepts both).
@@ -86,7 +86,7 @@ pub fn resolve(
     if !is_referenced {
         return Ok(Err(Refusal::new(404, "no task of this project references that URI")));
     }
-    let definitions = crate::storage::sync::all(conn)?;
+    let definitions = crate::store::storages::all(conn)?;
     let Some((url, def)) = naming(&definitions, provider, bucket) else {
         return Ok(Err(Refusal::new(
             404,
@@ -159,7 +159,7 @@ async fn resolve_uri(state: Arc<Served>, task: Option<i64>, request: Request) ->
 }
 
 /// An object's bytes, read from the bucket on a thread of its own and streamed on.
-async fn proxy_object(bucket: crate::storage::Bucket, key: String) -> Response {
+async fn proxy_object(bucket: crate::bucket::Bucket, key: String) -> Response {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(4);
     let (opened_tx, opened_rx) = tokio::sync::oneshot::channel::<Result<(), String>>();
     let name = std::path::PathBuf::from(&key);

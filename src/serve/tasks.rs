@@ -579,7 +579,7 @@ fn resolve_uris(task: i64, data: &mut Value) {
     let Some(object) = data.as_object_mut() else { return };
     for value in object.values_mut() {
         if let Value::String(text) = value
-            && crate::storage::url::parse_object_uri(text).is_some()
+            && crate::bucket::url::parse_object_uri(text).is_some()
         {
             *value = Value::from(format!("/tasks/{task}/resolve/?fileuri={}", base64_url(text)));
         }
@@ -607,7 +607,7 @@ mod tests {
     use super::*;
 
     fn query_of(json: &str) -> String {
-        format!("project=1&query={}", crate::urls::percent_encode(json, true))
+        format!("project=1&query={}", crate::fileurl::percent_encode(json, true))
     }
 
     #[test]

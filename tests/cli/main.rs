@@ -1,6 +1,7 @@
 //! Integration tests: the real `lsdb` binary run in fresh folders, checked through its own
 //! `sql --format json` output.
 
+mod architecture;
 mod bad;
 mod crash;
 mod export;

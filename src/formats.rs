@@ -1,11 +1,9 @@
-//! Input formats: their names, guessing one from a path, and choosing the data key for
-//! formats that carry one value per task (text, URL lists, media files).
+//! Input formats: their names, the media kinds and their file extensions, and guessing a
+//! format from a path.
 
 use std::path::Path;
 
 use anyhow::{Result, bail};
-
-use crate::labelconfig::LabelConfig;
 
 /// The input formats of Label Studio's import guide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -203,54 +201,6 @@ fn guess_dir_format(path: &Path) -> Result<Format> {
     }
 }
 
-/// Choose the data key for one-value tasks of `kind`: `--key`, else the config's one tag
-/// that fits, else its first object tag (with a note), else the default name.
-pub fn choose_key(
-    kind: MediaKind,
-    key: Option<&str>,
-    config: Option<&LabelConfig>,
-    notes: &mut Vec<String>,
-) -> Result<String> {
-    if let Some(key) = key {
-        return Ok(key.to_string());
-    }
-    let Some(config) = config.filter(|c| !c.objects.is_empty()) else {
-        return Ok(kind.default_key().to_string());
-    };
-    let mut fitting: Vec<_> = config.objects_of(kind.tags()).collect();
-    fitting.dedup_by(|a, b| a.key == b.key);
-    let mut keys: Vec<&str> = fitting.iter().map(|o| o.key.as_str()).collect();
-    keys.sort_unstable();
-    keys.dedup();
-    match keys.len() {
-        1 => Ok(keys[0].to_string()),
-        0 => {
-            let first = &config.objects[0];
-            notes.push(format!(
-                "note: the label config has no {} tag; putting each value in ${} of <{}>",
-                kind.tags().join("/"),
-                first.key,
-                first.tag
-            ));
-            Ok(first.key.clone())
-        }
-        _ => {
-            let names: Vec<String> = fitting
-                .iter()
-                .map(|o| {
-                    format!("<{} name=\"{}\"> (${})", o.tag, o.name.as_deref().unwrap_or(""), o.key)
-                })
-                .collect();
-            bail!(
-                "the label config has several tags that could take these values: {}; choose \
-                 one with --key {}",
-                names.join(", "),
-                fitting[0].key
-            )
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,22 +215,5 @@ mod tests {
         assert_eq!(url_media_kind("https://x.y/a?b.png"), None);
         assert_eq!(media_kind("x.TIFF"), Some(MediaKind::Image));
         assert_eq!(media_kind("notes"), None);
-    }
-
-    #[test]
-    fn key_choice_follows_the_config() -> Result<()> {
-        let config = crate::labelconfig::parse_label_config(
-            r#"<View><Text name="a" value="$t1"/><Text name="b" value="$t2"/><Image name="i" value="$img"/></View>"#,
-            "c.xml",
-        )?;
-        let mut notes = Vec::new();
-        assert_eq!(choose_key(MediaKind::Image, None, Some(&config), &mut notes)?, "img");
-        assert_eq!(choose_key(MediaKind::Text, Some("t2"), Some(&config), &mut notes)?, "t2");
-        let err = choose_key(MediaKind::Text, None, Some(&config), &mut notes).unwrap_err();
-        assert!(err.to_string().contains("choose one with --key t1"), "{err}");
-        assert_eq!(choose_key(MediaKind::Audio, None, Some(&config), &mut notes)?, "t1");
-        assert_eq!(notes.len(), 1);
-        assert_eq!(choose_key(MediaKind::Audio, None, None, &mut notes)?, "audio");
-        Ok(())
     }
 }

@@ -10,29 +10,28 @@ use anyhow::{Result, anyhow, bail};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use super::sync::{Definition, naming};
 use super::url::parse_object_uri;
 use super::{Bucket, BucketUrl, Connect, Provider, block_on, one_line};
-use crate::urls::percent_encode;
+use crate::fileurl::percent_encode;
 
 /// A bucket by its URI scheme and name.
 type BucketName = (&'static str, String);
 
 /// Presigns the bucket URIs of task data for `ttl`, connecting once per bucket: through the
-/// storage definition that names the bucket (its endpoint and credentials), else through
-/// `connect`.
+/// connection given for that bucket (a storage definition's endpoint and credentials), else
+/// through `connect`.
 #[derive(Debug)]
 pub struct Presigner {
     connect: Connect,
-    definitions: Vec<Definition>,
+    named: Vec<(BucketUrl, Connect)>,
     ttl: Duration,
     buckets: Mutex<HashMap<BucketName, Bucket>>,
 }
 
 impl Presigner {
     /// `ttl` from `lifetime`.
-    pub fn new(connect: Connect, definitions: Vec<Definition>, ttl: Duration) -> Presigner {
-        Presigner { connect, definitions, ttl, buckets: Mutex::new(HashMap::new()) }
+    pub fn new(connect: Connect, named: Vec<(BucketUrl, Connect)>, ttl: Duration) -> Presigner {
+        Presigner { connect, named, ttl, buckets: Mutex::new(HashMap::new()) }
     }
 
     /// The presigned URL of a bucket URI, or `None` when `uri` is not one.
@@ -41,8 +40,9 @@ impl Presigner {
         let mut buckets = self.buckets.lock().map_err(|_| anyhow!("the presigner failed"))?;
         let slot = (provider.scheme(), bucket_name.to_string());
         if !buckets.contains_key(&slot) {
-            let named = naming(&self.definitions, provider, bucket_name);
-            let connect = named.map_or(&self.connect, |(_, d)| &d.connect);
+            let named =
+                self.named.iter().find(|(u, _)| u.provider == provider && u.bucket == bucket_name);
+            let connect = named.map_or(&self.connect, |(_, c)| c);
             let url = BucketUrl { provider, bucket: bucket_name.to_string(), path: String::new() };
             buckets.insert(slot.clone(), Bucket::open(&url, connect)?);
         }

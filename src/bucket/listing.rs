@@ -5,7 +5,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use super::{Bucket, ObjectInfo};
-use crate::import::format::{self, Format, MediaKind};
+use crate::formats::{self, Format, MediaKind};
 
 /// Which objects of a bucket to read, and how: Label Studio's storage options.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -130,8 +130,8 @@ fn folder(path: &str, prefix: Option<&str>) -> String {
 pub fn object_kind(key: &str, format: Option<Format>, use_blob_urls: bool) -> Option<ObjectKind> {
     // '?' and '#' are part of a key, not a query or fragment as in a URL.
     let name = key.replace(['?', '#'], "_");
-    let ext = format::extension(&name).unwrap_or_default();
-    let media = format::media_kind(&name);
+    let ext = formats::extension(&name).unwrap_or_default();
+    let media = formats::media_kind(&name);
     if use_blob_urls {
         return match format {
             None | Some(Format::Media) => {
@@ -242,7 +242,7 @@ fn listing_progress(uri: &str) -> indicatif::ProgressBar {
 mod format_name {
     use serde::{Deserialize, Deserializer, Serializer};
 
-    use crate::import::format::Format;
+    use crate::formats::Format;
 
     pub fn serialize<S: Serializer>(format: &Option<Format>, s: S) -> Result<S::Ok, S::Error> {
         match format {

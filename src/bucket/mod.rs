@@ -8,7 +8,7 @@
 
 pub mod listing;
 pub mod presign;
-pub mod sync;
+
 pub mod url;
 
 use std::io::Read;

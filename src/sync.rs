@@ -1,50 +1,19 @@
-//! Storage definitions (`lsdb storage add/list/remove`) and syncs. A sync lists the bucket,
+//! Adding a storage definition (its bucket checked first) and syncs. A sync lists the bucket,
 //! compares each object with what `storage_objects` says was read before (by URI, ETag and
 //! size), imports only new and changed objects in one import, and reports deleted ones;
 //! with `--prune` it removes their tasks that have no completions, in the same transaction.
 
 use std::collections::{HashMap, HashSet};
 
-use anyhow::{Context, Result, bail};
-use duckdb::{Connection, OptionalExt, params};
-use serde::{Deserialize, Serialize};
+use anyhow::{Result, bail};
+use duckdb::{Connection, params};
 
-use super::listing::{self, ListOptions, Listing, Selector};
-use super::url::parse_object_uri;
-use super::{Bucket, BucketUrl, Connect, Provider};
+use crate::bucket::listing::{self, Listing, Selector};
+use crate::bucket::url::parse_object_uri;
+use crate::bucket::{Bucket, BucketUrl};
 use crate::import::{BucketInput, ImportOptions, ImportSummary, Input};
 use crate::store::Store;
-
-/// A stored storage definition.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Definition {
-    pub name: String,
-    pub url: String,
-    pub listing: ListOptions,
-    pub connect: Connect,
-    /// Minutes the presigned URLs `lsdb serve` redirects to live.
-    pub presign_ttl: u64,
-    /// `lsdb serve` redirects to presigned URLs; when false it streams the objects itself.
-    pub is_presigning: bool,
-}
-
-#[derive(Serialize, Deserialize)]
-struct StoredOptions {
-    listing: ListOptions,
-    connect: Connect,
-    #[serde(default = "default_ttl")]
-    presign_ttl: u64,
-    #[serde(default = "default_presign")]
-    presign: bool,
-}
-
-fn default_presign() -> bool {
-    true
-}
-
-fn default_ttl() -> u64 {
-    60
-}
+use crate::store::storages::{self, Definition};
 
 /// What one sync did.
 #[derive(Debug, Clone, Default)]
@@ -68,9 +37,9 @@ pub struct SyncReport {
 /// definition.
 pub fn add(store: &Store, def: &Definition) -> Result<()> {
     check_name(&def.name)?;
-    super::presign::lifetime(def.presign_ttl)?;
+    crate::bucket::presign::lifetime(def.presign_ttl)?;
     let url = parse_url(&def.url)?;
-    if get(store.conn(), &def.name)?.is_some() {
+    if storages::get(store.conn(), &def.name)?.is_some() {
         bail!(
             "a storage named {:?} exists already; remove it first (lsdb storage remove {})",
             def.name,
@@ -80,75 +49,16 @@ pub fn add(store: &Store, def: &Definition) -> Result<()> {
     let bucket = Bucket::open(&url, &def.connect)?;
     let selector = Selector::new(&url.path, &def.listing)?;
     bucket.list(selector.prefix(), false, |_| Ok(()))?;
-    store.check_writable()?;
-    let options = serde_json::to_string(&StoredOptions {
-        listing: def.listing.clone(),
-        connect: def.connect.clone(),
-        presign_ttl: def.presign_ttl,
-        presign: def.is_presigning,
-    })?;
-    store.conn().execute(
-        "INSERT INTO storages VALUES (?, ?, ?, now()::TIMESTAMP, NULL)",
-        params![def.name, def.url, options],
-    )?;
-    Ok(())
-}
-
-/// Remove a definition; its tasks stay.
-pub fn remove(store: &Store, name: &str) -> Result<()> {
-    store.check_writable()?;
-    let n = store.conn().execute("DELETE FROM storages WHERE name = ?", [name])?;
-    if n == 0 {
-        bail!("no storage named {name:?}; `lsdb storage list` shows them");
-    }
-    Ok(())
-}
-
-/// Every definition, by name.
-pub fn all(conn: &Connection) -> Result<Vec<Definition>> {
-    let mut stmt =
-        conn.prepare("SELECT name, url, options::VARCHAR FROM storages ORDER BY name")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?)))?;
-    let mut defs = Vec::new();
-    for row in rows {
-        let (name, url, options): (String, String, String) = row?;
-        let stored: StoredOptions = serde_json::from_str(&options)
-            .with_context(|| format!("reading storage {name:?}'s options"))?;
-        defs.push(Definition {
-            name,
-            url,
-            listing: stored.listing,
-            connect: stored.connect,
-            presign_ttl: stored.presign_ttl,
-            is_presigning: stored.presign,
-        });
-    }
-    Ok(defs)
-}
-
-/// The definition whose URL names this bucket, with that URL parsed.
-pub fn naming<'d>(
-    definitions: &'d [Definition],
-    provider: Provider,
-    bucket: &str,
-) -> Option<(BucketUrl, &'d Definition)> {
-    definitions.iter().find_map(|d| {
-        let url = BucketUrl::parse(&d.url)?.ok()?;
-        (url.provider == provider && url.bucket == bucket).then_some((url, d))
-    })
-}
-
-fn get(conn: &Connection, name: &str) -> Result<Option<Definition>> {
-    Ok(all(conn)?.into_iter().find(|d| d.name == name))
+    storages::insert(store, def)
 }
 
 /// Sync one definition, or all of them (each its own import).
 pub fn sync(store: &Store, name: Option<&str>, is_pruning: bool) -> Result<Vec<SyncReport>> {
     let defs = match name {
-        Some(name) => vec![get(store.conn(), name)?.ok_or_else(|| {
+        Some(name) => vec![storages::get(store.conn(), name)?.ok_or_else(|| {
             anyhow::anyhow!("no storage named {name:?}; add one with `lsdb storage add {name} s3://BUCKET/PREFIX`")
         })?],
-        None => all(store.conn())?,
+        None => storages::all(store.conn())?,
     };
     if defs.is_empty() {
         bail!("no storages to sync; add one with `lsdb storage add NAME s3://BUCKET/PREFIX`");
@@ -292,50 +202,6 @@ fn prune(
     Ok(if is_pruning { (removable as u64, kept as u64) } else { (0, (removable + kept) as u64) })
 }
 
-/// Record the bucket objects an import read (inside its transaction): their ETag and size
-/// replace what an earlier import recorded.
-pub fn record_objects(conn: &Connection, import_id: i64, inputs: &[Input]) -> Result<()> {
-    let buckets: Vec<&BucketInput> = inputs
-        .iter()
-        .filter_map(|i| match i {
-            Input::Bucket(b) if !b.listing.objects.is_empty() => Some(&**b),
-            _ => None,
-        })
-        .collect();
-    if buckets.is_empty() {
-        return Ok(());
-    }
-    conn.execute_batch(
-        "CREATE OR REPLACE TEMP TABLE read_objects (uri VARCHAR, etag VARCHAR, size BIGINT, \
-         last_modified TIMESTAMP, import_id BIGINT)",
-    )?;
-    {
-        let mut app = conn.appender("read_objects")?;
-        for b in buckets {
-            for o in &b.listing.objects {
-                app.append_row(params![
-                    b.bucket.url.uri(&o.info.key),
-                    o.info.etag,
-                    o.info.size as i64,
-                    duckdb::types::Value::Timestamp(
-                        duckdb::types::TimeUnit::Second,
-                        o.info.last_modified
-                    ),
-                    import_id
-                ])?;
-            }
-        }
-        app.flush()?;
-    }
-    conn.execute_batch(
-        "DELETE FROM storage_objects WHERE uri IN (SELECT uri FROM read_objects);
-         INSERT INTO storage_objects SELECT * FROM read_objects;
-         DROP TABLE read_objects;",
-    )
-    .context("recording the bucket objects read")?;
-    Ok(())
-}
-
 /// The lines printed after a sync.
 pub fn report_lines(report: &SyncReport, is_pruning: bool) -> Vec<String> {
     let mut lines = report.import.notes.clone();
@@ -391,43 +257,4 @@ fn check_name(name: &str) -> Result<()> {
         bail!("{name:?} is not a storage name: use up to 64 letters, digits, '-', '_' or '.'");
     }
     Ok(())
-}
-
-/// One definition as a row of `lsdb storage list`: secrets hidden.
-pub fn list_rows(conn: &Connection) -> Result<Vec<Vec<String>>> {
-    let mut rows = Vec::new();
-    for def in all(conn)? {
-        let last: Option<i64> = conn
-            .query_row("SELECT last_sync_import FROM storages WHERE name = ?", [&def.name], |r| {
-                r.get(0)
-            })
-            .optional()?
-            .flatten();
-        let scope = match BucketUrl::parse(&def.url) {
-            Some(Ok(url)) => {
-                let selector = Selector::new(&url.path, &def.listing)?;
-                url.uri(selector.prefix())
-            }
-            _ => def.url.clone(),
-        };
-        let objects: i64 = conn.query_row(
-            "SELECT count(*) FROM storage_objects WHERE starts_with(uri, ?)",
-            [&scope],
-            |r| r.get(0),
-        )?;
-        let options = serde_json::to_string(&StoredOptions {
-            listing: def.listing.clone(),
-            connect: def.connect.redacted(),
-            presign_ttl: def.presign_ttl,
-            presign: def.is_presigning,
-        })?;
-        rows.push(vec![
-            def.name.clone(),
-            def.url.clone(),
-            options,
-            objects.to_string(),
-            last.map(|id| id.to_string()).unwrap_or_default(),
-        ]);
-    }
-    Ok(rows)
 }
