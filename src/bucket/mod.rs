@@ -15,7 +15,7 @@ use std::io::Read;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use object_store::aws::AmazonS3Builder;
@@ -65,8 +65,8 @@ pub struct ObjectInfo {
 pub struct Bucket {
     pub url: BucketUrl,
     store: Arc<dyn ObjectStore>,
-    /// GCS and Azure sign URLs through object_store; S3's are signed in `presign.rs`.
-    signer: Option<Arc<dyn object_store::signer::Signer>>,
+    /// The same client as the URL signer `presign.rs` uses.
+    signer: Arc<dyn object_store::signer::Signer>,
     connect: Connect,
 }
 
@@ -120,15 +120,6 @@ impl Connect {
             .unwrap_or_else(|| "us-east-1".to_string())
     }
 
-    /// Static S3 credentials: flags, else `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`
-    /// (and `AWS_SESSION_TOKEN`).
-    pub fn s3_credentials(&self) -> Option<(String, String, Option<String>)> {
-        let id = self.access_key_id.clone().or_else(|| env(&["AWS_ACCESS_KEY_ID"]))?;
-        let secret = self.secret_access_key.clone().or_else(|| env(&["AWS_SECRET_ACCESS_KEY"]))?;
-        let token = self.session_token.clone().or_else(|| env(&["AWS_SESSION_TOKEN"]));
-        Some((id, secret, token))
-    }
-
     /// The same with every secret replaced, for `storage list`.
     pub fn redacted(&self) -> Connect {
         let hide = |v: &Option<String>| v.as_ref().map(|_| "***".to_string());
@@ -153,115 +144,22 @@ fn retry_config() -> RetryConfig {
     RetryConfig { max_retries: 2, retry_timeout: Duration::from_secs(15), ..Default::default() }
 }
 
+/// A bucket's client and its URL signer (the same object, seen as each).
+type Client = (Arc<dyn ObjectStore>, Arc<dyn object_store::signer::Signer>);
+
 impl Bucket {
-    /// Connect to the bucket of `url` (no request is made yet).
+    /// Connect to the bucket of `url` (no request is made yet). Credentials follow each
+    /// provider's standard chain: the flags, then its environment variables, then what the
+    /// machine offers (object_store's providers: AWS web identity, container and instance
+    /// credentials; Google application default credentials and the metadata server; Azure
+    /// managed identity).
     pub fn open(url: &BucketUrl, connect: &Connect) -> Result<Bucket> {
-        let mut signer: Option<Arc<dyn object_store::signer::Signer>> = None;
-        let store: Arc<dyn ObjectStore> = match url.provider {
-            Provider::S3 => {
-                let Some((id, secret, token)) = connect.s3_credentials() else {
-                    bail!(
-                        "{}: no AWS credentials; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY \
-                         (or --aws-access-key-id and --aws-secret-access-key)",
-                        url.uri("")
-                    );
-                };
-                let mut b = AmazonS3Builder::new()
-                    .with_bucket_name(&url.bucket)
-                    .with_region(connect.s3_region())
-                    .with_access_key_id(id)
-                    .with_secret_access_key(secret)
-                    .with_retry(retry_config());
-                if let Some(token) = token {
-                    b = b.with_token(token);
-                }
-                let endpoint = connect.s3_endpoint();
-                let allow_http = endpoint.as_deref().is_some_and(|e| e.starts_with("http://"));
-                if let Some(endpoint) = endpoint {
-                    b = b.with_endpoint(endpoint.trim_end_matches('/'));
-                }
-                Arc::new(
-                    b.with_client_options(client_options(allow_http))
-                        .build()
-                        .with_context(|| format!("connecting to {}", url.uri("")))?,
-                )
-            }
-            Provider::Gcs => {
-                let mut b = GoogleCloudStorageBuilder::new()
-                    .with_bucket_name(&url.bucket)
-                    .with_retry(retry_config());
-                // An emulator (fake-gcs-server): STORAGE_EMULATOR_HOST, or --endpoint-url.
-                let endpoint =
-                    connect.endpoint_url.clone().or_else(|| env(&["STORAGE_EMULATOR_HOST"]));
-                let credentials = connect
-                    .google_application_credentials
-                    .clone()
-                    .or_else(|| env(&["GOOGLE_APPLICATION_CREDENTIALS"]));
-                let mut allow_http = false;
-                if let Some(endpoint) = &endpoint {
-                    let endpoint = if endpoint.contains("://") {
-                        endpoint.clone()
-                    } else {
-                        format!("http://{endpoint}")
-                    };
-                    allow_http = endpoint.starts_with("http://");
-                    b = b.with_base_url(endpoint.trim_end_matches('/'));
-                    if credentials.is_none() {
-                        b = b
-                            .with_config(object_store::gcp::GoogleConfigKey::SkipSignature, "true");
-                    }
-                }
-                if let Some(path) = credentials {
-                    b = b.with_application_credentials(path);
-                } else if endpoint.is_none() {
-                    bail!(
-                        "{}: no Google credentials; set GOOGLE_APPLICATION_CREDENTIALS to a service \
-                         account key file (or --google-application-credentials)",
-                        url.uri("")
-                    );
-                }
-                let gcs = Arc::new(
-                    b.with_client_options(client_options(allow_http))
-                        .build()
-                        .with_context(|| format!("connecting to {}", url.uri("")))?,
-                );
-                signer = Some(gcs.clone());
-                gcs
-            }
-            Provider::Azure => {
-                let mut b = MicrosoftAzureBuilder::from_env()
-                    .with_container_name(&url.bucket)
-                    .with_retry(retry_config());
-                if let Some(name) = &connect.azure_account_name {
-                    b = b.with_account(name);
-                }
-                if let Some(key) = &connect.azure_account_key {
-                    b = b.with_access_key(key);
-                }
-                let mut allow_http = false;
-                if let Some(endpoint) = &connect.endpoint_url {
-                    allow_http = endpoint.starts_with("http://");
-                    b = b.with_endpoint(endpoint.trim_end_matches('/').to_string());
-                }
-                let azure = Arc::new(
-                    b.with_client_options(client_options(allow_http)).build().map_err(|e| {
-                        anyhow!(
-                            "{}: {}; set AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY \
-                             (or --azure-account-name and --azure-account-key)",
-                            url.uri(""),
-                            one_line(&e.to_string())
-                        )
-                    })?,
-                );
-                signer = Some(azure.clone());
-                azure
-            }
+        let (store, signer) = match url.provider {
+            Provider::S3 => s3_client(url, connect)?,
+            Provider::Gcs => gcs_client(url, connect)?,
+            Provider::Azure => azure_client(url, connect)?,
         };
         Ok(Bucket { url: url.clone(), store, signer, connect: connect.clone() })
-    }
-
-    pub fn connect(&self) -> &Connect {
-        &self.connect
     }
 
     /// The object's metadata, or `None` when there is no object of that key.
@@ -362,6 +260,21 @@ impl Bucket {
                 .clone()
                 .unwrap_or_else(|| self.url.provider.name().to_string()),
         };
+        // The last link of the credential chain, the machine's metadata service, failed:
+        // there were no credentials anywhere.
+        if has("169.254.169.254") || has("metadata.google.internal") {
+            let whose = match self.url.provider {
+                Provider::S3 => "AWS",
+                Provider::Gcs => "Google",
+                Provider::Azure => "Azure",
+            };
+            return anyhow!(
+                "{}: no {whose} credentials in the flags, the environment or this machine's \
+                 metadata service; set {}",
+                self.url.uri(""),
+                self.url.provider.credential_hint()
+            );
+        }
         if has("NoSuchBucket")
             || has("The specified bucket does not exist")
             || has("ContainerNotFound")
@@ -402,6 +315,89 @@ impl Bucket {
         }
         anyhow!("{uri}: {text}")
     }
+}
+
+fn s3_client(url: &BucketUrl, connect: &Connect) -> Result<Client> {
+    let mut b = AmazonS3Builder::from_env()
+        .with_bucket_name(&url.bucket)
+        .with_region(connect.s3_region())
+        .with_retry(retry_config());
+    if let Some(id) = &connect.access_key_id {
+        b = b.with_access_key_id(id);
+    }
+    if let Some(secret) = &connect.secret_access_key {
+        b = b.with_secret_access_key(secret);
+    }
+    if let Some(token) = &connect.session_token {
+        b = b.with_token(token);
+    }
+    let endpoint = connect.s3_endpoint();
+    let allow_http = endpoint.as_deref().is_some_and(|e| e.starts_with("http://"));
+    if let Some(endpoint) = endpoint {
+        b = b.with_endpoint(endpoint.trim_end_matches('/'));
+    }
+    let s3 = b
+        .with_client_options(client_options(allow_http))
+        .build()
+        .with_context(|| format!("connecting to {}", url.uri("")))?;
+    let s3 = Arc::new(s3);
+    Ok((s3.clone(), s3))
+}
+
+fn gcs_client(url: &BucketUrl, connect: &Connect) -> Result<Client> {
+    let mut b = GoogleCloudStorageBuilder::from_env()
+        .with_bucket_name(&url.bucket)
+        .with_retry(retry_config());
+    // An emulator (fake-gcs-server): STORAGE_EMULATOR_HOST, or --endpoint-url.
+    let endpoint = connect.endpoint_url.clone().or_else(|| env(&["STORAGE_EMULATOR_HOST"]));
+    if let Some(path) = &connect.google_application_credentials {
+        b = b.with_application_credentials(path);
+    }
+    let mut allow_http = false;
+    if let Some(endpoint) = &endpoint {
+        let endpoint =
+            if endpoint.contains("://") { endpoint.clone() } else { format!("http://{endpoint}") };
+        allow_http = endpoint.starts_with("http://");
+        b = b.with_base_url(endpoint.trim_end_matches('/'));
+        if connect.google_application_credentials.is_none()
+            && env(&["GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_SERVICE_ACCOUNT"]).is_none()
+        {
+            b = b.with_config(object_store::gcp::GoogleConfigKey::SkipSignature, "true");
+        }
+    }
+    let gcs = b
+        .with_client_options(client_options(allow_http))
+        .build()
+        .with_context(|| format!("connecting to {}", url.uri("")))?;
+    let gcs = Arc::new(gcs);
+    Ok((gcs.clone(), gcs))
+}
+
+fn azure_client(url: &BucketUrl, connect: &Connect) -> Result<Client> {
+    let mut b = MicrosoftAzureBuilder::from_env()
+        .with_container_name(&url.bucket)
+        .with_retry(retry_config());
+    if let Some(name) = &connect.azure_account_name {
+        b = b.with_account(name);
+    }
+    if let Some(key) = &connect.azure_account_key {
+        b = b.with_access_key(key);
+    }
+    let mut allow_http = false;
+    if let Some(endpoint) = &connect.endpoint_url {
+        allow_http = endpoint.starts_with("http://");
+        b = b.with_endpoint(endpoint.trim_end_matches('/').to_string());
+    }
+    let azure = b.with_client_options(client_options(allow_http)).build().map_err(|e| {
+        anyhow!(
+            "{}: {}; set AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY \
+             (or --azure-account-name and --azure-account-key)",
+            url.uri(""),
+            one_line(&e.to_string())
+        )
+    })?;
+    let azure = Arc::new(azure);
+    Ok((azure.clone(), azure))
 }
 
 /// A key as object_store's path: exactly as listed (keys with '%' or other characters that

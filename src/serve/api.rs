@@ -13,6 +13,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
+use super::fetch;
 use super::files::{self, UPLOADS};
 use super::{Served, json};
 use crate::export::UrlRewrite;
@@ -143,34 +144,26 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
         .map(|f| f.trim().to_string())
         .filter(|f| !f.is_empty())
         .collect();
+    let files = match fetch_all(files, &urls, &uploads, served.opts.allow_private_urls).await {
+        Ok(files) => files,
+        Err(err) => return bad_request(&uploads.plain(&format!("{err:#}"))),
+    };
     let outcome = tokio::task::spawn_blocking(move || {
         crate::cancel::set_served(true);
-        let is_private_ok = served.opts.allow_private_urls;
-        let fetched = urls
-            .iter()
-            .enumerate()
-            .map(|(n, url)| fetch(url, n, &uploads, is_private_ok))
-            .collect::<Result<Vec<_>>>();
-        let files = fetched.map(|mut fetched| {
-            fetched.splice(0..0, files);
-            fetched
-        });
-        let result = files.and_then(|files| keep_media(&served.opts.project, files)).and_then(
-            |(files, kept)| {
-                let answer = Answer { is_body, is_returning_ids, is_dry_run, preannotated };
-                // Through a connection of its own to the store the server holds; imports
-                // run one at a time (`Store::import_lock`).
-                let result =
-                    served.store.store().and_then(|store| import_files(&store, &files, answer));
-                if result.is_err() || is_dry_run {
-                    // All or nothing: the media files of a failed import go too.
-                    for file in kept {
-                        let _ = std::fs::remove_file(file);
-                    }
+        let result = keep_media(&served.opts.project, files).and_then(|(files, kept)| {
+            let answer = Answer { is_body, is_returning_ids, is_dry_run, preannotated };
+            // Through a connection of its own to the store the server holds; imports
+            // run one at a time (`Store::import_lock`).
+            let result =
+                served.store.store().and_then(|store| import_files(&store, &files, answer));
+            if result.is_err() || is_dry_run {
+                // All or nothing: the media files of a failed import go too.
+                for file in kept {
+                    let _ = std::fs::remove_file(file);
                 }
-                result
-            },
-        );
+            }
+            result
+        });
         (result, uploads)
     })
     .await;
@@ -182,6 +175,25 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
             serde_json::json!({ "detail": "the import failed" }),
         ),
     }
+}
+
+/// The uploaded files, then the files downloaded for `url=` fields.
+async fn fetch_all(
+    mut files: Vec<PathBuf>,
+    urls: &[String],
+    uploads: &Uploads,
+    is_private_ok: bool,
+) -> Result<Vec<PathBuf>> {
+    if urls.is_empty() {
+        return Ok(files);
+    }
+    let client = fetch::client(is_private_ok)?;
+    for (n, url) in urls.iter().enumerate() {
+        let path =
+            fetch::fetch(&client, url, is_private_ok, |name| uploads.path_for(name, 1000 + n));
+        files.push(path.await?);
+    }
+    Ok(files)
 }
 
 /// Uploaded images, audio and video are the tasks' data: move them from the temp folder to
@@ -234,147 +246,6 @@ async fn form_urls(body: Body) -> Result<Vec<String>> {
         .filter(|(k, _)| *k == "url")
         .filter_map(|(_, v)| crate::fileurl::percent_decode(v, true))
         .collect())
-}
-
-/// The biggest file fetched for `url=`.
-const MAX_FETCH: u64 = 200 << 20;
-
-/// Download `url` into the uploads folder under the last part of its path. Only http and
-/// https; redirects are followed by hand, five at most. Every host, the first included, is
-/// checked where it is resolved, and the connection goes to the addresses checked (no
-/// second lookup): a private address (loopback, private ranges, link-local, shared address
-/// space) is refused unless the server was started with `--allow-private-urls`, so a URL
-/// from outside cannot reach inside the machine.
-fn fetch(url: &str, n: usize, uploads: &Uploads, is_private_ok: bool) -> Result<PathBuf> {
-    let config = ureq::Agent::config_builder()
-        // A proxy from the environment would resolve the target itself, past the check.
-        .proxy(None)
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .timeout_global(Some(std::time::Duration::from_secs(300)))
-        .build();
-    let agent = ureq::Agent::with_parts(
-        config,
-        ureq::unversioned::transport::DefaultConnector::new(),
-        PublicOnly { is_private_ok, inner: Default::default() },
-    );
-    let mut current = url.to_string();
-    for hop in 0..=5 {
-        let Some((scheme, rest)) = current.split_once("://") else {
-            bail!("{current}: not a URL; give an http or https URL");
-        };
-        if !matches!(scheme, "http" | "https") {
-            bail!("{current}: only http and https URLs are fetched");
-        }
-        let mut answer = agent.get(&current).call().map_err(|err| match err {
-            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
-                let via = if hop > 0 { format!(" (a redirect from {url})") } else { String::new() };
-                anyhow::anyhow!(
-                    "{current}{via} is at a private address; lsdb serve fetches only public \
-                     addresses (start it with --allow-private-urls to fetch from this network)"
-                )
-            }
-            err => anyhow::anyhow!("fetching {current}: {err}"),
-        })?;
-        let status = answer.status().as_u16();
-        if (300..400).contains(&status) {
-            let location = answer
-                .headers()
-                .get("location")
-                .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| anyhow::anyhow!("{current}: a redirect without a Location"))?;
-            current = if location.contains("://") {
-                location.to_string()
-            } else if location.starts_with('/') {
-                let host = rest.split('/').next().unwrap_or("");
-                format!("{scheme}://{host}{location}")
-            } else {
-                bail!("{current}: redirects to {location:?}, which lsdb does not follow");
-            };
-            continue;
-        }
-        if status != 200 {
-            bail!("{current}: the server answered {status}");
-        }
-        let path_part = rest.split(['?', '#']).next().unwrap_or("");
-        let name = path_part.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("download");
-        let name = crate::fileurl::percent_decode(name, false).unwrap_or_else(|| name.to_string());
-        let path = uploads.path_for(&name, 1000 + n);
-        let mut reader = answer.body_mut().with_config().limit(MAX_FETCH).reader();
-        let mut out = std::fs::File::create(&path)?;
-        std::io::copy(&mut reader, &mut out).map_err(|e| {
-            anyhow::anyhow!("{current}: {e} (files fetched by URL are limited to 200 MB)")
-        })?;
-        return Ok(path);
-    }
-    bail!("{url}: more than 5 redirects")
-}
-
-/// ureq's resolver, refusing private addresses where the connection is made.
-#[derive(Debug)]
-struct PublicOnly {
-    is_private_ok: bool,
-    inner: ureq::unversioned::resolver::DefaultResolver,
-}
-
-impl ureq::unversioned::resolver::Resolver for PublicOnly {
-    fn resolve(
-        &self,
-        uri: &ureq::http::Uri,
-        config: &ureq::config::Config,
-        timeout: ureq::unversioned::transport::NextTimeout,
-    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
-        let addrs = self.inner.resolve(uri, config, timeout)?;
-        if !self.is_private_ok && addrs.iter().any(|a| is_private(a.ip())) {
-            return Err(ureq::Error::Io(std::io::Error::new(
-                std::io::ErrorKind::PermissionDenied,
-                "a private address",
-            )));
-        }
-        Ok(addrs)
-    }
-}
-
-fn v4(high: u16, low: u16) -> std::net::Ipv4Addr {
-    let [a, b] = high.to_be_bytes();
-    let [c, d] = low.to_be_bytes();
-    std::net::Ipv4Addr::new(a, b, c, d)
-}
-
-/// Whether an address is inside or not a host's: loopback, private ranges, link-local,
-/// 0/8, broadcast, multicast, reserved (240/4), shared address space (100.64/10),
-/// benchmarking (198.18/15), unique-local IPv6, and IPv4 addresses inside IPv6 (mapped,
-/// compatible, NAT64, 6to4) of those.
-fn is_private(ip: std::net::IpAddr) -> bool {
-    use std::net::IpAddr;
-    match ip {
-        IpAddr::V4(ip) => {
-            let [a, b, ..] = ip.octets();
-            ip.is_private()
-                || ip.is_loopback()
-                || ip.is_link_local()
-                || ip.is_broadcast()
-                || ip.is_multicast()
-                || a == 0
-                || a >= 240
-                || (a == 100 && b & 0xC0 == 64)
-                || (a == 198 && b & 0xFE == 18)
-        }
-        IpAddr::V6(ip) => {
-            let s = ip.segments();
-            // An IPv4 address inside: mapped, compatible, NAT64 (64:ff9b::/96), 6to4.
-            let inner = ip
-                .to_ipv4()
-                .or_else(|| (s[0..6] == [0x64, 0xff9b, 0, 0, 0, 0]).then(|| v4(s[6], s[7])))
-                .or_else(|| (s[0] == 0x2002).then(|| v4(s[1], s[2])));
-            ip.is_loopback()
-                || ip.is_unspecified()
-                || ip.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00
-                || (s[0] & 0xffc0) == 0xfe80
-                || inner.is_some_and(|v4| is_private(IpAddr::V4(v4)))
-        }
-    }
 }
 
 /// Each uploaded file, streamed to the uploads folder under its own name, and any `url`
@@ -797,43 +668,5 @@ impl std::io::Write for Chunks {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses_inside_are_private_in_every_spelling() {
-        for inside in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "192.168.0.1",
-            "172.16.5.5",
-            "169.254.169.254",
-            "0.1.2.3",
-            "100.64.0.1",
-            "198.18.0.1",
-            "224.0.0.1",
-            "255.255.255.255",
-            "240.0.0.1",
-            "::1",
-            "::",
-            "fc00::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-            "::127.0.0.1",
-            "64:ff9b::a9fe:a9fe",
-            "2002:c0a8:0101::1",
-            "ff02::1",
-        ] {
-            assert!(is_private(inside.parse().unwrap()), "{inside}");
-        }
-        for outside in
-            ["8.8.8.8", "1.1.1.1", "2606:4700::1111", "64:ff9b::808:808", "2002:0808:0808::1"]
-        {
-            assert!(!is_private(outside.parse().unwrap()), "{outside}");
-        }
     }
 }

@@ -6,6 +6,7 @@
 
 mod api;
 use api::bad_request;
+mod fetch;
 pub mod files;
 mod referenced;
 mod resolve;
