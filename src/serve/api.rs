@@ -14,7 +14,8 @@ use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
 use super::fetch;
-use super::files::{self, UPLOADS};
+use super::files::UPLOADS;
+use super::params::{self, Params};
 use super::{Served, json};
 use crate::export::UrlRewrite;
 use crate::export::{Dialect, ExportFormat, Selection, select_tasks, write_export};
@@ -71,7 +72,7 @@ pub fn bad_request(message: &str) -> Response {
 
 /// `POST /api/projects/{id}/import` (and 0.x's `/api/project/import`).
 pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Response {
-    let query = request.uri().query().unwrap_or("").to_string();
+    let params = Params::of(request.uri());
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -134,12 +135,12 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
              download the file and upload it",
         );
     }
-    let is_returning_ids = files::query_flag(&query, "return_task_ids");
+    let is_returning_ids = params.is_yes("return_task_ids");
     // As Label Studio: `commit_to_project=false` reads and counts, and keeps nothing.
-    let is_dry_run = files::query_flag_off(&query, "commit_to_project");
+    let is_dry_run = params.is_no("commit_to_project");
     // Given as a list (`?f=a&f=b`, the SDK) or joined by commas (`?f=a,b`, its legacy client).
-    let preannotated: Vec<String> = files::query_values(&query, "preannotated_from_fields")
-        .iter()
+    let preannotated: Vec<String> = params
+        .values("preannotated_from_fields")
         .flat_map(|v| v.split(','))
         .map(|f| f.trim().to_string())
         .filter(|f| !f.is_empty())
@@ -239,13 +240,8 @@ fn keep_media(project: &Path, files: Vec<PathBuf>) -> Result<(Vec<PathBuf>, Vec<
 /// The `url=` fields of a form-encoded body (a small one).
 async fn form_urls(body: Body) -> Result<Vec<String>> {
     let bytes = axum::body::to_bytes(body, 1 << 20).await?;
-    let text = String::from_utf8_lossy(&bytes);
-    Ok(text
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .filter(|(k, _)| *k == "url")
-        .filter_map(|(_, v)| crate::fileurl::percent_decode(v, true))
-        .collect())
+    let fields = Params::of_query(&String::from_utf8_lossy(&bytes));
+    Ok(fields.values("url").map(str::to_string).collect())
 }
 
 /// Each uploaded file, streamed to the uploads folder under its own name, and any `url`
@@ -470,11 +466,11 @@ impl ExportRequest {
     /// Label Studio's parameters: `exportType` (or `export_type`), `download_all_tasks`,
     /// `download_resources` (nothing to download for these formats), `ids[]` (or `ids`, as
     /// the SDK's `download_sync` sends them). Anything else is refused by name.
-    pub fn parse(query: &str) -> Result<ExportRequest> {
+    pub fn parse(params: &Params) -> Result<ExportRequest> {
         let mut format = ExportFormat::Json;
         let (mut ids, mut is_all) = (Vec::<i64>::new(), false);
-        for (key, value) in files::query_pairs(query) {
-            match key.as_str() {
+        for (key, value) in params.iter() {
+            match key {
                 "exportType" | "export_type" => {
                     format = match value.to_ascii_uppercase().as_str() {
                         "JSON" => ExportFormat::Json,
@@ -486,7 +482,7 @@ impl ExportRequest {
                         ),
                     }
                 }
-                "download_all_tasks" => is_all = files::flag(&value) == Some(true),
+                "download_all_tasks" => is_all = params::flag(value) == Some(true),
                 "download_resources" | "interpolate_key_frames" => {}
                 "ids[]" | "ids" => ids.push(
                     value

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use anyhow::Result;
 use duckdb::Connection;
 
+use super::params::Params;
 use crate::fileurl::percent_decode;
 use crate::store::schema::meta;
 
@@ -32,52 +33,11 @@ impl Refusal {
     }
 }
 
-/// The pairs of a query string, in order, decoded as form fields (`+` is a space).
-pub fn query_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .filter_map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            Some((percent_decode(key, true)?, percent_decode(value, true)?))
-        })
-        .collect()
-}
-
-/// Every value of `name` in a query string.
-pub fn query_values(query: &str, name: &str) -> Vec<String> {
-    query_pairs(query).into_iter().filter(|(key, _)| key == name).map(|(_, v)| v).collect()
-}
-
-/// The first value of `name` in a query string.
-pub fn query_value(query: &str, name: &str) -> Option<String> {
-    query_values(query, name).into_iter().next()
-}
-
-/// A flag's value: yes (`true`, `1`, `yes`), no (`false`, `0`, `no`, empty), or neither.
-pub fn flag(value: &str) -> Option<bool> {
-    match value.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" => Some(true),
-        "false" | "0" | "no" | "" => Some(false),
-        _ => None,
-    }
-}
-
-/// Whether a query parameter says yes.
-pub fn query_flag(query: &str, name: &str) -> bool {
-    query_value(query, name).is_some_and(|v| flag(&v) == Some(true))
-}
-
-/// Whether a query parameter is given and says no.
-pub fn query_flag_off(query: &str, name: &str) -> bool {
-    query_value(query, name).is_some_and(|v| flag(&v) == Some(false))
-}
-
 /// Whether a local-file request carries the signature `lsdb export --sign-urls T` writes
 /// for it (`sig=`, over the decoded path and `d`), compared in constant time.
-pub fn has_valid_signature(token: &str, path: &str, query: &str) -> bool {
+pub fn has_valid_signature(token: &str, path: &str, params: &Params) -> bool {
     let (Some(sig), Some(d), Some(route)) =
-        (query_value(query, "sig"), query_value(query, "d"), percent_decode(path, false))
+        (params.value("sig"), params.value("d"), percent_decode(path, false))
     else {
         return false;
     };
@@ -85,25 +45,25 @@ pub fn has_valid_signature(token: &str, path: &str, query: &str) -> bool {
         return false;
     }
     let route = if route == "/data/local-files" { "/data/local-files/".to_string() } else { route };
-    crate::fileurl::same_in_constant_time(&crate::fileurl::url_signature(token, &route, &d), &sig)
+    crate::fileurl::same_in_constant_time(&crate::fileurl::url_signature(token, &route, d), sig)
 }
 
 /// The file of `/data/<name>?d=<folder>` (the URL lsdb and Label Studio 0.x write). `name`
 /// is the path segment as sent (still percent-encoded).
-pub fn seed_form(name: &str, query: &str) -> Result<PathBuf, Refusal> {
+pub fn seed_form(name: &str, params: &Params) -> Result<PathBuf, Refusal> {
     let name = percent_decode(name, false).ok_or_else(Refusal::not_found)?;
-    let folder = query_value(query, "d").ok_or_else(|| {
+    let folder = params.value("d").ok_or_else(|| {
         Refusal::new(404, "a local-file URL needs ?d=<folder>, as lsdb writes it")
     })?;
     if name.is_empty() || name.contains('/') || name == "." || name == ".." {
         return Err(Refusal::not_found());
     }
-    checked(Path::new(&folder).join(&name), true)
+    checked(Path::new(folder).join(&name), true)
 }
 
 /// The file of `/data/local-files/?d=<path>` (Label Studio 1.x's form), relative to the
 /// document root the server was given.
-pub fn ls1_form(query: &str, document_root: Option<&Path>) -> Result<PathBuf, Refusal> {
+pub fn ls1_form(params: &Params, document_root: Option<&Path>) -> Result<PathBuf, Refusal> {
     let Some(root) = document_root else {
         return Err(Refusal::new(
             404,
@@ -111,8 +71,8 @@ pub fn ls1_form(query: &str, document_root: Option<&Path>) -> Result<PathBuf, Re
              --document-root DIR (the folder given to `lsdb export --document-root`)",
         ));
     };
-    let relative = query_value(query, "d").ok_or_else(Refusal::not_found)?;
-    checked_relative(&relative)?;
+    let relative = params.value("d").ok_or_else(Refusal::not_found)?;
+    checked_relative(relative)?;
     checked(root.join(relative), true)
 }
 
@@ -246,10 +206,15 @@ pub fn parse_range(header: Option<&str>, len: u64) -> Range {
 mod tests {
     use super::*;
 
+    /// The parameters of a query string.
+    fn q(query: &str) -> Params {
+        Params::of(&format!("/?{query}").parse().unwrap())
+    }
+
     #[test]
     fn urls_name_only_plain_absolute_paths() {
         assert_eq!(
-            seed_form("cat%201.jpg", "d=%2Fdata%2Fmy+images"),
+            seed_form("cat%201.jpg", &q("d=%2Fdata%2Fmy+images")),
             Ok("/data/my images/cat 1.jpg".into())
         );
         for (name, query) in [
@@ -261,13 +226,13 @@ mod tests {
             ("a.jpg", "d=%2Fdata%2F.%2Fx"),
             ("a.jpg", "x=1"),
         ] {
-            assert!(seed_form(name, query).is_err(), "{name} {query}");
+            assert!(seed_form(name, &q(query)).is_err(), "{name} {query}");
         }
         let root = Path::new("/srv/files");
-        assert_eq!(ls1_form("d=imgs%2Fa.png", Some(root)), Ok("/srv/files/imgs/a.png".into()));
-        assert!(ls1_form("d=..%2Fetc%2Fpasswd", Some(root)).is_err());
-        assert!(ls1_form("d=%2Fetc%2Fpasswd", Some(root)).is_err());
-        assert_eq!(ls1_form("d=imgs%2Fa.png", None).unwrap_err().status, 404);
+        assert_eq!(ls1_form(&q("d=imgs%2Fa.png"), Some(root)), Ok("/srv/files/imgs/a.png".into()));
+        assert!(ls1_form(&q("d=..%2Fetc%2Fpasswd"), Some(root)).is_err());
+        assert!(ls1_form(&q("d=%2Fetc%2Fpasswd"), Some(root)).is_err());
+        assert_eq!(ls1_form(&q("d=imgs%2Fa.png"), None).unwrap_err().status, 404);
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod api;
 use api::bad_request;
 mod fetch;
 pub mod files;
+mod params;
 mod referenced;
 mod resolve;
 mod tasks;
@@ -30,6 +31,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::store::{Shared, Store};
 use files::{Range, Refusal};
+use params::Params;
 
 /// How to serve a project.
 #[derive(Debug, Clone)]
@@ -248,10 +250,8 @@ async fn guard(State(state): State<Arc<Served>>, request: Request, next: Next) -
     {
         let given = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let given = given.and_then(|v| v.strip_prefix("Token ").or(v.strip_prefix("Bearer ")));
-        let is_signed = || {
-            let (path, query) = (request.uri().path(), request.uri().query().unwrap_or(""));
-            files::has_valid_signature(token, path, query)
-        };
+        let is_signed =
+            || files::has_valid_signature(token, request.uri().path(), &Params::of(request.uri()));
         let is_token = given.is_some_and(|g| crate::fileurl::same_in_constant_time(g, token));
         if !is_token && !is_signed() {
             return json(
@@ -426,10 +426,9 @@ async fn project(
 
 /// `GET /api/projects`: Label Studio's page of projects, which holds the one project.
 async fn projects(State(state): State<Arc<Served>>, request: Request) -> Response {
-    let query = request.uri().query().unwrap_or("").to_string();
     let mut page = 1u64;
-    for (key, value) in files::query_pairs(&query) {
-        match key.as_str() {
+    for (key, value) in Params::of(request.uri()).iter() {
+        match key {
             "page" => match value.parse() {
                 Ok(n) => page = n,
                 Err(_) => return bad_request(&format!("page={value:?} is not a number")),
@@ -493,8 +492,7 @@ async fn export(
     if !is_this_project(&id) {
         return not_found();
     }
-    let query = request.uri().query().unwrap_or("").to_string();
-    let request = match api::ExportRequest::parse(&query) {
+    let request = match api::ExportRequest::parse(&Params::of(request.uri())) {
         Ok(request) => request,
         Err(err) => return bad_request(&format!("{err:#}")),
     };
@@ -517,8 +515,7 @@ async fn export(
 /// `GET /api/tasks`: Label Studio's task list (`tasks.rs`). The plain list (all tasks in id
 /// order) pages through the ids the server keeps in memory; a filtered one asks the store.
 async fn tasks(State(state): State<Arc<Served>>, request: Request) -> Response {
-    let query = request.uri().query().unwrap_or("").to_string();
-    let parsed = match tasks::parse(&query) {
+    let parsed = match tasks::parse(&Params::of(request.uri())) {
         Ok(parsed) => parsed,
         Err(err) => return bad_request(&format!("{err:#}")),
     };
@@ -571,10 +568,9 @@ async fn annotations(
 
 /// `GET /api/predictions?task=N` (or `project=1`): predictions, in id order.
 async fn predictions(State(state): State<Arc<Served>>, request: Request) -> Response {
-    let query = request.uri().query().unwrap_or("").to_string();
     let mut task = None;
-    for (key, value) in files::query_pairs(&query) {
-        match key.as_str() {
+    for (key, value) in Params::of(request.uri()).iter() {
+        match key {
             "task" => match value.parse::<i64>() {
                 Ok(id) => task = Some(id),
                 Err(_) => return bad_request(&format!("task={value:?} is not a task id")),
@@ -609,11 +605,11 @@ async fn import_0x(State(state): State<Arc<Served>>, request: Request) -> Respon
 /// `/data/<name>?d=<folder>` and `/data/local-files/?d=<path>`.
 async fn local_file(State(state): State<Arc<Served>>, request: Request) -> Response {
     let path = request.uri().path().to_string();
-    let query = request.uri().query().unwrap_or("").to_string();
+    let params = Params::of(request.uri());
     let named = if path == "/data/local-files" || path == "/data/local-files/" {
-        files::ls1_form(&query, state.opts.document_root.as_deref())
+        files::ls1_form(&params, state.opts.document_root.as_deref())
     } else if let Some(name) = path.strip_prefix("/data/") {
-        files::seed_form(name, &query)
+        files::seed_form(name, &params)
     } else {
         return json(StatusCode::NOT_FOUND, serde_json::json!({ "detail": "not found" }));
     };

@@ -20,6 +20,7 @@ use md5::{Digest, Md5};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::files::{self, Refusal, UPLOADS, allows_local_files, ls1_form, seed_form};
+use super::params::Params;
 use crate::store::Shared;
 
 /// The sets of one generation of the store, and the plain task list's ids and totals (the
@@ -151,9 +152,9 @@ pub fn local_file(url: &str, root: Option<&Path>) -> Option<PathBuf> {
     let query = query.split('#').next().unwrap_or(query);
     if name == "local-files" || name == "local-files/" {
         root?;
-        ls1_form(query, root).ok()
+        ls1_form(&Params::of_query(query), root).ok()
     } else {
-        seed_form(name, query).ok()
+        seed_form(name, &Params::of_query(query)).ok()
     }
 }
 

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use duckdb::{Connection, OptionalExt};
 
 use super::files::{self, Refusal};
+use super::params::Params;
 use super::referenced::Referenced;
 use super::{Served, is_this_project, json, not_found, on_store, refusal};
 use crate::bucket::Bucket;
@@ -126,8 +127,8 @@ pub async fn project_uri(
 }
 
 async fn resolve_uri(state: Arc<Served>, task: Option<i64>, request: Request) -> Response {
-    let query = request.uri().query().unwrap_or("");
-    let Some(value) = files::query_value(query, "fileuri") else {
+    let params = Params::of(request.uri());
+    let Some(value) = params.value("fileuri") else {
         return json(
             StatusCode::BAD_REQUEST,
             serde_json::json!({ "detail": "fileuri is required" }),

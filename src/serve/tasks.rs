@@ -11,6 +11,8 @@ use duckdb::Connection;
 use duckdb::types::Value as SqlValue;
 use serde_json::{Map, Value};
 
+use super::params::Params;
+
 /// A task has an annotation (a cancelled one included): Label Studio's `is_labeled` at import.
 const IS_LABELED: &str = "(c.task_id IS NOT NULL)";
 
@@ -62,11 +64,11 @@ impl TaskQuery {
 }
 
 /// Read the query string of `GET /api/tasks`. `Err` is the 400's message.
-pub fn parse(query: &str) -> Result<TaskQuery> {
+pub fn parse(params: &Params) -> Result<TaskQuery> {
     let mut out = TaskQuery { page: 1, page_size: 100, ..TaskQuery::default() };
     let mut conditions: Vec<String> = Vec::new();
-    for (key, value) in super::files::query_pairs(query) {
-        match key.as_str() {
+    for (key, value) in params.iter() {
+        match key {
             "project" => {
                 if !super::is_this_project(&value) {
                     bail!("project {value} does not exist: lsdb serve has one project, id 1");
@@ -77,7 +79,7 @@ pub fn parse(query: &str) -> Result<TaskQuery> {
             "page_size" => {
                 out.page_size = value.parse().ok().filter(|s| *s > 0).unwrap_or(100).min(100_000)
             }
-            "fields" => match value.as_str() {
+            "fields" => match value {
                 "all" => out.is_all_fields = true,
                 "task_only" => out.is_all_fields = false,
                 _ => bail!("fields={value} is not served; use fields=all or fields=task_only"),
@@ -121,7 +123,7 @@ fn bad(name: &str, value: &str) -> anyhow::Error {
 }
 
 fn is_true(value: &str) -> Result<bool> {
-    super::files::flag(value).ok_or_else(|| anyhow::anyhow!("{value:?} is not true or false"))
+    super::params::flag(value).ok_or_else(|| anyhow::anyhow!("{value:?} is not true or false"))
 }
 
 /// The Data Manager's `query`: `filters`, `selectedItems`, `ordering`.
@@ -605,6 +607,11 @@ fn base64_url(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The task list's query string, read as a request's.
+    fn parse(query: &str) -> Result<TaskQuery> {
+        super::parse(&Params::of_query(query))
+    }
 
     fn query_of(json: &str) -> String {
         format!("project=1&query={}", crate::fileurl::percent_encode(json, true))
