@@ -79,7 +79,7 @@ pub fn render(
 pub struct RowWriter<'w> {
     format: OutputFormat,
     style: TableStyle,
-    out: &'w mut dyn Write,
+    out: Out<'w>,
     columns: Vec<String>,
     rows: Vec<Vec<Cell>>,
     /// Rows a table keeps; more are not read.
@@ -88,8 +88,24 @@ pub struct RowWriter<'w> {
     is_truncated: bool,
 }
 
+/// Where rows go: CSV through the csv crate's writer (`QuoteStyle::Necessary`, DuckDB's
+/// quoting too), everything else as written.
+enum Out<'w> {
+    Plain(&'w mut dyn Write),
+    Csv(csv::Writer<&'w mut dyn Write>),
+}
+
 impl<'w> RowWriter<'w> {
     pub fn new(format: OutputFormat, style: TableStyle, out: &'w mut dyn Write) -> Self {
+        let out = match format {
+            OutputFormat::Csv => Out::Csv(
+                csv::WriterBuilder::new()
+                    .quote_style(csv::QuoteStyle::Necessary)
+                    .terminator(csv::Terminator::Any(b'\n'))
+                    .from_writer(out),
+            ),
+            _ => Out::Plain(out),
+        };
         RowWriter {
             format,
             style,
@@ -100,6 +116,22 @@ impl<'w> RowWriter<'w> {
             count: 0,
             is_truncated: false,
         }
+    }
+
+    /// The writer non-CSV output goes to.
+    fn out(&mut self) -> Result<&mut dyn Write> {
+        match &mut self.out {
+            Out::Plain(out) => Ok(&mut **out),
+            Out::Csv(_) => anyhow::bail!("CSV output is written through its CSV writer"),
+        }
+    }
+
+    /// One CSV record.
+    fn csv<'a>(&mut self, fields: impl IntoIterator<Item = &'a str>) -> Result<()> {
+        if let Out::Csv(csv) = &mut self.out {
+            csv.write_record(fields)?;
+        }
+        Ok(())
     }
 
     /// Rows written (or kept for a table) so far.
@@ -117,14 +149,19 @@ impl<'w> RowWriter<'w> {
                     rows: std::mem::take(&mut self.rows),
                     is_truncated,
                 };
-                write_table(&result, self.style, self.out)?;
+                let style = self.style;
+                write_table(&result, style, self.out()?)?;
             }
             OutputFormat::Json => {
-                self.out.write_all(if self.count == 0 { b"]\n" } else { b"\n]\n" })?;
+                let end: &[u8] = if self.count == 0 { b"]\n" } else { b"\n]\n" };
+                self.out()?.write_all(end)?;
             }
             _ => {}
         }
-        self.out.flush()?;
+        match &mut self.out {
+            Out::Csv(csv) => csv.flush()?,
+            Out::Plain(out) => out.flush()?,
+        }
         Ok(())
     }
 }
@@ -134,9 +171,9 @@ impl RowSink for RowWriter<'_> {
         self.columns = columns.to_vec();
         match self.format {
             OutputFormat::Csv if !self.style.is_headerless => {
-                write_csv_record(self.out, columns.iter().map(String::as_str))?
+                self.csv(columns.iter().map(String::as_str))?
             }
-            OutputFormat::Json => self.out.write_all(b"[")?,
+            OutputFormat::Json => self.out()?.write_all(b"[")?,
             _ => {}
         }
         Ok(())
@@ -151,54 +188,38 @@ impl RowSink for RowWriter<'_> {
                 }
                 self.rows.push(row.iter().map(|c| c.to_cell()).collect());
             }
-            OutputFormat::Csv => write_csv_record(self.out, row.iter().map(CellRef::plain))?,
+            OutputFormat::Csv => self.csv(row.iter().map(CellRef::plain))?,
             OutputFormat::Json => {
-                self.out.write_all(if self.count == 0 { b"\n" } else { b",\n" })?;
-                write_object(self.out, &self.columns, row)?;
+                let start: &[u8] = if self.count == 0 { b"\n" } else { b",\n" };
+                let columns = std::mem::take(&mut self.columns);
+                self.out()?.write_all(start)?;
+                let written = write_object(self.out()?, &columns, row);
+                self.columns = columns;
+                written?;
             }
             OutputFormat::Jsonl => {
-                write_object(self.out, &self.columns, row)?;
-                self.out.write_all(b"\n")?;
+                let columns = std::mem::take(&mut self.columns);
+                let written = write_object(self.out()?, &columns, row);
+                self.columns = columns;
+                written?;
+                self.out()?.write_all(b"\n")?;
             }
             OutputFormat::Line => {
                 if self.count > 0 {
-                    writeln!(self.out)?;
+                    writeln!(self.out()?)?;
                 }
-                let width = self.columns.iter().map(|c| c.chars().count()).max().unwrap_or(0);
-                for (name, value) in self.columns.iter().zip(row) {
-                    writeln!(self.out, "{name:>width$} = {}", display_text(value))?;
+                let columns = std::mem::take(&mut self.columns);
+                let width = columns.iter().map(|c| c.chars().count()).max().unwrap_or(0);
+                let out = self.out()?;
+                for (name, value) in columns.iter().zip(row) {
+                    writeln!(out, "{name:>width$} = {}", display_text(value))?;
                 }
+                self.columns = columns;
             }
         }
         self.count += 1;
         Ok(true)
     }
-}
-
-/// One CSV record, quoted as the csv crate and DuckDB quote: a field holding a comma, a
-/// quote or a line break goes in double quotes; a lone empty field is `""`.
-fn write_csv_record<'a>(out: &mut dyn Write, fields: impl Iterator<Item = &'a str>) -> Result<()> {
-    let mut n = 0;
-    let mut is_last_empty = false;
-    for field in fields {
-        if n > 0 {
-            out.write_all(b",")?;
-        }
-        if field.contains([',', '"', '\n', '\r']) {
-            out.write_all(b"\"")?;
-            out.write_all(field.replace('"', "\"\"").as_bytes())?;
-            out.write_all(b"\"")?;
-        } else {
-            out.write_all(field.as_bytes())?;
-        }
-        is_last_empty = field.is_empty();
-        n += 1;
-    }
-    if n == 1 && is_last_empty {
-        out.write_all(b"\"\"")?;
-    }
-    out.write_all(b"\n")?;
-    Ok(())
 }
 
 /// One row as a JSON object, values written as their JSON text.
