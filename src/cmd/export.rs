@@ -11,7 +11,7 @@ use crate::bucket::BucketUrl;
 use crate::bucket::presign::{Presigner, lifetime};
 use crate::cli::ExportArgs;
 use crate::export::UrlRewrite;
-use crate::export::bucket::{BucketTarget, TempDir};
+use crate::export::bucket::{BucketTarget, temp_dir};
 use crate::export::{
     ExportFormat, Selection, select_tasks, write_export, write_file, write_parquet,
 };
@@ -59,9 +59,9 @@ pub fn run(project: &Path, args: ExportArgs) -> Result<()> {
         }
         let written = match &target {
             Some(target) => {
-                let tmp = TempDir::new()?;
-                write_parquet(store.conn(), &tmp.0)?;
-                target.upload_folder(&tmp.0)?
+                let tmp = temp_dir()?;
+                write_parquet(store.conn(), tmp.path())?;
+                target.upload_folder(tmp.path())?
             }
             None => {
                 write_parquet(store.conn(), &args.output)?;
@@ -83,8 +83,8 @@ pub fn run(project: &Path, args: ExportArgs) -> Result<()> {
     };
     let written = match &target {
         Some(target) => {
-            let tmp = TempDir::new()?;
-            let file = tmp.0.join("export");
+            let tmp = temp_dir()?;
+            let file = tmp.path().join("export");
             write(&file)?;
             target.upload_file(&file)?
         }

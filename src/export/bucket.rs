@@ -50,22 +50,7 @@ impl BucketTarget {
     }
 }
 
-/// A temp folder removed when dropped.
-pub struct TempDir(pub std::path::PathBuf);
-
-impl TempDir {
-    pub fn new() -> Result<TempDir> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir = std::env::temp_dir().join(format!("lsdb-export-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir)?;
-        Ok(TempDir(dir))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A new temp folder (a random name, made exclusively), removed when dropped.
+pub fn temp_dir() -> Result<tempfile::TempDir> {
+    Ok(tempfile::Builder::new().prefix("lsdb-export-").tempdir()?)
 }

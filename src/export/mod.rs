@@ -295,22 +295,26 @@ pub fn write_parquet(conn: &Connection, dir: &Path) -> Result<()> {
 /// file of that name whole.
 pub fn write_file(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<u64>) -> Result<()> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.lsdb-partial-{}", std::process::id()));
-    let file =
-        std::fs::File::create(&tmp).with_context(|| format!("creating {}", path.display()))?;
-    let mut out = std::io::BufWriter::new(file);
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    // A random name, created exclusively; removed when dropped unless persisted. Its mode
+    // is a plain file's (0666 less the umask), not a temp file's 0600.
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.lsdb-partial-"))
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+        .tempfile_in(folder)
+        .with_context(|| format!("creating {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(tmp);
     let written = write(&mut out)
         .and_then(|_| Ok(out.flush()?))
-        .and_then(|()| Ok(out.get_ref().sync_all()?))
+        .and_then(|()| Ok(out.get_ref().as_file().sync_all()?))
         .with_context(|| format!("writing {}", path.display()));
-    drop(out);
-    match written {
-        Ok(()) => {
-            std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+    match written.and_then(|()| out.into_inner().map_err(|e| e.into_error().into())) {
+        Ok(tmp) => {
+            tmp.persist(path)
+                .map_err(|e| e.error)
+                .with_context(|| format!("writing {}", path.display()))?;
+            Ok(())
         }
-        Err(err) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(err)
-        }
+        Err(err) => Err(err),
     }
 }
