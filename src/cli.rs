@@ -5,8 +5,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::export::ExportFormat;
 use crate::import::Format;
 use crate::output::OutputFormat;
+use crate::sample::Strategy;
 
 /// An embedded, SQL-backed store for Label Studio tasks, completions and predictions.
 #[derive(Debug, Parser)]
@@ -363,10 +365,9 @@ pub struct SampleArgs {
 /// Flags that pick a sample of tasks.
 #[derive(Debug, Args, Clone, Default)]
 pub struct SampleFlags {
-    /// sequential, uniform, prediction-score-min, prediction-score-max, uncertainty, margin,
-    /// entropy or disagreement
-    #[arg(long, value_name = "STRATEGY", default_value = "sequential")]
-    pub strategy: String,
+    /// The sampling strategy (docs/sampling.md)
+    #[arg(long, value_name = "STRATEGY", default_value = "sequential", value_parser = StrategyParser)]
+    pub strategy: Strategy,
     /// At most N tasks
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
@@ -396,12 +397,12 @@ pub struct ExportArgs {
     /// Where to write (- for standard output; a folder for parquet)
     #[arg(short, long, value_name = "FILE", default_value = "-")]
     pub output: PathBuf,
-    /// json, json-min, jsonl, csv or parquet
+    /// The export format (docs/export.md)
     #[arg(short, long, value_name = "FORMAT", default_value = "json")]
-    pub format: String,
+    pub format: ExportFormat,
     /// Export the queue of this sampling strategy, in its order
-    #[arg(long, value_name = "STRATEGY")]
-    pub sample: Option<String>,
+    #[arg(long, value_name = "STRATEGY", value_parser = StrategyParser)]
+    pub sample: Option<Strategy>,
     /// At most N tasks
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
@@ -535,4 +536,30 @@ pub struct OutputArgs {
     /// Leave out the header row (table and csv)
     #[arg(long)]
     pub no_headers: bool,
+}
+
+/// `--strategy` and `--sample`: a `Strategy`, refused with the message that lists them all
+/// (the one the shell's `.sample` gives), while `--help` lists them as possible values.
+#[derive(Clone)]
+struct StrategyParser;
+
+impl clap::builder::TypedValueParser for StrategyParser {
+    type Value = Strategy;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Strategy, clap::Error> {
+        Strategy::parse(&value.to_string_lossy())
+            .map_err(|e| clap::Error::raw(clap::error::ErrorKind::ValueValidation, e.to_string()))
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        let values = <Strategy as clap::ValueEnum>::value_variants();
+        Some(Box::new(values.iter().filter_map(clap::ValueEnum::to_possible_value)))
+    }
 }

@@ -107,3 +107,24 @@ mod tests {
         assert_eq!(line_col(b"", 0), (1, 1));
     }
 }
+
+/// An error's text on one line (its causes joined by ": ", whitespace runs as one space):
+/// every error lsdb prints or answers is one line.
+pub fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The names of a closed set, as users type them.
+pub fn choices<T: clap::ValueEnum>() -> Vec<String> {
+    T::value_variants()
+        .iter()
+        .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
+        .collect()
+}
+
+/// A member of a closed set by its name, or an error that names `what` and lists them all.
+pub fn parse_choice<T: clap::ValueEnum>(name: &str, what: &str) -> anyhow::Result<T> {
+    T::from_str(name, true).map_err(|_| {
+        anyhow::anyhow!("unknown {what} {name:?}; choose one of {}", choices::<T>().join(", "))
+    })
+}

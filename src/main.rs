@@ -35,7 +35,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(err),
+    };
     match cmd::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -43,10 +46,24 @@ fn main() -> ExitCode {
             if code != 0 {
                 let text = format!("{err:#}");
                 if err.downcast_ref::<error::ProblemsFound>().is_none() {
-                    eprintln!("lsdb: error: {}", text.replace('\n', " "));
+                    eprintln!("lsdb: error: {}", error::one_line(&text));
                 }
             }
             ExitCode::from(code)
         }
     }
+}
+
+/// A command line clap refuses. A bad value is an lsdb error line (exit 2) like any other
+/// bad input; help, versions and the rest are clap's own output.
+fn usage_error(err: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if !matches!(err.kind(), ErrorKind::InvalidValue | ErrorKind::ValueValidation) {
+        err.exit();
+    }
+    let text = err.render().to_string();
+    let text = text.split("\n\nFor more information").next().unwrap_or(&text);
+    let text = text.strip_prefix("error: ").unwrap_or(text);
+    eprintln!("lsdb: error: {}", error::one_line(text));
+    ExitCode::from(2)
 }

@@ -2,27 +2,52 @@
 //! `labeling_queue` macro in `sql/views.sql`. This module names the strategies, checks the
 //! request and builds the ordered query that `sample` and `export --sample` run.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use duckdb::{Connection, params};
 
 use crate::query::{Cell, QueryResult};
 
-/// The strategies, in the order `--help` lists them.
-pub const STRATEGIES: &[&str] = &[
-    "sequential",
-    "uniform",
-    "prediction-score-min",
-    "prediction-score-max",
-    "uncertainty",
-    "margin",
-    "entropy",
-    "disagreement",
-];
+/// The sampling strategies, in the order `--help` lists them. Each is a branch of the
+/// `labeling_queue` macro, which takes its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Strategy {
+    /// Tasks in id order
+    #[default]
+    Sequential,
+    /// A random order, the same for the same --seed
+    Uniform,
+    /// Lowest prediction score first
+    PredictionScoreMin,
+    /// Highest prediction score first
+    PredictionScoreMax,
+    /// Least sure first: the score closest to 0.5
+    Uncertainty,
+    /// Smallest gap between the two most probable labels first
+    Margin,
+    /// Highest entropy of the per-label probabilities first
+    Entropy,
+    /// Predictions that disagree most (label sets and scores) first
+    Disagreement,
+}
+
+impl Strategy {
+    /// The name users type, which `labeling_queue` takes.
+    pub fn name(self) -> String {
+        clap::ValueEnum::to_possible_value(&self)
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default()
+    }
+
+    /// A strategy by its name; the error lists them all.
+    pub fn parse(name: &str) -> Result<Strategy> {
+        crate::error::parse_choice(name, "sampling strategy")
+    }
+}
 
 /// What to sample.
 #[derive(Debug, Clone, Default)]
 pub struct SampleRequest {
-    pub strategy: String,
+    pub strategy: Strategy,
     pub limit: Option<u64>,
     pub seed: u64,
     pub model_version: Option<String>,
@@ -33,25 +58,16 @@ pub struct SampleRequest {
 pub const QUEUE_SQL: &str = "SELECT row_number() OVER (ORDER BY is_unplaced, sort_key, task_id) \
     AS position, task_id, score FROM labeling_queue(?, ?, ?)";
 
-/// Check the strategy name.
-pub fn check_strategy(strategy: &str) -> Result<()> {
-    if !STRATEGIES.contains(&strategy) {
-        bail!("unknown sampling strategy {strategy:?}; choose one of {}", STRATEGIES.join(", "));
-    }
-    Ok(())
-}
-
 /// The queue for `req`: position, task id and the score that placed the task.
 pub fn sample(conn: &Connection, req: &SampleRequest) -> Result<QueryResult> {
-    check_strategy(&req.strategy)?;
     let sql =
         format!("SELECT position, task_id, score FROM ({QUEUE_SQL}) ORDER BY position LIMIT ?");
     let limit = req.limit.map_or(i64::MAX, |l| l.min(i64::MAX as u64) as i64);
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(params![req.strategy, req.seed as i64, req.model_version, limit], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<f64>>(2)?))
-        })?;
+    let rows = stmt.query_map(
+        params![req.strategy.name(), req.seed as i64, req.model_version, limit],
+        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<f64>>(2)?)),
+    )?;
     let mut result = QueryResult {
         columns: vec!["position".into(), "task_id".into(), "score".into()],
         ..QueryResult::default()

@@ -25,6 +25,8 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
 use serde::{Deserialize, Serialize};
 
+use crate::error::one_line;
+
 pub use url::{BucketUrl, Provider};
 
 /// How to reach a bucket: endpoint, region and credentials. Anything left out comes from
@@ -413,11 +415,6 @@ fn object_info(meta: object_store::ObjectMeta) -> ObjectInfo {
         size: meta.size,
         last_modified: meta.last_modified.timestamp(),
     }
-}
-
-/// Whitespace runs (newlines too) as one space: errors are printed on one line.
-pub fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// An object's bytes as a `Read`, fetched chunk by chunk.

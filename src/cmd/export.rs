@@ -19,7 +19,7 @@ use crate::sample::SampleRequest;
 use crate::store::Store;
 
 pub fn run(project: &Path, args: ExportArgs) -> Result<()> {
-    let format = ExportFormat::parse(&args.format)?;
+    let format = args.format;
     let store = Store::open(project)?;
     let connect = args.connect.connect();
     let presign = if args.presign {

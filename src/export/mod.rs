@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use duckdb::{Connection, params};
 
-use crate::sample::{QUEUE_SQL, SampleRequest, check_strategy};
+use crate::sample::{QUEUE_SQL, SampleRequest};
 use crate::sqltext::{check_condition, quote_literal};
 
 pub mod bucket;
@@ -23,28 +23,25 @@ const PAGE_SQL: &str = include_str!("../../sql/export.sql");
 const PAGE_SIZE: i64 = 5_000;
 
 /// The export formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum ExportFormat {
+    /// Label Studio's task list (one JSON array)
+    #[default]
     Json,
+    /// One flat record per task from its latest annotation (Label Studio's JSON_MIN)
     JsonMin,
+    /// Label Studio's tasks, one a line
     Jsonl,
+    /// Label Studio's CSV
     Csv,
+    /// The tasks, completions and predictions tables as parquet files in a folder
     Parquet,
 }
 
 impl ExportFormat {
-    /// Parse a format name.
+    /// A format by its name; the error lists them all.
     pub fn parse(name: &str) -> Result<ExportFormat> {
-        Ok(match name {
-            "json" => ExportFormat::Json,
-            "json-min" => ExportFormat::JsonMin,
-            "jsonl" => ExportFormat::Jsonl,
-            "csv" => ExportFormat::Csv,
-            "parquet" => ExportFormat::Parquet,
-            other => bail!(
-                "unknown export format {other:?}; choose json, json-min, jsonl, csv or parquet"
-            ),
-        })
+        crate::error::parse_choice(name, "export format")
     }
 }
 
@@ -90,13 +87,15 @@ pub fn select_tasks(conn: &Connection, selection: &Selection) -> Result<u64> {
     let limit = selection.limit.map_or(i64::MAX, |l| l.min(i64::MAX as u64) as i64);
     let created = match &selection.sample {
         Some(req) => {
-            check_strategy(&req.strategy)?;
             let sql = format!(
                 "CREATE OR REPLACE TEMP TABLE export_ids AS \
                  SELECT row_number() OVER (ORDER BY position) AS pos, task_id FROM \
                  (SELECT position, task_id FROM ({QUEUE_SQL}) WHERE {filter} ORDER BY position LIMIT ?)"
             );
-            conn.execute(&sql, params![req.strategy, req.seed as i64, req.model_version, limit])
+            conn.execute(
+                &sql,
+                params![req.strategy.name(), req.seed as i64, req.model_version, limit],
+            )
         }
         None => {
             let sql = format!(

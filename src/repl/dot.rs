@@ -15,7 +15,7 @@ use crate::output::{OutputFormat, render};
 use crate::project::summary_lines;
 use crate::query::run_query;
 use crate::report::{STATS_SQL, write_validation};
-use crate::sample::{SampleRequest, sample};
+use crate::sample::{SampleRequest, Strategy, sample};
 
 /// Run one dot command line.
 pub fn run_dot(shell: &mut Shell<'_>, line: &str) -> Result<()> {
@@ -110,7 +110,7 @@ pub fn run_dot(shell: &mut Shell<'_>, line: &str) -> Result<()> {
         ".sample" => {
             let strategy = args.first().context("usage: .sample STRATEGY [N]")?;
             let limit = args.get(1).map(|n| n.parse::<u64>().context("N must be a number")).transpose()?;
-            let req = SampleRequest { strategy: strategy.to_string(), limit: limit.or(Some(10)), ..SampleRequest::default() };
+            let req = SampleRequest { strategy: Strategy::parse(strategy)?, limit: limit.or(Some(10)), ..SampleRequest::default() };
             let result = sample(shell.store.conn(), &req)?;
             let (mode, style) = (shell.mode, shell.style());
             shell.out(|out| render(&result, mode, style, out))

@@ -79,7 +79,7 @@ impl<'s> Shell<'s> {
             return;
         }
         self.has_failed = true;
-        eprintln!("Error: {}", format!("{err:#}").replace('\n', " "));
+        eprintln!("Error: {}", crate::error::one_line(&format!("{err:#}")));
     }
 
     /// Run one statement and print its rows.

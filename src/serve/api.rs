@@ -606,7 +606,10 @@ pub async fn export_body(
         .and_then(|_| std::io::Write::flush(&mut out).map_err(anyhow::Error::from))
         .and_then(|_| store.conn().execute_batch("COMMIT").map_err(anyhow::Error::from));
         if let Err(err) = written {
-            eprintln!("lsdb: serve: the export stopped: {}", format!("{err:#}").replace('\n', " "));
+            eprintln!(
+                "lsdb: serve: the export stopped: {}",
+                crate::error::one_line(&format!("{err:#}"))
+            );
             let _ = chunks_in.blocking_send(Err(std::io::Error::other("the export stopped")));
         }
     });

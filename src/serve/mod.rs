@@ -356,7 +356,7 @@ async fn version() -> Response {
 /// The answer to a failure of the store or the system: 503, its text logged on the server's
 /// stderr and not sent (it may name paths and PIDs).
 fn unavailable(err: &anyhow::Error) -> Response {
-    eprintln!("lsdb: serve: {}", format!("{err:#}").replace('\n', " "));
+    eprintln!("lsdb: serve: {}", crate::error::one_line(&format!("{err:#}")));
     json(
         StatusCode::SERVICE_UNAVAILABLE,
         serde_json::json!({ "detail": "the store could not answer; see the server's log" }),

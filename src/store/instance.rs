@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use duckdb::Connection;
 
-use super::{first_line, schema};
+use super::schema;
+use crate::error::one_line;
 
 /// One open DuckDB database: the connection that opened it, from which every other is
 /// cloned, and what the process knows about it.
@@ -236,5 +237,5 @@ fn open_error(path: &Path, err: duckdb::Error) -> anyhow::Error {
             path.display()
         );
     }
-    anyhow::anyhow!("opening {}: {}", path.display(), first_line(&text))
+    anyhow::anyhow!("opening {}: {}", path.display(), one_line(&text))
 }

@@ -249,8 +249,3 @@ fn remove_store_files(path: &Path) {
     let _ = std::fs::remove_file(path);
     let _ = std::fs::remove_file(wal_path(path));
 }
-
-/// The first line of a (DuckDB) message, so errors stay on one line.
-pub fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or(text)
-}
