@@ -22,13 +22,6 @@ pub enum OutputFormat {
     Line,
 }
 
-impl OutputFormat {
-    /// Parse a format name (the shell's `.mode`).
-    pub fn parse(name: &str) -> Option<OutputFormat> {
-        <OutputFormat as clap::ValueEnum>::from_str(name, true).ok()
-    }
-}
-
 /// Settings for table output.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TableStyle {

@@ -15,8 +15,10 @@ use crate::sqltext::{check_condition, quote_literal};
 pub mod bucket;
 mod csv;
 mod min;
+mod run;
 mod urls;
 
+pub use run::{ExportJob, presigner, run_export};
 pub use urls::{UrlRewrite, UrlStyle};
 
 const PAGE_SQL: &str = include_str!("../../sql/export.sql");

@@ -6,13 +6,11 @@ use anyhow::{Context, Result, bail};
 
 use super::Shell;
 use super::complete::DOT_COMMANDS;
-use crate::export::UrlRewrite;
-use crate::export::{
-    Dialect, ExportFormat, Selection, select_tasks, write_export, write_file, write_parquet,
-};
-use crate::import::{Format, ImportOptions, run_import};
+use crate::error::parse_choice;
+use crate::export::{ExportFormat, ExportJob, run_export};
+use crate::import::{Format, ImportOptions};
 use crate::output::{OutputFormat, render};
-use crate::project::summary_lines;
+use crate::project::{import_into, summary_lines};
 use crate::query::run_query;
 use crate::report::{STATS_SQL, write_validation};
 use crate::sample::{SampleRequest, Strategy, sample};
@@ -64,8 +62,7 @@ pub fn run_dot(shell: &mut Shell<'_>, line: &str) -> Result<()> {
         }
         ".mode" => {
             let name = args.first().context("usage: .mode table|csv|json|jsonl|line")?;
-            shell.mode = OutputFormat::parse(name)
-                .with_context(|| format!("unknown mode {name}; choose table, csv, json, jsonl or line"))?;
+            shell.mode = parse_choice::<OutputFormat>(name, "mode")?;
             Ok(())
         }
         ".output" | ".once" => {
@@ -79,7 +76,7 @@ pub fn run_dot(shell: &mut Shell<'_>, line: &str) -> Result<()> {
             let path = args.first().context("usage: .import PATH [FORMAT]")?;
             let format = args
                 .get(1)
-                .map(|f| <Format as clap::ValueEnum>::from_str(f, true).map_err(|e| anyhow::anyhow!("unknown format {f}: {e}")))
+                .map(|f| parse_choice::<Format>(f, "input format"))
                 .transpose()?;
             let opts = ImportOptions {
                 paths: vec![PathBuf::from(path)],
@@ -87,7 +84,7 @@ pub fn run_dot(shell: &mut Shell<'_>, line: &str) -> Result<()> {
                 host_url: crate::import::DEFAULT_HOST_URL.into(),
                 ..ImportOptions::default()
             };
-            let summary = run_import(shell.store, &opts)?;
+            let summary = import_into(shell.store.project(), &opts)?;
             shell.out(|out| {
                 for line in summary_lines(&summary) {
                     writeln!(out, "{line}")?;
@@ -98,13 +95,10 @@ pub fn run_dot(shell: &mut Shell<'_>, line: &str) -> Result<()> {
         ".export" => {
             let path = args.first().context("usage: .export FILE [FORMAT]")?;
             let format = ExportFormat::parse(args.get(1).copied().unwrap_or("json"))?;
-            let total = select_tasks(shell.store.conn(), &Selection::default())?;
-            if format == ExportFormat::Parquet {
-                write_parquet(shell.store.conn(), path.as_ref())?;
-            } else {
-                write_file(path.as_ref(), |out| write_export(shell.store.conn(), format, Dialect::Ls1, &UrlRewrite::default(), total, out))?;
+            let job = ExportJob { format, output: PathBuf::from(path), ..ExportJob::default() };
+            if let (total, Some(written)) = run_export(shell.store, &job)? {
+                eprintln!("exported {total} tasks to {written}");
             }
-            eprintln!("exported {total} tasks to {path}");
             Ok(())
         }
         ".sample" => {
