@@ -138,6 +138,52 @@ pub fn kind_of_extension(ext: &str) -> Option<MediaKind> {
     }
 }
 
+/// What a file or bucket object is to a format: a file of tasks to read, or one task whose
+/// data is the file's URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// One task whose data is the file's URL (or URI).
+    Media(MediaKind),
+    /// A file of tasks in this format.
+    File(Format),
+}
+
+/// The one table of which files a format reads, for local folders, bucket listings and
+/// guessing alike: what a file of this name is to `format` (to its own extension when
+/// `None`), or `None` when the format skips it.
+pub fn reads(name: &str, format: Option<Format>) -> Option<Reads> {
+    let ext = extension(name).unwrap_or_default();
+    let media = media_kind(name);
+    let is_text = ext == "txt" || ext == "text";
+    Some(match format {
+        None => match ext.as_str() {
+            "json" => Reads::File(Format::Json),
+            "jsonl" | "ndjson" => Reads::File(Format::Jsonl),
+            "tsv" => Reads::File(Format::Tsv),
+            "csv" => Reads::File(Format::Csv),
+            _ if is_text => Reads::File(Format::Text),
+            _ => Reads::Media(media?),
+        },
+        Some(Format::JsonDir) if ext == "json" => Reads::File(Format::Json),
+        Some(Format::TextDir) if is_text => Reads::File(Format::Text),
+        Some(Format::ImageDir) if media == Some(MediaKind::Image) => Reads::Media(MediaKind::Image),
+        Some(Format::AudioDir) if media == Some(MediaKind::Audio) => Reads::Media(MediaKind::Audio),
+        Some(Format::TimeseriesDir) if media == Some(MediaKind::TimeSeries) => {
+            Reads::Media(MediaKind::TimeSeries)
+        }
+        Some(Format::Media) => Reads::Media(media?),
+        Some(
+            f @ (Format::Json
+            | Format::Jsonl
+            | Format::Csv
+            | Format::Tsv
+            | Format::Text
+            | Format::UrlList),
+        ) => Reads::File(f),
+        Some(_) => return None,
+    })
+}
+
 /// Guess the format of one input path.
 pub fn guess_format(path: &Path) -> Result<Format> {
     let shown = path.display();
@@ -150,39 +196,19 @@ pub fn guess_format(path: &Path) -> Result<Format> {
             "can't tell the format of {shown}: it has no extension; pass --format (json, jsonl, csv, tsv, text, ...)"
         );
     };
-    Ok(match ext.as_str() {
-        "json" => Format::Json,
-        "jsonl" | "ndjson" => Format::Jsonl,
-        "csv" => Format::Csv,
-        "tsv" => Format::Tsv,
-        "txt" | "text" => Format::Text,
-        _ if media_kind(&name).is_some() => Format::Media,
-        _ => bail!(
+    match reads(&name, None) {
+        Some(Reads::File(format)) => Ok(format),
+        Some(Reads::Media(_)) => Ok(Format::Media),
+        None => bail!(
             "can't tell the format of {shown} from its extension .{ext}; pass --format \
              (json, jsonl, csv, tsv, text, ...)"
         ),
-    })
+    }
 }
 
 /// A folder's format: what most of its files are.
 fn guess_dir_format(path: &Path) -> Result<Format> {
-    let mut counts = [0usize; 5]; // json, image, audio, series, text
-    for entry in walkdir::WalkDir::new(path).follow_links(false).into_iter().flatten().take(100_000)
-    {
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let name = entry.file_name().to_string_lossy();
-        let slot = match (extension(&name).as_deref(), media_kind(&name)) {
-            (Some("json"), _) => 0,
-            (_, Some(MediaKind::Image)) => 1,
-            (_, Some(MediaKind::Audio)) => 2,
-            (_, Some(MediaKind::TimeSeries)) => 3,
-            (Some("txt" | "text"), _) => 4,
-            _ => continue,
-        };
-        counts[slot] += 1;
-    }
+    // The folder formats, the first winning a tie.
     let formats = [
         Format::JsonDir,
         Format::ImageDir,
@@ -190,6 +216,17 @@ fn guess_dir_format(path: &Path) -> Result<Format> {
         Format::TimeseriesDir,
         Format::TextDir,
     ];
+    let mut counts = [0usize; 5];
+    for entry in walkdir::WalkDir::new(path).follow_links(false).into_iter().flatten().take(100_000)
+    {
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy();
+        if let Some(i) = formats.iter().position(|f| reads(&name, Some(*f)).is_some()) {
+            counts[i] += 1;
+        }
+    }
     let best = (0..5).filter(|&i| counts[i] > 0).max_by_key(|&i| (counts[i], 5 - i));
     match best {
         Some(i) => Ok(formats[i]),

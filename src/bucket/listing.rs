@@ -5,6 +5,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use super::{Bucket, ObjectInfo};
+pub use crate::formats::Reads as ObjectKind;
 use crate::formats::{self, Format, MediaKind};
 
 /// Which objects of a bucket to read, and how: Label Studio's storage options.
@@ -25,15 +26,6 @@ pub struct ListOptions {
     /// How to read the objects (by each object's extension when left out).
     #[serde(skip_serializing_if = "Option::is_none", default, with = "format_name")]
     pub format: Option<Format>,
-}
-
-/// What an object gives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ObjectKind {
-    /// One task whose data is the object's URI.
-    Media(MediaKind),
-    /// A file of tasks in this format.
-    File(Format),
 }
 
 /// One object to read.
@@ -126,52 +118,16 @@ fn folder(path: &str, prefix: Option<&str>) -> String {
     joined
 }
 
-/// What an object of this key gives under `format` (by its extension when `None`).
+/// What an object of this key gives under `format` (by its extension when `None`): the
+/// table in `formats::reads`, except that with `use_blob_urls` every object of a media
+/// listing is one task.
 pub fn object_kind(key: &str, format: Option<Format>, use_blob_urls: bool) -> Option<ObjectKind> {
     // '?' and '#' are part of a key, not a query or fragment as in a URL.
     let name = key.replace(['?', '#'], "_");
-    let ext = formats::extension(&name).unwrap_or_default();
-    let media = formats::media_kind(&name);
-    if use_blob_urls {
-        return match format {
-            None | Some(Format::Media) => {
-                Some(ObjectKind::Media(media.unwrap_or(MediaKind::Image)))
-            }
-            _ => object_kind(key, format, false),
-        };
+    if use_blob_urls && matches!(format, None | Some(Format::Media)) {
+        return Some(ObjectKind::Media(formats::media_kind(&name).unwrap_or(MediaKind::Image)));
     }
-    let is_text = ext == "txt" || ext == "text";
-    Some(match format {
-        None => match ext.as_str() {
-            "json" => ObjectKind::File(Format::Json),
-            "jsonl" | "ndjson" => ObjectKind::File(Format::Jsonl),
-            "tsv" => ObjectKind::File(Format::Tsv),
-            "csv" => ObjectKind::File(Format::Csv),
-            _ if is_text => ObjectKind::File(Format::Text),
-            _ => ObjectKind::Media(media?),
-        },
-        Some(Format::JsonDir) if ext == "json" => ObjectKind::File(Format::Json),
-        Some(Format::TextDir) if is_text => ObjectKind::File(Format::Text),
-        Some(Format::ImageDir) if media == Some(MediaKind::Image) => {
-            ObjectKind::Media(MediaKind::Image)
-        }
-        Some(Format::AudioDir) if media == Some(MediaKind::Audio) => {
-            ObjectKind::Media(MediaKind::Audio)
-        }
-        Some(Format::TimeseriesDir) if media == Some(MediaKind::TimeSeries) => {
-            ObjectKind::Media(MediaKind::TimeSeries)
-        }
-        Some(Format::Media) => ObjectKind::Media(media?),
-        Some(
-            f @ (Format::Json
-            | Format::Jsonl
-            | Format::Csv
-            | Format::Tsv
-            | Format::Text
-            | Format::UrlList),
-        ) => ObjectKind::File(f),
-        Some(_) => return None,
-    })
+    formats::reads(&name, format)
 }
 
 /// List what `url` (a key or a prefix) and `opts` choose, sorted by key. A URL that names

@@ -33,6 +33,7 @@ use std::time::{Instant, SystemTime};
 use anyhow::{Context, Result, bail};
 use duckdb::{Connection, params};
 
+use crate::formats::Reads;
 pub use crate::formats::{Format, MediaKind};
 pub use context::ReadContext;
 use inputs::resolve_inputs;
@@ -479,31 +480,23 @@ fn read_local(
             let mut urls = dir::LocalUrls::new(&ctx.host_url);
             for file in files {
                 let name = file.display().to_string();
-                let ext = crate::formats::extension(&name).unwrap_or_default();
-                let kind = crate::formats::kind_of_extension(&ext);
-                let is_match = match format {
-                    Format::JsonDir => ext == "json",
-                    Format::TextDir => ext == "txt" || ext == "text",
-                    Format::ImageDir => kind == Some(MediaKind::Image),
-                    Format::AudioDir => kind == Some(MediaKind::Audio),
-                    _ => kind == Some(MediaKind::TimeSeries),
-                };
-                if !is_match {
+                let Some(reads) = crate::formats::reads(&name, Some(format)) else {
                     sink.skip(1)?;
                     continue;
-                }
+                };
                 matched += 1;
-                match format {
-                    Format::JsonDir => json::read_json(open(&file)?, &name, sink)?,
-                    Format::TextDir => {
+                match reads {
+                    Reads::File(Format::Json) => json::read_json(open(&file)?, &name, sink)?,
+                    // An empty text file in a folder is no error (a lone one is).
+                    Reads::File(Format::Text) => {
                         text::read_text(open(&file)?, &name, ctx, sink)?;
                     }
-                    Format::TimeseriesDir => {
+                    Reads::File(format) => read_stream(open(&file)?, &name, format, ctx, sink)?,
+                    Reads::Media(MediaKind::TimeSeries) => {
                         let key = ctx.key_for(MediaKind::TimeSeries)?;
                         series::push_series_file(&file, series, &key, &ctx.host_url, sink)?
                     }
-                    _ => {
-                        let kind = kind.expect("matched files have a media kind");
+                    Reads::Media(kind) => {
                         let key = ctx.key_for(kind)?;
                         dir::push_media_file(&file, name, &key, &mut urls, sink)?
                     }
