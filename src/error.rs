@@ -89,25 +89,6 @@ pub fn line_col(text: &[u8], offset: usize) -> (u64, u64) {
     (line, col)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn input_error_is_compiler_style() {
-        assert_eq!(InputError::at("a.json", 3, 7, "bad").to_string(), "a.json:3:7: bad");
-        assert_eq!(InputError::line("a.csv", 4, "bad").to_string(), "a.csv:4: bad");
-        assert_eq!(InputError::file("a.csv", "bad").to_string(), "a.csv: bad");
-    }
-
-    #[test]
-    fn line_col_counts_chars() {
-        assert_eq!(line_col(b"ab\ncd", 4), (2, 2));
-        assert_eq!(line_col("é\nx".as_bytes(), 2), (1, 2));
-        assert_eq!(line_col(b"", 0), (1, 1));
-    }
-}
-
 /// An error's text on one line (its causes joined by ": ", whitespace runs as one space):
 /// every error lsdb prints or answers is one line.
 pub fn one_line(text: &str) -> String {
@@ -127,4 +108,23 @@ pub fn parse_choice<T: clap::ValueEnum>(name: &str, what: &str) -> anyhow::Resul
     T::from_str(name, true).map_err(|_| {
         anyhow::anyhow!("unknown {what} {name:?}; choose one of {}", choices::<T>().join(", "))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_error_is_compiler_style() {
+        assert_eq!(InputError::at("a.json", 3, 7, "bad").to_string(), "a.json:3:7: bad");
+        assert_eq!(InputError::line("a.csv", 4, "bad").to_string(), "a.csv:4: bad");
+        assert_eq!(InputError::file("a.csv", "bad").to_string(), "a.csv: bad");
+    }
+
+    #[test]
+    fn line_col_counts_chars() {
+        assert_eq!(line_col(b"ab\ncd", 4), (2, 2));
+        assert_eq!(line_col("é\nx".as_bytes(), 2), (1, 2));
+        assert_eq!(line_col(b"", 0), (1, 1));
+    }
 }

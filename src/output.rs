@@ -85,18 +85,18 @@ pub struct RowWriter<'w> {
 /// quoting too), everything else as written.
 enum Out<'w> {
     Plain(&'w mut dyn Write),
-    Csv(csv::Writer<&'w mut dyn Write>),
+    Csv(Box<csv::Writer<&'w mut dyn Write>>),
 }
 
 impl<'w> RowWriter<'w> {
     pub fn new(format: OutputFormat, style: TableStyle, out: &'w mut dyn Write) -> Self {
         let out = match format {
-            OutputFormat::Csv => Out::Csv(
+            OutputFormat::Csv => Out::Csv(Box::new(
                 csv::WriterBuilder::new()
                     .quote_style(csv::QuoteStyle::Necessary)
                     .terminator(csv::Terminator::Any(b'\n'))
                     .from_writer(out),
-            ),
+            )),
             _ => Out::Plain(out),
         };
         RowWriter {

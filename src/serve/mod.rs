@@ -575,7 +575,7 @@ async fn predictions(State(state): State<Arc<Served>>, request: Request) -> Resp
                 Ok(id) => task = Some(id),
                 Err(_) => return bad_request(&format!("task={value:?} is not a task id")),
             },
-            "project" | "task__project" if is_this_project(&value) => {}
+            "project" | "task__project" if is_this_project(value) => {}
             "project" | "task__project" => return not_found(),
             _ => {
                 return bad_request(&format!(

@@ -134,7 +134,7 @@ async fn resolve_uri(state: Arc<Served>, task: Option<i64>, request: Request) ->
             serde_json::json!({ "detail": "fileuri is required" }),
         );
     };
-    let uri = decode_fileuri(&value);
+    let uri = decode_fileuri(value);
     let sets = state.clone();
     let work = move |conn: &Connection, _: &std::path::Path| {
         let referenced = sets.referenced(conn)?;

@@ -70,12 +70,12 @@ pub fn parse(params: &Params) -> Result<TaskQuery> {
     for (key, value) in params.iter() {
         match key {
             "project" => {
-                if !super::is_this_project(&value) {
+                if !super::is_this_project(value) {
                     bail!("project {value} does not exist: lsdb serve has one project, id 1");
                 }
             }
             // As Label Studio's paginator: a bad or zero size is the default.
-            "page" => out.page = value.parse().map_err(|_| bad("page", &value))?,
+            "page" => out.page = value.parse().map_err(|_| bad("page", value))?,
             "page_size" => {
                 out.page_size = value.parse().ok().filter(|s| *s > 0).unwrap_or(100).min(100_000)
             }
@@ -90,19 +90,19 @@ pub fn parse(params: &Params) -> Result<TaskQuery> {
                 }
                 out.is_ids_only = true;
             }
-            "resolve_uri" => out.is_resolving_uris = is_true(&value)?,
+            "resolve_uri" => out.is_resolving_uris = is_true(value)?,
             "only_annotated" => {
-                if is_true(&value)? {
+                if is_true(value)? {
                     conditions.push(IS_LABELED.into());
                 }
             }
             "query" => {
-                let parsed: Value = serde_json::from_str(&value)
+                let parsed: Value = serde_json::from_str(value)
                     .map_err(|e| anyhow::anyhow!("query is not JSON: {e}"))?;
                 read_query(&parsed, &mut conditions, &mut out)?;
             }
             "selectedItems" => {
-                let parsed: Value = serde_json::from_str(&value)
+                let parsed: Value = serde_json::from_str(value)
                     .map_err(|e| anyhow::anyhow!("selectedItems is not JSON: {e}"))?;
                 selected(&parsed, &mut conditions)?;
             }

@@ -37,10 +37,10 @@ fn issue_23_modules_use_only_lower_layers_and_never_each_other() {
     for (module, path) in &files {
         let text = strip(&std::fs::read_to_string(path).expect("read a source file"));
         for used in uses(&text, module) {
-            if let Some(target) = resolve(&used, &modules) {
-                if target != *module {
-                    edges.insert((module.clone(), target));
-                }
+            if let Some(target) = resolve(&used, &modules)
+                && target != *module
+            {
+                edges.insert((module.clone(), target));
             }
         }
     }
