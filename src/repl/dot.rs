@@ -1,4 +1,4 @@
-//! The shell's dot commands. Each calls the module that the matching subcommand uses.
+//! The shell's dot commands. Each calls what the matching subcommand runs.
 
 use std::path::PathBuf;
 
@@ -21,45 +21,14 @@ pub fn run_dot(shell: &mut Shell<'_>, line: &str) -> Result<()> {
     let command = words.next().unwrap_or_default();
     let args: Vec<&str> = words.collect();
     match command {
-        ".help" => shell.out(|out| {
-            for (usage, about) in DOT_COMMANDS {
-                writeln!(out, "{usage:<36} {about}")?;
-            }
-            writeln!(out, "SQL statements end with ';'. Tables: tasks, completions, predictions, imports; views: validation_errors, results, prediction_ranks.")?;
-            Ok(())
-        }),
+        ".help" => help(shell),
         ".tables" => {
-            let sql = "SELECT table_name AS name, lower(table_type) AS kind FROM information_schema.tables \
-                       WHERE table_schema = 'main' ORDER BY kind, name";
+            let sql = "SELECT table_name AS name, lower(table_type) AS kind \
+                       FROM information_schema.tables WHERE table_schema = 'main' \
+                       ORDER BY kind, name";
             print_query(shell, sql)
         }
-        ".schema" => {
-            let rows = match args.first() {
-                Some(name) => {
-                    let mut stmt = shell.store.conn().prepare(
-                        "SELECT sql FROM duckdb_tables() WHERE table_name = ? \
-                         UNION ALL SELECT sql FROM duckdb_views() WHERE view_name = ? AND NOT internal",
-                    )?;
-                    stmt.query_map([*name, *name], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?
-                }
-                None => {
-                    let mut stmt = shell.store.conn().prepare(
-                        "SELECT sql FROM duckdb_tables() WHERE schema_name = 'main' \
-                         UNION ALL SELECT sql FROM duckdb_views() WHERE NOT internal AND schema_name = 'main'",
-                    )?;
-                    stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?
-                }
-            };
-            if rows.is_empty() {
-                bail!("no table or view called {}; see .tables", args.first().unwrap_or(&""));
-            }
-            shell.out(|out| {
-                for sql in &rows {
-                    writeln!(out, "{sql}")?;
-                }
-                Ok(())
-            })
-        }
+        ".schema" => schema(shell, args.first().copied()),
         ".mode" => {
             let name = args.first().context("usage: .mode table|csv|json|jsonl|line")?;
             shell.mode = parse_choice::<OutputFormat>(name, "mode")?;
@@ -67,55 +36,20 @@ pub fn run_dot(shell: &mut Shell<'_>, line: &str) -> Result<()> {
         }
         ".output" | ".once" => {
             shell.output = match args.first() {
-                Some(path) => Some(std::fs::File::create(path).with_context(|| format!("creating {path}"))?),
+                Some(path) => {
+                    Some(std::fs::File::create(path).with_context(|| format!("creating {path}"))?)
+                }
                 None => None,
             };
             Ok(())
         }
-        ".import" => {
-            let path = args.first().context("usage: .import PATH [FORMAT]")?;
-            let format = args
-                .get(1)
-                .map(|f| parse_choice::<Format>(f, "input format"))
-                .transpose()?;
-            let opts = ImportOptions {
-                paths: vec![PathBuf::from(path)],
-                format,
-                host_url: crate::import::DEFAULT_HOST_URL.into(),
-                ..ImportOptions::default()
-            };
-            let summary = import_into(shell.store.project(), &opts)?;
-            shell.out(|out| {
-                for line in summary_lines(&summary) {
-                    writeln!(out, "{line}")?;
-                }
-                Ok(())
-            })
-        }
-        ".export" => {
-            let path = args.first().context("usage: .export FILE [FORMAT]")?;
-            let format = ExportFormat::parse(args.get(1).copied().unwrap_or("json"))?;
-            let job = ExportJob { format, output: PathBuf::from(path), ..ExportJob::default() };
-            if let (total, Some(written)) = run_export(shell.store, &job)? {
-                eprintln!("exported {total} tasks to {written}");
-            }
-            Ok(())
-        }
-        ".sample" => {
-            let strategy = args.first().context("usage: .sample STRATEGY [N]")?;
-            let limit = args.get(1).map(|n| n.parse::<u64>().context("N must be a number")).transpose()?;
-            let req = SampleRequest { strategy: Strategy::parse(strategy)?, limit: limit.or(Some(10)), ..SampleRequest::default() };
-            let result = sample(shell.store.conn(), &req)?;
-            let (mode, style) = (shell.mode, shell.style());
-            shell.out(|out| render(&result, mode, style, out))
-        }
+        ".import" => import(shell, &args),
+        ".export" => export(shell, &args),
+        ".sample" => sample_queue(shell, &args),
         ".validate" => {
             let (mode, style, limit) = (shell.mode, shell.style(), shell.max_rows as u64);
             let store = shell.store;
-            shell.out(|out| {
-                write_validation(store.conn(), mode, style, limit, true, out)?;
-                Ok(())
-            })
+            shell.out(|out| write_validation(store.conn(), mode, style, limit, true, out).map(drop))
         }
         ".stats" => print_query(shell, STATS_SQL),
         ".timer" => {
@@ -140,18 +74,111 @@ pub fn run_dot(shell: &mut Shell<'_>, line: &str) -> Result<()> {
             shell.is_quitting = true;
             Ok(())
         }
-        other => {
-            // A command sharing the first three characters (".tab" for ".tabels").
-            let prefix: String = other.chars().take(3).collect();
-            let close = DOT_COMMANDS
-                .iter()
-                .map(|(usage, _)| usage.split(' ').next().unwrap_or(usage))
-                .find(|name| prefix.chars().count() == 3 && name.starts_with(&prefix));
-            match close {
-                Some(name) => bail!("unknown command {other}; did you mean {name}? (.help lists them)"),
-                None => bail!("unknown command {other}; .help lists the commands"),
-            }
+        other => unknown(other),
+    }
+}
+
+fn help(shell: &mut Shell<'_>) -> Result<()> {
+    shell.out(|out| {
+        for (usage, about) in DOT_COMMANDS {
+            writeln!(out, "{usage:<36} {about}")?;
         }
+        writeln!(
+            out,
+            "SQL statements end with ';'. Tables: tasks, completions, predictions, imports; \
+             views: validation_errors, results, prediction_ranks."
+        )?;
+        Ok(())
+    })
+}
+
+/// `.schema [NAME]`: the CREATE statement of one table or view, or of all of them.
+fn schema(shell: &mut Shell<'_>, name: Option<&str>) -> Result<()> {
+    let conn = shell.store.conn();
+    let rows = match name {
+        Some(name) => {
+            let mut stmt = conn.prepare(
+                "SELECT sql FROM duckdb_tables() WHERE table_name = ? \
+                 UNION ALL SELECT sql FROM duckdb_views() WHERE view_name = ? AND NOT internal",
+            )?;
+            stmt.query_map([name, name], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?
+        }
+        None => {
+            let mut stmt = conn.prepare(
+                "SELECT sql FROM duckdb_tables() WHERE schema_name = 'main' \
+                 UNION ALL SELECT sql FROM duckdb_views() WHERE NOT internal \
+                 AND schema_name = 'main'",
+            )?;
+            stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?
+        }
+    };
+    if rows.is_empty() {
+        bail!("no table or view called {}; see .tables", name.unwrap_or(""));
+    }
+    shell.out(|out| {
+        for sql in &rows {
+            writeln!(out, "{sql}")?;
+        }
+        Ok(())
+    })
+}
+
+/// `.import PATH [FORMAT]`: what `lsdb import PATH [--format FORMAT]` runs.
+fn import(shell: &mut Shell<'_>, args: &[&str]) -> Result<()> {
+    let path = args.first().context("usage: .import PATH [FORMAT]")?;
+    let format = args.get(1).map(|f| parse_choice::<Format>(f, "input format")).transpose()?;
+    let opts = ImportOptions {
+        paths: vec![PathBuf::from(path)],
+        format,
+        host_url: crate::import::DEFAULT_HOST_URL.into(),
+        ..ImportOptions::default()
+    };
+    let summary = import_into(shell.store.project(), &opts)?;
+    shell.out(|out| {
+        for line in summary_lines(&summary) {
+            writeln!(out, "{line}")?;
+        }
+        Ok(())
+    })
+}
+
+/// `.export FILE [FORMAT]`: what `lsdb export -o FILE [--format FORMAT]` runs.
+fn export(shell: &mut Shell<'_>, args: &[&str]) -> Result<()> {
+    let path = args.first().context("usage: .export FILE [FORMAT]")?;
+    let format = ExportFormat::parse(args.get(1).copied().unwrap_or("json"))?;
+    let job = ExportJob { format, output: PathBuf::from(path), ..ExportJob::default() };
+    if let (total, Some(written)) = run_export(shell.store, &job)? {
+        eprintln!("exported {total} tasks to {written}");
+    }
+    Ok(())
+}
+
+/// `.sample STRATEGY [N]`: the first N (10) tasks of the queue, as `lsdb sample` prints it.
+fn sample_queue(shell: &mut Shell<'_>, args: &[&str]) -> Result<()> {
+    let strategy = args.first().context("usage: .sample STRATEGY [N]")?;
+    let limit = args.get(1).map(|n| n.parse::<u64>().context("N must be a number")).transpose()?;
+    let req = SampleRequest {
+        strategy: Strategy::parse(strategy)?,
+        limit: limit.or(Some(10)),
+        ..SampleRequest::default()
+    };
+    let result = sample(shell.store.conn(), &req)?;
+    let (mode, style) = (shell.mode, shell.style());
+    shell.out(|out| render(&result, mode, style, out))
+}
+
+/// An unknown command, with the one sharing its first three characters (".tab" for
+/// ".tabels").
+fn unknown(command: &str) -> Result<()> {
+    let prefix: String = command.chars().take(3).collect();
+    let close = DOT_COMMANDS
+        .iter()
+        .map(|(usage, _)| usage.split(' ').next().unwrap_or(usage))
+        .find(|name| prefix.chars().count() == 3 && name.starts_with(&prefix));
+    match close {
+        Some(name) => bail!("unknown command {command}; did you mean {name}? (.help lists them)"),
+        None => bail!("unknown command {command}; .help lists the commands"),
     }
 }
 
