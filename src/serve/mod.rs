@@ -8,10 +8,12 @@ mod api;
 use api::bad_request;
 mod fetch;
 pub mod files;
+mod items;
 mod params;
 mod referenced;
 mod resolve;
 mod tasks;
+mod upload;
 
 use std::io::Write;
 use std::net::IpAddr;
@@ -549,7 +551,7 @@ async fn task(
     let Ok(id) = id.parse::<i64>() else {
         return not_found();
     };
-    with_store(state, move |conn, _| Ok(tasks::items(conn, &[id], true, false, true)?.pop())).await
+    with_store(state, move |conn, _| Ok(items::items(conn, &[id], true, false, true)?.pop())).await
 }
 
 /// `GET /api/tasks/{id}/annotations`: the task's annotations.
@@ -561,7 +563,7 @@ async fn annotations(
         return not_found();
     };
     with_store(state, move |conn, _| {
-        Ok(tasks::items(conn, &[id], true, false, true)?.pop().map(|mut t| t["annotations"].take()))
+        Ok(items::items(conn, &[id], true, false, true)?.pop().map(|mut t| t["annotations"].take()))
     })
     .await
 }
@@ -595,11 +597,11 @@ async fn import(
     if !is_this_project(&id) {
         return not_found();
     }
-    api::import(state, request).await
+    upload::import(state, request).await
 }
 
 async fn import_0x(State(state): State<Arc<Served>>, request: Request) -> Response {
-    api::import(state, request).await
+    upload::import(state, request).await
 }
 
 /// `/data/<name>?d=<folder>` and `/data/local-files/?d=<path>`.
