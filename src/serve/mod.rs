@@ -8,7 +8,9 @@ mod api;
 use api::bad_request;
 mod fetch;
 pub mod files;
+mod guard;
 mod items;
+mod media;
 mod params;
 mod referenced;
 mod resolve;
@@ -22,17 +24,16 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use axum::Router;
-use axum::body::Body;
+
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
+use axum::http::{HeaderValue, StatusCode, header};
+
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::store::{Shared, Store};
-use files::{Range, Refusal};
+use files::Refusal;
 use params::Params;
 
 /// How to serve a project.
@@ -193,95 +194,13 @@ fn router(state: Arc<Served>) -> Router {
         .route("/projects/{id}/resolve/", get(resolve::project_uri))
         .route("/projects/{id}/presign/", get(resolve::project_uri))
         .merge(api)
-        .fallback(get(local_file))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), guard));
-    let router = match cors_layer(state.opts.cors.as_deref()) {
+        .fallback(get(media::local_file))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard));
+    let router = match guard::cors_layer(state.opts.cors.as_deref()) {
         Some(layer) => router.layer(layer),
         None => router,
     };
     router.with_state(state)
-}
-
-/// Cross-origin requests from `--cors ORIGIN`, preflight included (tower-http).
-fn cors_layer(origin: Option<&str>) -> Option<tower_http::cors::CorsLayer> {
-    let origin = HeaderValue::from_str(origin?).ok()?;
-    Some(
-        tower_http::cors::CorsLayer::new()
-            .allow_origin(origin)
-            .allow_methods([http::Method::GET, http::Method::POST])
-            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::RANGE])
-            .expose_headers([header::CONTENT_RANGE, header::CONTENT_LENGTH, header::ETAG]),
-    )
-}
-
-/// Routes open to anyone, as in Label Studio: health, version, the Import page (static; it
-/// asks for the token itself).
-fn is_open_route(path: &str) -> bool {
-    matches!(path.trim_end_matches('/'), "" | "/import" | "/health" | "/api/version")
-}
-
-/// Every request: a POST from a web page of another origin (than this server's, or
-/// `--cors`) is refused (browsers send such requests without asking first); with a token,
-/// every route but the open ones needs `Authorization: Token T` (Label Studio's header and
-/// 401 body), or, for a local file, the URL's signature (`sig=`, `lsdb export --sign-urls`).
-async fn guard(State(state): State<Arc<Served>>, request: Request, next: Next) -> Response {
-    // Without a token the server answers anyone who reaches it, so only by its address: a
-    // host name other than localhost is a page that rebound its own name to this machine.
-    if state.opts.token.is_none() && !is_address_host(request.headers()) {
-        return json(
-            StatusCode::FORBIDDEN,
-            serde_json::json!({ "detail": "this server answers requests to its address (127.0.0.1, \
-                localhost) only; give it --token T to be reached under another name" }),
-        );
-    }
-    if request.method() == http::Method::POST
-        && let Some(origin) = request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok())
-        && !is_same_origin(origin, request.headers())
-        && state.opts.cors.as_deref() != Some(origin)
-    {
-        return json(
-            StatusCode::FORBIDDEN,
-            serde_json::json!({ "detail": format!(
-                "a request from the web page at {origin} is refused; start lsdb serve with \
-                 --cors {origin} to allow that origin"
-            ) }),
-        );
-    }
-    if let Some(token) = &state.opts.token
-        && !is_open_route(request.uri().path())
-    {
-        let given = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let given = given.and_then(|v| v.strip_prefix("Token ").or(v.strip_prefix("Bearer ")));
-        let is_signed =
-            || files::has_valid_signature(token, request.uri().path(), &Params::of(request.uri()));
-        let is_token = given.is_some_and(|g| crate::fileurl::same_in_constant_time(g, token));
-        if !is_token && !is_signed() {
-            return json(
-                StatusCode::UNAUTHORIZED,
-                serde_json::json!({ "detail": "Authentication credentials were not provided." }),
-            );
-        }
-    }
-    next.run(request).await
-}
-
-/// Whether the request's Host is an IP address or `localhost` (with any port).
-fn is_address_host(headers: &HeaderMap) -> bool {
-    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
-        return true;
-    };
-    let name = match host.strip_prefix('[') {
-        Some(v6) => return v6.split(']').next().is_some_and(|a| a.parse::<IpAddr>().is_ok()),
-        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
-    };
-    name.eq_ignore_ascii_case("localhost") || name.parse::<IpAddr>().is_ok()
-}
-
-/// Whether `origin` (scheme://host[:port]) is this server as the request's Host names it.
-fn is_same_origin(origin: &str, headers: &HeaderMap) -> bool {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let origin_host = origin.split_once("://").map(|(_, rest)| rest);
-    host.is_some() && origin_host == host
 }
 
 /// Ctrl-C or SIGTERM: stop taking requests, finish the ones in hand.
@@ -602,93 +521,4 @@ async fn import(
 
 async fn import_0x(State(state): State<Arc<Served>>, request: Request) -> Response {
     upload::import(state, request).await
-}
-
-/// `/data/<name>?d=<folder>` and `/data/local-files/?d=<path>`.
-async fn local_file(State(state): State<Arc<Served>>, request: Request) -> Response {
-    let path = request.uri().path().to_string();
-    let params = Params::of(request.uri());
-    let named = if path == "/data/local-files" || path == "/data/local-files/" {
-        files::ls1_form(&params, state.opts.document_root.as_deref())
-    } else if let Some(name) = path.strip_prefix("/data/") {
-        files::seed_form(name, &params)
-    } else {
-        return json(StatusCode::NOT_FOUND, serde_json::json!({ "detail": "not found" }));
-    };
-    let file = match named {
-        Ok(file) => file,
-        Err(r) => return refusal(r),
-    };
-    // The sets in memory are current (the usual case): a lookup, on this thread.
-    if let Some(referenced) = state.referenced.fresh(&state.store) {
-        return match referenced.check_allowed(&state.opts.project, &file) {
-            Ok(file) => send_file(&file, request.headers()).await,
-            Err(r) => refusal(r),
-        };
-    }
-    let sets = state.clone();
-    let checked = on_store(state, move |conn, project| {
-        let referenced = sets.referenced(conn)?;
-        Ok(referenced.check_allowed(project, &file))
-    })
-    .await;
-    match checked {
-        Ok(Ok(file)) => send_file(&file, request.headers()).await,
-        Ok(Err(r)) => refusal(r),
-        Err(answer) => answer,
-    }
-}
-
-async fn send_file(path: &Path, request: &HeaderMap) -> Response {
-    let Ok(mut file) = tokio::fs::File::open(path).await else {
-        return refusal(Refusal { status: 404, message: "no such file".into() });
-    };
-    let Ok(meta) = file.metadata().await else {
-        return refusal(Refusal { status: 404, message: "no such file".into() });
-    };
-    let len = meta.len();
-    let modified = meta.modified().ok();
-    let etag = files::etag(len, modified);
-    let mut headers = HeaderMap::new();
-    let mut set = |name: header::HeaderName, value: &str| {
-        if let Ok(value) = HeaderValue::from_str(value) {
-            headers.insert(name, value);
-        }
-    };
-    set(header::CONTENT_TYPE, files::content_type(path));
-    set(header::ACCEPT_RANGES, "bytes");
-    set(header::ETAG, &etag);
-    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    if let Some(modified) = modified {
-        set(header::LAST_MODIFIED, &httpdate::fmt_http_date(modified));
-    }
-    if files::is_active_content(path) {
-        set(
-            header::CONTENT_SECURITY_POLICY,
-            "sandbox; default-src 'none'; style-src 'unsafe-inline'",
-        );
-    }
-    let if_none_match = request.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
-    if if_none_match == Some(etag.as_str()) {
-        return (StatusCode::NOT_MODIFIED, headers).into_response();
-    }
-    let range = request.get(header::RANGE).and_then(|v| v.to_str().ok());
-    let (status, start, end) = match files::parse_range(range, len) {
-        Range::Whole => (StatusCode::OK, 0, len.saturating_sub(1)),
-        Range::Part(start, end) => {
-            set(header::CONTENT_RANGE, &format!("bytes {start}-{end}/{len}"));
-            (StatusCode::PARTIAL_CONTENT, start, end)
-        }
-        Range::Unsatisfiable => {
-            set(header::CONTENT_RANGE, &format!("bytes */{len}"));
-            return (StatusCode::RANGE_NOT_SATISFIABLE, headers).into_response();
-        }
-    };
-    let size = if len == 0 { 0 } else { end - start + 1 };
-    set(header::CONTENT_LENGTH, &size.to_string());
-    if file.seek(std::io::SeekFrom::Start(start)).await.is_err() {
-        return refusal(Refusal { status: 404, message: "no such file".into() });
-    }
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file.take(size)));
-    (status, headers, body).into_response()
 }
