@@ -15,6 +15,7 @@ mod inputs;
 mod json;
 mod lines;
 mod load;
+mod loader;
 mod place;
 mod placelog;
 mod preannotate;
@@ -24,6 +25,7 @@ mod series;
 mod sink;
 mod task;
 mod text;
+mod writer;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -319,7 +321,7 @@ fn load_direct(
     inputs: &[Input],
     ctx: &mut ReadContext<'_>,
     import_id: i64,
-) -> Result<load::Loaded> {
+) -> Result<loader::Loaded> {
     // The appender is one of three busy threads on a machine that may have two cores:
     // DuckDB's own workers would only take turns with them (measured in docs/benchmarks.md).
     let _threads = Setting::set(conn, "threads", "1")?;
@@ -336,7 +338,7 @@ fn load_direct(
         _ => None,
     };
     let preannotate = preannotate::Preannotate::new(&opts.preannotated_from_fields, ctx.config);
-    let how = load::LoadOptions {
+    let how = loader::LoadOptions {
         import_id,
         is_skipping_invalid: opts.is_skipping_invalid,
         is_skipping_duplicates: opts.is_skipping_duplicates,
