@@ -4,7 +4,8 @@
 //! path reads.
 include!("lsdb.rs");
 
-use import::raw::{compact, compact_with_spans};
+use import::compact::compact_with_spans;
+use import::raw::compact;
 use import::task::{task_from_compact, task_from_json};
 use serde_json::value::RawValue;
 

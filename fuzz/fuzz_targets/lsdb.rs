@@ -4,14 +4,17 @@
 #[path = "../../src/error.rs"]
 mod error;
 #[allow(dead_code, unused_imports)]
+#[path = "../../src/formats.rs"]
+mod formats;
+#[allow(dead_code, unused_imports)]
 #[path = "../../src/labelconfig/mod.rs"]
 mod labelconfig;
 #[allow(dead_code, unused_imports)]
 #[path = "../../src/import"]
 mod import {
+    pub mod compact;
     pub mod context;
     pub mod csv;
-    pub mod format;
     pub mod json;
     pub mod lines;
     pub mod raw;

@@ -108,7 +108,7 @@ fn read_record(
     what: &dyn fmt::Display,
     source: String,
 ) -> Result<Task, InputError> {
-    let task = match super::raw::compact_with_spans(bytes) {
+    let task = match super::compact::compact_with_spans(bytes) {
         Some(text) => task_from_compact(&text, what, source),
         None => task_from_json(parse_record(bytes, line, col, path)?, what, source),
     };
@@ -146,7 +146,7 @@ fn parse_record<'a>(
         let (l, c) = at(offset);
         let msg = format!(
             "values are nested too deeply (more than {} levels of lists and objects)",
-            super::raw::MAX_DEPTH
+            super::compact::MAX_DEPTH
         );
         return Err(InputError::at(path, l, c, msg));
     }

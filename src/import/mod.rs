@@ -10,6 +10,7 @@ mod csv;
 mod digests;
 mod dir;
 
+mod compact;
 mod ids;
 mod inputs;
 mod json;

@@ -228,7 +228,7 @@ impl<R: BufRead> ElementScanner<R> {
                         used += 1;
                         continue;
                     }
-                    match crate::import::raw::quote_or_backslash(&buf[used..]) {
+                    match super::compact::quote_or_backslash(&buf[used..]) {
                         None => used = buf.len(),
                         Some(k) => {
                             used += k + 1;

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use anyhow::Result;
 use serde_json::value::RawValue;
 
-use super::raw::{Compact, NO_SPANS, RawObject, Spans, compact, kind, object_text, split_list};
+use super::compact::{Compact, NO_SPANS, Spans};
+use super::raw::{RawObject, compact, kind, object_text, split_list};
 use crate::error::InputError;
 
 /// One task's JSON text as read, not parsed yet: readers hand these on, so that parsing
