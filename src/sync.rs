@@ -98,21 +98,8 @@ fn sync_one(store: &Store, def: &Definition, is_pruning: bool) -> Result<SyncRep
         listed_uris.insert(uri);
         to_read.objects.push(object.clone());
     }
-    // A one-object URL covers that object; a prefix covers what its listing would choose.
     let selector = Selector::new(&url.path, &def.listing)?;
-    let is_single = !listing.prefix.is_empty() && !listing.prefix.ends_with('/');
-    for uri in known.keys() {
-        let Some((_, _, key)) = parse_object_uri(uri) else { continue };
-        let covered = if is_single {
-            key == listing.prefix
-        } else {
-            selector.covers(key) && selector.kind(key).is_some()
-        };
-        if covered && !listed_uris.contains(uri) {
-            report.deleted.push(uri.clone());
-        }
-    }
-    report.deleted.sort();
+    report.deleted = deleted_objects(&known, &listed_uris, &selector, &listing.prefix);
     let opts = ImportOptions {
         paths: vec![def.url.clone().into()],
         format: def.listing.format,
@@ -146,6 +133,33 @@ fn sync_one(store: &Store, def: &Definition, is_pruning: bool) -> Result<SyncRep
     report.import = summary;
     report.import.notes.splice(0..0, notes);
     Ok(report)
+}
+
+/// The objects read before that the listing no longer has, in order. A one-object URL
+/// covers that object; a prefix covers what its listing would choose.
+fn deleted_objects(
+    known: &HashMap<String, (Option<String>, u64)>,
+    listed: &HashSet<String>,
+    selector: &Selector,
+    prefix: &str,
+) -> Vec<String> {
+    let is_single = !prefix.is_empty() && !prefix.ends_with('/');
+    let mut deleted: Vec<String> = known
+        .keys()
+        .filter(|uri| !listed.contains(*uri))
+        .filter(|uri| {
+            parse_object_uri(uri).is_some_and(|(_, _, key)| {
+                if is_single {
+                    key == prefix
+                } else {
+                    selector.covers(key) && selector.kind(key).is_some()
+                }
+            })
+        })
+        .cloned()
+        .collect();
+    deleted.sort();
+    deleted
 }
 
 /// The objects read before under `scope` (a URI prefix): URI → (ETag, size).

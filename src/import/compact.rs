@@ -33,6 +33,10 @@ pub struct Compact {
 /// each object and list starts and ends in the result. `None` when it is not plain valid
 /// JSON — invalid, nested deeper than `MAX_DEPTH`, or holding a `\uD800`-`\uDFFF` escape
 /// — for the careful path to read and explain.
+///
+/// Longer than 80 lines on purpose: it is the import's hottest loop (every byte of every
+/// JSON task passes through it once), one state machine whose state lives in locals; split
+/// into functions, that state would travel through arguments on every token.
 pub fn compact_with_spans(bytes: &[u8]) -> Option<Compact> {
     let text = std::str::from_utf8(bytes).ok()?;
     let b = text.as_bytes();

@@ -99,7 +99,9 @@ impl<R: BufRead> ElementScanner<R> {
         Ok(None)
     }
 
-    /// The next task element, or `None` at the end of the list.
+    /// The next task element, or `None` at the end of the list. One state machine over the
+    /// buffer (the separators and errors between elements), kept whole as the scanner's
+    /// inner loop, which every byte of a JSON list passes through.
     pub fn next_element(&mut self, out: &mut Element) -> Result<bool, InputError> {
         loop {
             match self.state {
@@ -186,7 +188,9 @@ impl<R: BufRead> ElementScanner<R> {
         self.error("unexpected end of file: the list of tasks is not closed with ]; is the file truncated?")
     }
 
-    /// Copy one JSON value (object, list, string or scalar) into `out`.
+    /// Copy one JSON value (object, list, string or scalar) into `out`. Kept whole for the
+    /// same reason as `next_element`: it is the loop that copies every byte of every task,
+    /// with its depth and string state in locals.
     fn capture(&mut self, out: &mut Element, index: Option<u64>) -> Result<(), InputError> {
         out.bytes.clear();
         out.line = self.line;

@@ -368,29 +368,7 @@ fn annotations(
                 ));
             }
         };
-        let score = match fields.get("score") {
-            None | Some("null") => None,
-            Some(text)
-                if text.starts_with(['-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']) =>
-            {
-                match text.parse::<f64>() {
-                    Ok(n) if n.is_finite() => Some(n),
-                    _ => {
-                        let this = name();
-                        return Err(format!(
-                            "\"score\" of {this} is {text}, out of range; a score is a number such as 0.95"
-                        ));
-                    }
-                }
-            }
-            Some(text) => {
-                let this = name();
-                return Err(format!(
-                    "\"score\" of {this} is {}; a score is a number such as 0.95",
-                    describe(text)
-                ));
-            }
-        };
+        let score = score_of(fields.get("score"), &name)?;
         let model_version = fields.get("model_version").and_then(|v| match v {
             "null" => None,
             text => Some(serde_json::from_str::<String>(text).unwrap_or_else(|_| text.to_string())),
@@ -411,6 +389,27 @@ fn annotations(
         });
     }
     Ok(out)
+}
+
+/// An annotation's `score`: a finite number, or none (missing or null).
+fn score_of(text: Option<&str>, name: &dyn Fn() -> String) -> Result<Option<f64>, String> {
+    match text {
+        None | Some("null") => Ok(None),
+        Some(text) if text.starts_with(['-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']) => {
+            match text.parse::<f64>() {
+                Ok(n) if n.is_finite() => Ok(Some(n)),
+                _ => Err(format!(
+                    "\"score\" of {} is {text}, out of range; a score is a number such as 0.95",
+                    name()
+                )),
+            }
+        }
+        Some(text) => Err(format!(
+            "\"score\" of {} is {}; a score is a number such as 0.95",
+            name(),
+            describe(text)
+        )),
+    }
 }
 
 #[cfg(test)]
