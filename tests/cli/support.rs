@@ -214,3 +214,13 @@ pub fn percent_encode(text: &str) -> String {
         })
         .collect()
 }
+
+/// How many rounds a heavy test (kills, races) runs: `quick` by default, `full` when
+/// `LSDB_TEST_FULL` is set, as `.ci/run` sets it.
+pub fn rounds(quick: u32, full: u32) -> u32 {
+    if std::env::var_os("LSDB_TEST_FULL").is_some_and(|v| !v.is_empty() && v != "0") {
+        full
+    } else {
+        quick
+    }
+}
