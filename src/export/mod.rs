@@ -19,7 +19,7 @@ mod run;
 mod urls;
 
 pub use run::{ExportJob, presigner, run_export};
-pub use urls::{UrlRewrite, UrlStyle};
+pub use urls::{Presign, UrlRewrite, UrlStyle};
 
 const PAGE_SQL: &str = include_str!("../../sql/export.sql");
 const PAGE_SIZE: i64 = 5_000;

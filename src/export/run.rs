@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{Result, bail};
 
 use super::bucket::{BucketTarget, temp_dir};
-use super::{Dialect, ExportFormat, Selection, UrlRewrite, select_tasks, write_export};
+use super::{Dialect, ExportFormat, Presign, Selection, UrlRewrite, select_tasks, write_export};
 use super::{write_file, write_parquet};
 use crate::bucket::presign::{Presigner, lifetime};
 use crate::bucket::{BucketUrl, Connect};
@@ -31,10 +31,16 @@ pub struct ExportJob {
 
 /// Presigns bucket URIs for `ttl_minutes`, through the connection of the storage that
 /// names each bucket, else `connect`.
-pub fn presigner(store: &Store, connect: &Connect, ttl_minutes: u64) -> Result<Arc<Presigner>> {
+pub fn presigner(store: &Store, connect: &Connect, ttl_minutes: u64) -> Result<Arc<dyn Presign>> {
     let ttl = lifetime(ttl_minutes)?;
     let named = storages::bucket_connections(&storages::all(store.conn())?);
     Ok(Arc::new(Presigner::new(connect.clone(), named, ttl)))
+}
+
+impl Presign for Presigner {
+    fn url(&self, uri: &str) -> Result<Option<String>> {
+        Presigner::url(self, uri)
+    }
 }
 
 /// Run the export; returns how many tasks it wrote and where, or `None` for standard output.

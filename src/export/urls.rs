@@ -19,6 +19,12 @@ pub enum UrlStyle {
     Ls1,
 }
 
+/// What turns a bucket URI into a presigned URL (`bucket::presign::Presigner`): `None` when
+/// the text is not a bucket URI.
+pub trait Presign: Send + Sync + std::fmt::Debug {
+    fn url(&self, uri: &str) -> Result<Option<String>>;
+}
+
 /// What to do with local-file URLs at export.
 #[derive(Debug, Clone, Default)]
 pub struct UrlRewrite {
@@ -28,7 +34,7 @@ pub struct UrlRewrite {
     /// Label Studio's `LOCAL_FILES_DOCUMENT_ROOT`: ls1 paths are relative to it.
     pub document_root: PathBuf,
     /// Bucket URIs (`s3://`, `gs://`, `azure-blob://`) become presigned URLs.
-    pub presign: Option<std::sync::Arc<crate::bucket::presign::Presigner>>,
+    pub presign: Option<std::sync::Arc<dyn Presign>>,
     /// The token of an `lsdb serve --token T`: local-file URLs get `&sig=`, which opens that
     /// one file (browsers load media in `<img>`, without the token's header).
     pub sign: Option<String>,
