@@ -278,13 +278,15 @@ fn task_from_text(raw: Text<'_>, what: &dyn fmt::Display, source: String) -> Res
     })
 }
 
-/// An `id` field: absent or null, or a whole number from 1 to 2^63-1; annotation and
-/// prediction ids may also be strings of digits (Label Studio's documented format).
+/// An `id` field: absent or null, or a whole number up to 2^63-1 — from 0 for a task (Label
+/// Studio's own examples number tasks from 0), from 1 for an annotation or prediction, whose
+/// ids may also be strings of digits (Label Studio's documented format).
 fn optional_id(
     id: Option<&str>,
     name: &dyn Fn() -> String,
-    is_string_ok: bool,
+    is_annotation: bool,
 ) -> Result<Option<i64>, String> {
+    let (is_string_ok, least) = if is_annotation { (true, 1) } else { (false, 0) };
     let Some(text) = id else { return Ok(None) };
     if text == "null" {
         return Ok(None);
@@ -301,13 +303,13 @@ fn optional_id(
     };
     let is_digits = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
     match digits.parse::<i64>() {
-        Ok(n) if is_digits && n >= 1 => Ok(Some(n)),
+        Ok(n) if is_digits && n >= least => Ok(Some(n)),
         _ if is_digits && digits.trim_start_matches('0').len() >= 19 => Err(format!(
             "\"id\" of {} is {text}, too large; ids go up to 9223372036854775807 (or leave them out)",
             name()
         )),
         _ => Err(format!(
-            "\"id\" of {} is {}; ids are whole numbers from 1 (or leave them out)",
+            "\"id\" of {} is {}; ids are whole numbers from {least} (or leave them out)",
             name(),
             describe(text)
         )),

@@ -334,3 +334,37 @@ fn damaged_inputs_never_panic_or_half_import() {
         }
     }
 }
+
+// Issue 24: Label Studio's own editor examples number tasks from 0. A task id of 0 is kept,
+// tasks without ids go on after it, it comes back in an export, and a second import of that
+// export (or a --merge of it) finds the task again.
+#[test]
+fn issue_24_a_task_id_of_0_is_kept() {
+    let env = env_with_project();
+    env.write(
+        "zero.json",
+        r#"[{"id": 0, "data": {"text": "first"}, "annotations": [{"result": []}]},
+            {"data": {"text": "second"}}]"#
+            .to_string(),
+    );
+    env.lsdb(&["-p", "proj", "import", "zero.json"]).ok();
+    let ids = env.query("SELECT id, data->>'text' AS text FROM tasks ORDER BY id");
+    assert_eq!(ids, json!([{"id": 0, "text": "first"}, {"id": 1, "text": "second"}]));
+    let exported = env.lsdb(&["-p", "proj", "export"]).ok();
+    let tasks: serde_json::Value = serde_json::from_str(&exported).unwrap();
+    assert_eq!(tasks[0]["id"], 0);
+    env.write("export.json", exported.clone());
+    // The same id again is refused by name; --merge matches the task instead.
+    env.lsdb(&["-p", "proj", "import", "export.json"])
+        .fails_with("task id 0 is already in the store");
+    let out = env.lsdb(&["-p", "proj", "import", "export.json", "--merge"]).ok();
+    assert!(out.contains("matched 2 tasks already here"), "{out}");
+    assert_eq!(env.count("tasks"), 2);
+    // Annotation ids still start at 1.
+    env.write(
+        "ann0.json",
+        r#"[{"data": {"text": "x"}, "annotations": [{"id": 0, "result": []}]}]"#.to_string(),
+    );
+    env.lsdb(&["-p", "proj", "import", "ann0.json"])
+        .fails_with("ids are whole numbers from 1 (or leave them out)");
+}
