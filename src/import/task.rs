@@ -498,8 +498,8 @@ mod tests {
             "\"score\" of prediction 0 of task 2 is the string \"high\"; a score is a number such as 0.95"
         );
         assert!(err(r#"{"data": {}, "id": "a"}"#).contains("task ids are numbers"));
-        assert!(err(r#"{"data": {}, "id": -1}"#).contains("whole numbers from 1"));
-        assert!(err(r#"{"data": {}, "id": 1.5}"#).contains("whole numbers from 1"));
+        assert!(err(r#"{"data": {}, "id": -1}"#).contains("whole numbers from 0"));
+        assert!(err(r#"{"data": {}, "id": 1.5}"#).contains("whole numbers from 0"));
         assert!(err(r#"{"data": {}, "id": 99999999999999999999}"#).contains("too large"));
         assert!(
             err(r#"{"data": {}, "predictions": [{"score": 1}]}"#).contains("has no \"result\"")

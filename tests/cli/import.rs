@@ -344,8 +344,7 @@ fn issue_24_a_task_id_of_0_is_kept() {
     env.write(
         "zero.json",
         r#"[{"id": 0, "data": {"text": "first"}, "annotations": [{"result": []}]},
-            {"data": {"text": "second"}}]"#
-            .to_string(),
+            {"data": {"text": "second"}}]"#,
     );
     env.lsdb(&["-p", "proj", "import", "zero.json"]).ok();
     let ids = env.query("SELECT id, data->>'text' AS text FROM tasks ORDER BY id");
@@ -363,7 +362,7 @@ fn issue_24_a_task_id_of_0_is_kept() {
     // Annotation ids still start at 1.
     env.write(
         "ann0.json",
-        r#"[{"data": {"text": "x"}, "annotations": [{"id": 0, "result": []}]}]"#.to_string(),
+        r#"[{"data": {"text": "x"}, "annotations": [{"id": 0, "result": []}]}]"#,
     );
     env.lsdb(&["-p", "proj", "import", "ann0.json"])
         .fails_with("ids are whole numbers from 1 (or leave them out)");
