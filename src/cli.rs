@@ -366,7 +366,7 @@ pub struct SampleArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct SampleFlags {
     /// The sampling strategy (docs/sampling.md)
-    #[arg(long, value_name = "STRATEGY", default_value = "sequential", value_parser = StrategyParser)]
+    #[arg(long, value_name = "STRATEGY", default_value = "sequential", value_parser = Choice::<Strategy>::of("sampling strategy"))]
     pub strategy: Strategy,
     /// At most N tasks
     #[arg(long, value_name = "N")]
@@ -398,10 +398,10 @@ pub struct ExportArgs {
     #[arg(short, long, value_name = "FILE", default_value = "-")]
     pub output: PathBuf,
     /// The export format (docs/export.md)
-    #[arg(short, long, value_name = "FORMAT", default_value = "json")]
+    #[arg(short, long, value_name = "FORMAT", default_value = "json", value_parser = Choice::<ExportFormat>::of("export format"))]
     pub format: ExportFormat,
     /// Export the queue of this sampling strategy, in its order
-    #[arg(long, value_name = "STRATEGY", value_parser = StrategyParser)]
+    #[arg(long, value_name = "STRATEGY", value_parser = Choice::<Strategy>::of("sampling strategy"))]
     pub sample: Option<Strategy>,
     /// At most N tasks
     #[arg(long, value_name = "N")]
@@ -538,28 +538,36 @@ pub struct OutputArgs {
     pub no_headers: bool,
 }
 
-/// `--strategy` and `--sample`: a `Strategy`, refused with the message that lists them all
-/// (the one the shell's `.sample` gives), while `--help` lists them as possible values.
+/// A closed set on the command line (`--strategy`, `--sample`, `export --format`): refused
+/// with the message that lists it (the one the shell gives too), while `--help` lists it as
+/// possible values.
 #[derive(Clone)]
-struct StrategyParser;
+struct Choice<T>(&'static str, std::marker::PhantomData<T>);
 
-impl clap::builder::TypedValueParser for StrategyParser {
-    type Value = Strategy;
+impl<T> Choice<T> {
+    const fn of(what: &'static str) -> Choice<T> {
+        Choice(what, std::marker::PhantomData)
+    }
+}
+
+impl<T: clap::ValueEnum + Clone + Send + Sync + 'static> clap::builder::TypedValueParser
+    for Choice<T>
+{
+    type Value = T;
 
     fn parse_ref(
         &self,
         _cmd: &clap::Command,
         _arg: Option<&clap::Arg>,
         value: &std::ffi::OsStr,
-    ) -> Result<Strategy, clap::Error> {
-        Strategy::parse(&value.to_string_lossy())
+    ) -> Result<T, clap::Error> {
+        crate::error::parse_choice(&value.to_string_lossy(), self.0)
             .map_err(|e| clap::Error::raw(clap::error::ErrorKind::ValueValidation, e.to_string()))
     }
 
     fn possible_values(
         &self,
     ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
-        let values = <Strategy as clap::ValueEnum>::value_variants();
-        Some(Box::new(values.iter().filter_map(clap::ValueEnum::to_possible_value)))
+        Some(Box::new(T::value_variants().iter().filter_map(clap::ValueEnum::to_possible_value)))
     }
 }

@@ -103,9 +103,10 @@ pub fn choices<T: clap::ValueEnum>() -> Vec<String> {
         .collect()
 }
 
-/// A member of a closed set by its name, or an error that names `what` and lists them all.
+/// A member of a closed set by its name (exactly as listed), or an error that names `what`
+/// and lists them all.
 pub fn parse_choice<T: clap::ValueEnum>(name: &str, what: &str) -> anyhow::Result<T> {
-    T::from_str(name, true).map_err(|_| {
+    T::from_str(name, false).map_err(|_| {
         anyhow::anyhow!("unknown {what} {name:?}; choose one of {}", choices::<T>().join(", "))
     })
 }

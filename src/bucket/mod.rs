@@ -335,8 +335,12 @@ fn s3_client(url: &BucketUrl, connect: &Connect) -> Result<Client> {
     }
     let endpoint = connect.s3_endpoint();
     let allow_http = endpoint.as_deref().is_some_and(|e| e.starts_with("http://"));
-    if let Some(endpoint) = endpoint {
-        b = b.with_endpoint(endpoint.trim_end_matches('/'));
+    match endpoint {
+        // MinIO, moto and the like: path-style URLs under the endpoint.
+        Some(endpoint) => b = b.with_endpoint(endpoint.trim_end_matches('/')),
+        // AWS: virtual-hosted URLs (`https://BUCKET.s3.REGION.amazonaws.com/KEY`), as AWS
+        // recommends and as presigned URLs have always been written.
+        None => b = b.with_virtual_hosted_style_request(true),
     }
     let s3 = b
         .with_client_options(client_options(allow_http))

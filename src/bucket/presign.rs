@@ -98,4 +98,19 @@ mod tests {
         assert!(presign(&bucket, "x", MAX_TTL + Duration::from_secs(1)).is_err());
         Ok(())
     }
+
+    /// Without an endpoint, AWS: the bucket in the host name.
+    #[test]
+    fn aws_urls_are_virtual_hosted() -> Result<()> {
+        let connect = Connect {
+            region: Some("eu-west-1".into()),
+            access_key_id: Some("k".into()),
+            secret_access_key: Some("s".into()),
+            ..Connect::default()
+        };
+        let url = BucketUrl { provider: Provider::S3, bucket: "b".into(), path: String::new() };
+        let url = presign(&Bucket::open(&url, &connect)?, "a/c.png", Duration::from_secs(60))?;
+        assert!(url.starts_with("https://b.s3.eu-west-1.amazonaws.com/a/c.png?"), "{url}");
+        Ok(())
+    }
 }

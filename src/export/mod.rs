@@ -299,11 +299,13 @@ pub fn write_file(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<u64>
     let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     // A random name, created exclusively; removed when dropped unless persisted. Its mode
     // is a plain file's (0666 less the umask), not a temp file's 0600.
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.lsdb-partial-"))
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
-        .tempfile_in(folder)
-        .with_context(|| format!("creating {}", path.display()))?;
+    let prefix = format!(".{name}.lsdb-partial-");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix);
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let tmp =
+        builder.tempfile_in(folder).with_context(|| format!("creating {}", path.display()))?;
     let mut out = std::io::BufWriter::new(tmp);
     let written = write(&mut out)
         .and_then(|_| Ok(out.flush()?))

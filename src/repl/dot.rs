@@ -8,9 +8,9 @@ use super::Shell;
 use super::complete::DOT_COMMANDS;
 use crate::error::parse_choice;
 use crate::export::{ExportFormat, ExportJob, run_export};
-use crate::import::{Format, ImportOptions};
+use crate::import::{Format, ImportOptions, run_import};
 use crate::output::{OutputFormat, render};
-use crate::project::{import_into, summary_lines};
+use crate::project::summary_lines;
 use crate::query::run_query;
 use crate::report::{STATS_SQL, write_validation};
 use crate::sample::{SampleRequest, Strategy, sample};
@@ -31,7 +31,7 @@ pub fn run_dot(shell: &mut Shell<'_>, line: &str) -> Result<()> {
         ".schema" => schema(shell, args.first().copied()),
         ".mode" => {
             let name = args.first().context("usage: .mode table|csv|json|jsonl|line")?;
-            shell.mode = parse_choice::<OutputFormat>(name, "mode")?;
+            shell.mode = parse_choice::<OutputFormat>(&name.to_ascii_lowercase(), "mode")?;
             Ok(())
         }
         ".output" | ".once" => {
@@ -124,17 +124,22 @@ fn schema(shell: &mut Shell<'_>, name: Option<&str>) -> Result<()> {
     })
 }
 
-/// `.import PATH [FORMAT]`: what `lsdb import PATH [--format FORMAT]` runs.
+/// `.import PATH [FORMAT]`: what `lsdb import PATH [--format FORMAT]` runs in a project that
+/// exists (`project::import_into`).
 fn import(shell: &mut Shell<'_>, args: &[&str]) -> Result<()> {
     let path = args.first().context("usage: .import PATH [FORMAT]")?;
-    let format = args.get(1).map(|f| parse_choice::<Format>(f, "input format")).transpose()?;
+    let format = args
+        .get(1)
+        .map(|f| parse_choice::<Format>(&f.to_ascii_lowercase(), "input format"))
+        .transpose()?;
     let opts = ImportOptions {
         paths: vec![PathBuf::from(path)],
         format,
         host_url: crate::import::DEFAULT_HOST_URL.into(),
         ..ImportOptions::default()
     };
-    let summary = import_into(shell.store.project(), &opts)?;
+    // In the shell's own connection, as `lsdb import` into an existing project runs it.
+    let summary = run_import(shell.store, &opts)?;
     shell.out(|out| {
         for line in summary_lines(&summary) {
             writeln!(out, "{line}")?;

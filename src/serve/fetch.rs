@@ -9,7 +9,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
@@ -40,9 +40,13 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
-/// A client that checks every hop.
-pub fn client(is_private_ok: bool) -> Result<reqwest::Client> {
+/// A client that checks every hop, for one download: `hop` is where its redirects have
+/// led so far (for messages).
+fn client(is_private_ok: bool, hop: Arc<Mutex<Option<String>>>) -> Result<reqwest::Client> {
     let policy = reqwest::redirect::Policy::custom(move |attempt| {
+        if let Ok(mut hop) = hop.lock() {
+            *hop = Some(attempt.url().to_string());
+        }
         if attempt.previous().len() > MAX_REDIRECTS {
             return attempt.error(Refused::TooManyRedirects);
         }
@@ -55,6 +59,7 @@ pub fn client(is_private_ok: bool) -> Result<reqwest::Client> {
         .no_proxy()
         .redirect(policy)
         .dns_resolver(Arc::new(PublicOnly { is_private_ok }))
+        .user_agent(concat!("lsdb/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(300))
         .build()?)
@@ -62,19 +67,20 @@ pub fn client(is_private_ok: bool) -> Result<reqwest::Client> {
 
 /// Download `url` to the path `target` gives for the last part of its path.
 pub async fn fetch(
-    client: &reqwest::Client,
     url: &str,
     is_private_ok: bool,
     target: impl FnOnce(&str) -> PathBuf,
 ) -> Result<PathBuf> {
     let parsed = reqwest::Url::parse(url)
         .map_err(|_| anyhow!("{url}: not a URL; give an http or https URL"))?;
-    check_url(&parsed, is_private_ok).map_err(|refused| message(url, url, &refused))?;
+    check_url(&parsed, is_private_ok).map_err(|refused| message(url, None, &refused))?;
+    let hop = Arc::new(Mutex::new(None));
+    let client = client(is_private_ok, hop.clone())?;
     let mut answer = client.get(parsed).send().await.map_err(|err| {
-        let current = err.url().map_or(url.to_string(), |u| u.to_string());
+        let hop = hop.lock().ok().and_then(|h| h.clone());
         match refusal(&err) {
-            Some(refused) => message(url, &current, refused),
-            None => anyhow!("fetching {current}: {}", chain(&err)),
+            Some(refused) => message(url, hop.as_deref(), refused),
+            None => anyhow!("fetching {}: {}", hop.as_deref().unwrap_or(url), chain(&err)),
         }
     })?;
     let current = answer.url().to_string();
@@ -101,9 +107,13 @@ pub async fn fetch(
     Ok(path)
 }
 
-/// The message for a refused hop of `url` (`current` is where the refusal happened).
-fn message(url: &str, current: &str, refused: &Refused) -> anyhow::Error {
-    let via = if current != url { format!(" (a redirect from {url})") } else { String::new() };
+/// The message for a refused hop of `url`: `hop` is the redirect's target when the refusal
+/// came after one.
+fn message(url: &str, hop: Option<&str>, refused: &Refused) -> anyhow::Error {
+    let (current, via) = match hop {
+        Some(hop) => (hop, format!(" (a redirect from {url})")),
+        None => (url, String::new()),
+    };
     match refused {
         Refused::Private(_) => anyhow!(
             "{current}{via} is at a private address; lsdb serve fetches only public addresses \

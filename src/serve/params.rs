@@ -15,19 +15,25 @@ impl Params {
     }
 
     /// The pairs of a query string found in task data (a local-file URL's) or of a form
-    /// body: bytes a URI may not hold are escaped first, so it reads as a request for that
-    /// URL would.
+    /// body, read as a request for that URL would be: pair by pair (a URI holds at most
+    /// 64 KiB), with the bytes a URI's query may not hold escaped first.
     pub fn of_query(query: &str) -> Params {
-        let mut text = String::with_capacity(query.len() + 2);
-        text.push_str("/?");
-        for b in query.bytes() {
-            if (0x21..=0x7e).contains(&b) && b != b'#' {
-                text.push(char::from(b));
-            } else {
-                text.push_str(&format!("%{b:02X}"));
+        let mut pairs = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let mut text = String::with_capacity(pair.len() + 2);
+            text.push_str("/?");
+            for b in pair.bytes() {
+                if b.is_ascii_alphanumeric() || b"-._~!$'()*+,;=:@/?%".contains(&b) {
+                    text.push(char::from(b));
+                } else {
+                    text.push_str(&format!("%{b:02X}"));
+                }
+            }
+            if let Ok(uri) = text.parse::<Uri>() {
+                pairs.extend(Params::of(&uri).0);
             }
         }
-        text.parse::<Uri>().map(|uri| Params::of(&uri)).unwrap_or_default()
+        Params(pairs)
     }
 
     /// Every pair, in order.
@@ -81,5 +87,11 @@ mod tests {
         let raw = Params::of_query("d=/my images/ü&sig=a+b");
         assert_eq!(raw.value("d"), Some("/my images/ü"));
         assert_eq!(raw.value("sig"), Some("a b"));
+        // Bytes a URI may not hold, and a body longer than a URI may be.
+        let odd = Params::of_query(r#"url=http://h/a"b<c>{d}|e^f`g\h.json&d=/p/a<b"#);
+        assert_eq!(odd.value("url"), Some(r#"http://h/a"b<c>{d}|e^f`g\h.json"#));
+        assert_eq!(odd.value("d"), Some("/p/a<b"));
+        let long = format!("x={}&url=http%3A%2F%2Fh%2Fa.csv", "y".repeat(70_000));
+        assert_eq!(Params::of_query(&long).value("url"), Some("http://h/a.csv"));
     }
 }

@@ -194,10 +194,8 @@ async fn fetch_all(
     if urls.is_empty() {
         return Ok(files);
     }
-    let client = fetch::client(is_private_ok)?;
     for (n, url) in urls.iter().enumerate() {
-        let path =
-            fetch::fetch(&client, url, is_private_ok, |name| uploads.path_for(name, 1000 + n));
+        let path = fetch::fetch(url, is_private_ok, |name| uploads.path_for(name, 1000 + n));
         files.push(path.await?);
     }
     Ok(files)

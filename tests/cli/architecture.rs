@@ -126,7 +126,9 @@ fn layer_table(doc: &Path) -> BTreeMap<String, u32> {
         }
         let Some(Ok(layer)) = in_table.then(|| cells[0].parse::<u32>()) else { continue };
         for name in cells.get(1).unwrap_or(&"").split('`').skip(1).step_by(2) {
-            layers.insert(name.trim_end_matches('/').trim_end_matches(".rs").to_string(), layer);
+            let name = name.trim_end_matches('/').trim_end_matches(".rs").to_string();
+            let earlier = layers.insert(name.clone(), layer);
+            assert!(earlier.is_none(), "docs/architecture.md puts {name} in two layers");
         }
     }
     assert!(!layers.is_empty(), "docs/architecture.md has no table headed | layer | modules |");
