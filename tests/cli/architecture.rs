@@ -2,7 +2,7 @@
 //! `src/` sits in one layer of the doc's table and uses only modules of lower layers, or of
 //! its own layer without a cycle (front ends, layer 4, use none of each other); and inside
 //! every folder the files never use each other in a cycle. Uses are read from the
-//! `crate::` and `super::` paths of the source text.
+//! `crate::` and `super::` paths of the source text, through the re-exports of `pub use`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -32,12 +32,27 @@ fn issue_23_modules_use_only_lower_layers_and_never_each_other() {
         }
     }
 
-    // Uses, file by file, resolved to the module (file) they name.
+    // Uses, file by file, resolved to the module (file) they name, through re-exports
+    // (`pub use urls::UrlRewrite;` in a mod.rs: `super::UrlRewrite` is a use of urls.rs).
+    let texts: BTreeMap<&Vec<String>, String> = files
+        .iter()
+        .map(|(m, p)| (m, strip(&std::fs::read_to_string(p).expect("read a source file"))))
+        .collect();
+    let mut reexports: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
+    for (module, text) in &texts {
+        for (name, path) in pub_uses(text, module) {
+            if let Some(target) = resolve(&path, &modules, &BTreeMap::new()) {
+                let mut alias = (*module).clone();
+                alias.push(name);
+                reexports.insert(alias, target);
+            }
+        }
+    }
     let mut edges: BTreeSet<(Vec<String>, Vec<String>)> = BTreeSet::new();
-    for (module, path) in &files {
-        let text = strip(&std::fs::read_to_string(path).expect("read a source file"));
-        for used in uses(&text, module) {
-            if let Some(target) = resolve(&used, &modules)
+    for (module, text) in &texts {
+        let module = *module;
+        for used in uses(text, module) {
+            if let Some(target) = resolve(&used, &modules, &reexports)
                 && target != *module
             {
                 edges.insert((module.clone(), target));
@@ -361,9 +376,47 @@ fn tokenize(text: &str) -> Vec<String> {
     tokens
 }
 
-/// The deepest module (file) a path names.
-fn resolve(path: &[String], modules: &BTreeSet<&Vec<String>>) -> Option<Vec<String>> {
-    (0..=path.len()).rev().map(|n| path[..n].to_vec()).find(|p| modules.contains(p))
+/// The deepest module (file) a path names; an item a module re-exports is its source's.
+fn resolve(
+    path: &[String],
+    modules: &BTreeSet<&Vec<String>>,
+    reexports: &BTreeMap<Vec<String>, Vec<String>>,
+) -> Option<Vec<String>> {
+    let deepest =
+        (0..=path.len()).rev().map(|n| path[..n].to_vec()).find(|p| modules.contains(p))?;
+    if let Some(next) = path.get(deepest.len()) {
+        let mut item = deepest.clone();
+        item.push(next.clone());
+        if let Some(source) = reexports.get(&item) {
+            return Some(source.clone());
+        }
+    }
+    Some(deepest)
+}
+
+/// The items a module re-exports (`pub use child::{A, B};`, `pub use crate::x::C;`): each
+/// name with the absolute path it comes from.
+fn pub_uses(text: &str, module: &[String]) -> Vec<(String, Vec<String>)> {
+    let tokens = tokenize(text);
+    let mut out = Vec::new();
+    for i in 0..tokens.len().saturating_sub(2) {
+        if tokens[i] != "pub" || tokens[i + 1] != "use" {
+            continue;
+        }
+        let mut at = i + 2;
+        let base = match tokens[at].as_str() {
+            "crate" => {
+                at += 2;
+                Vec::new()
+            }
+            "super" | "self" => continue, // rare in re-exports; `uses` sees them as uses
+            _ => module.to_vec(),
+        };
+        let mut paths = Vec::new();
+        tree(&tokens, &mut at, base, &mut paths);
+        out.extend(paths.into_iter().filter_map(|p| Some((p.last()?.clone(), p))));
+    }
+    out
 }
 
 /// The cycles of a graph: its strongly connected parts of more than one node.
