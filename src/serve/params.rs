@@ -1,5 +1,6 @@
 //! A request's query string, decoded by axum's `Query` extractor (form rules: `+` is a
-//! space), kept as pairs in order: Label Studio's clients repeat names (`ids=1&ids=2`).
+//! space), kept as pairs in order: Label Studio's clients repeat names (`ids=1&ids=2`). Query
+//! strings in task data and form bodies go through the same decoder (`form_urlencoded`).
 
 use axum::extract::Query;
 use axum::http::Uri;
@@ -15,25 +16,11 @@ impl Params {
     }
 
     /// The pairs of a query string found in task data (a local-file URL's) or of a form
-    /// body, read as a request for that URL would be: pair by pair (a URI holds at most
-    /// 64 KiB), with the bytes a URI's query may not hold escaped first.
+    /// body: decoded by `form_urlencoded`, the decoder under axum's `Query`, so they read as
+    /// a request for that URL would (any bytes, any length).
     pub fn of_query(query: &str) -> Params {
-        let mut pairs = Vec::new();
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let mut text = String::with_capacity(pair.len() + 2);
-            text.push_str("/?");
-            for b in pair.bytes() {
-                if b.is_ascii_alphanumeric() || b"-._~!$'()*+,;=:@/?%".contains(&b) {
-                    text.push(char::from(b));
-                } else {
-                    text.push_str(&format!("%{b:02X}"));
-                }
-            }
-            if let Ok(uri) = text.parse::<Uri>() {
-                pairs.extend(Params::of(&uri).0);
-            }
-        }
-        Params(pairs)
+        let pairs = form_urlencoded::parse(query.as_bytes());
+        Params(pairs.map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
     }
 
     /// Every pair, in order.
