@@ -152,11 +152,15 @@ pub enum Reads {
 /// guessing alike: what a file of this name is to `format` (to its own extension when
 /// `None`), or `None` when the format skips it.
 pub fn reads(name: &str, format: Option<Format>) -> Option<Reads> {
-    let ext = extension(name).unwrap_or_default();
-    let media = media_kind(name);
+    reads_extension(&extension(name).unwrap_or_default(), format)
+}
+
+/// `reads` for a file of this (lower-cased) extension.
+fn reads_extension(ext: &str, format: Option<Format>) -> Option<Reads> {
+    let media = kind_of_extension(ext);
     let is_text = ext == "txt" || ext == "text";
     Some(match format {
-        None => match ext.as_str() {
+        None => match ext {
             "json" => Reads::File(Format::Json),
             "jsonl" | "ndjson" => Reads::File(Format::Jsonl),
             "tsv" => Reads::File(Format::Tsv),
@@ -222,8 +226,8 @@ fn guess_dir_format(path: &Path) -> Result<Format> {
         if !entry.file_type().is_file() {
             continue;
         }
-        let name = entry.file_name().to_string_lossy();
-        if let Some(i) = formats.iter().position(|f| reads(&name, Some(*f)).is_some()) {
+        let ext = extension(&entry.file_name().to_string_lossy()).unwrap_or_default();
+        if let Some(i) = formats.iter().position(|f| reads_extension(&ext, Some(*f)).is_some()) {
             counts[i] += 1;
         }
     }
