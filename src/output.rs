@@ -88,6 +88,16 @@ enum Out<'w> {
     Csv(Box<csv::Writer<&'w mut dyn Write>>),
 }
 
+impl Out<'_> {
+    /// The writer non-CSV output goes to.
+    fn plain(&mut self) -> Result<&mut dyn Write> {
+        match self {
+            Out::Plain(out) => Ok(&mut **out),
+            Out::Csv(_) => anyhow::bail!("CSV output is written through its CSV writer"),
+        }
+    }
+}
+
 impl<'w> RowWriter<'w> {
     pub fn new(format: OutputFormat, style: TableStyle, out: &'w mut dyn Write) -> Self {
         let out = match format {
@@ -108,14 +118,6 @@ impl<'w> RowWriter<'w> {
             max_rows: None,
             count: 0,
             is_truncated: false,
-        }
-    }
-
-    /// The writer non-CSV output goes to.
-    fn out(&mut self) -> Result<&mut dyn Write> {
-        match &mut self.out {
-            Out::Plain(out) => Ok(&mut **out),
-            Out::Csv(_) => anyhow::bail!("CSV output is written through its CSV writer"),
         }
     }
 
@@ -142,12 +144,11 @@ impl<'w> RowWriter<'w> {
                     rows: std::mem::take(&mut self.rows),
                     is_truncated,
                 };
-                let style = self.style;
-                write_table(&result, style, self.out()?)?;
+                write_table(&result, self.style, self.out.plain()?)?;
             }
             OutputFormat::Json => {
                 let end: &[u8] = if self.count == 0 { b"]\n" } else { b"\n]\n" };
-                self.out()?.write_all(end)?;
+                self.out.plain()?.write_all(end)?;
             }
             _ => {}
         }
@@ -166,7 +167,7 @@ impl RowSink for RowWriter<'_> {
             OutputFormat::Csv if !self.style.is_headerless => {
                 self.csv(columns.iter().map(String::as_str))?
             }
-            OutputFormat::Json => self.out()?.write_all(b"[")?,
+            OutputFormat::Json => self.out.plain()?.write_all(b"[")?,
             _ => {}
         }
         Ok(())
@@ -183,31 +184,24 @@ impl RowSink for RowWriter<'_> {
             }
             OutputFormat::Csv => self.csv(row.iter().map(CellRef::plain))?,
             OutputFormat::Json => {
-                let start: &[u8] = if self.count == 0 { b"\n" } else { b",\n" };
-                let columns = std::mem::take(&mut self.columns);
-                self.out()?.write_all(start)?;
-                let written = write_object(self.out()?, &columns, row);
-                self.columns = columns;
-                written?;
+                let out = self.out.plain()?;
+                out.write_all(if self.count == 0 { b"\n" } else { b",\n" })?;
+                write_object(out, &self.columns, row)?;
             }
             OutputFormat::Jsonl => {
-                let columns = std::mem::take(&mut self.columns);
-                let written = write_object(self.out()?, &columns, row);
-                self.columns = columns;
-                written?;
-                self.out()?.write_all(b"\n")?;
+                let out = self.out.plain()?;
+                write_object(out, &self.columns, row)?;
+                out.write_all(b"\n")?;
             }
             OutputFormat::Line => {
+                let out = self.out.plain()?;
                 if self.count > 0 {
-                    writeln!(self.out()?)?;
+                    writeln!(out)?;
                 }
-                let columns = std::mem::take(&mut self.columns);
-                let width = columns.iter().map(|c| c.chars().count()).max().unwrap_or(0);
-                let out = self.out()?;
-                for (name, value) in columns.iter().zip(row) {
+                let width = self.columns.iter().map(|c| c.chars().count()).max().unwrap_or(0);
+                for (name, value) in self.columns.iter().zip(row) {
                     writeln!(out, "{name:>width$} = {}", display_text(value))?;
                 }
-                self.columns = columns;
             }
         }
         self.count += 1;
