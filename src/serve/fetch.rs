@@ -80,7 +80,8 @@ pub async fn fetch(
         let hop = hop.lock().ok().and_then(|h| h.clone());
         match refusal(&err) {
             Some(refused) => message(url, hop.as_deref(), refused),
-            None => anyhow!("fetching {}: {}", hop.as_deref().unwrap_or(url), chain(&err)),
+            None => anyhow::Error::new(err)
+                .context(format!("fetching {}", hop.as_deref().unwrap_or(url))),
         }
     })?;
     let current = answer.url().to_string();
@@ -94,8 +95,10 @@ pub async fn fetch(
     let path = target(&name);
     let mut out = tokio::fs::File::create(&path).await?;
     let mut written = 0u64;
-    while let Some(chunk) =
-        answer.chunk().await.map_err(|e| anyhow!("fetching {current}: {}", chain(&e)))?
+    while let Some(chunk) = answer
+        .chunk()
+        .await
+        .map_err(|e| anyhow::Error::new(e).context(format!("fetching {current}")))?
     {
         written += chunk.len() as u64;
         if written > MAX_FETCH {
@@ -134,18 +137,6 @@ fn refusal(err: &reqwest::Error) -> Option<&Refused> {
         source = e.source();
     }
     None
-}
-
-/// An error and its causes on one line.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(e) = source {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        source = e.source();
-    }
-    text
 }
 
 /// The scheme, and the host when it is an address (names are checked where resolved).

@@ -93,7 +93,7 @@ pub async fn import(served: std::sync::Arc<Served>, request: Request) -> Respons
     };
     // Not uploaded files: a JSON body (or url= fields), answered without formats and columns.
     let is_body = media_type != "multipart/form-data";
-    let files = match receive(&served, request, &media_type, &uploads).await {
+    let files = match receive(&served, request, &media_type, is_body, &uploads).await {
         Ok(files) => files,
         Err(answer) => return answer,
     };
@@ -132,9 +132,9 @@ async fn receive(
     served: &Served,
     request: Request,
     media_type: &str,
+    is_body: bool,
     uploads: &Uploads,
 ) -> Result<Vec<PathBuf>, Response> {
-    let is_body = media_type != "multipart/form-data";
     let received = match media_type {
         "multipart/form-data" => match Multipart::from_request(request, &()).await {
             Ok(multipart) => save_parts(multipart, uploads).await,
