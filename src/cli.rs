@@ -366,7 +366,7 @@ pub struct SampleArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct SampleFlags {
     /// The sampling strategy (docs/sampling.md)
-    #[arg(long, value_name = "STRATEGY", default_value = "sequential", value_parser = Choice::<Strategy>::of("sampling strategy"))]
+    #[arg(long, value_name = "STRATEGY", default_value = "sequential", value_parser = Choice(Strategy::parse))]
     pub strategy: Strategy,
     /// At most N tasks
     #[arg(long, value_name = "N")]
@@ -398,10 +398,10 @@ pub struct ExportArgs {
     #[arg(short, long, value_name = "FILE", default_value = "-")]
     pub output: PathBuf,
     /// The export format (docs/export.md)
-    #[arg(short, long, value_name = "FORMAT", default_value = "json", value_parser = Choice::<ExportFormat>::of("export format"))]
+    #[arg(short, long, value_name = "FORMAT", default_value = "json", value_parser = Choice(ExportFormat::parse))]
     pub format: ExportFormat,
     /// Export the queue of this sampling strategy, in its order
-    #[arg(long, value_name = "STRATEGY", value_parser = Choice::<Strategy>::of("sampling strategy"))]
+    #[arg(long, value_name = "STRATEGY", value_parser = Choice(Strategy::parse))]
     pub sample: Option<Strategy>,
     /// At most N tasks
     #[arg(long, value_name = "N")]
@@ -542,13 +542,7 @@ pub struct OutputArgs {
 /// with the message that lists it (the one the shell gives too), while `--help` lists it as
 /// possible values.
 #[derive(Clone)]
-struct Choice<T>(&'static str, std::marker::PhantomData<T>);
-
-impl<T> Choice<T> {
-    const fn of(what: &'static str) -> Choice<T> {
-        Choice(what, std::marker::PhantomData)
-    }
-}
+struct Choice<T>(fn(&str) -> anyhow::Result<T>);
 
 impl<T: clap::ValueEnum + Clone + Send + Sync + 'static> clap::builder::TypedValueParser
     for Choice<T>
@@ -561,7 +555,7 @@ impl<T: clap::ValueEnum + Clone + Send + Sync + 'static> clap::builder::TypedVal
         _arg: Option<&clap::Arg>,
         value: &std::ffi::OsStr,
     ) -> Result<T, clap::Error> {
-        crate::error::parse_choice(&value.to_string_lossy(), self.0)
+        (self.0)(&value.to_string_lossy())
             .map_err(|e| clap::Error::raw(clap::error::ErrorKind::ValueValidation, e.to_string()))
     }
 

@@ -408,7 +408,7 @@ fn azure_client(url: &BucketUrl, connect: &Connect) -> Result<Client> {
 
 /// A key as object_store's path: exactly as listed (keys with '%' or other characters that
 /// object_store would escape stay the same key), else made valid.
-fn object_path(key: &str) -> ObjectPath {
+pub(super) fn object_path(key: &str) -> ObjectPath {
     ObjectPath::parse(key.trim_end_matches('/')).unwrap_or_else(|_| ObjectPath::from(key))
 }
 

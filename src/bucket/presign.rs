@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Result, anyhow, bail};
 
 use super::url::parse_object_uri;
-use super::{Bucket, BucketUrl, Connect, block_on};
+use super::{Bucket, BucketUrl, Connect, block_on, object_path};
 
 /// A bucket by its URI scheme and name.
 type BucketName = (&'static str, String);
@@ -64,8 +64,8 @@ pub fn presign(bucket: &Bucket, key: &str, ttl: Duration) -> Result<String> {
     if ttl > MAX_TTL || ttl.is_zero() {
         bail!("a presigned URL lives from 1 minute to 7 days (10080 minutes); got {ttl:?}");
     }
-    let path = object_store::path::Path::parse(key)
-        .unwrap_or_else(|_| object_store::path::Path::from(key));
+    // The key as lsdb reads it, so the URL names the object an import read.
+    let path = object_path(key);
     let url = block_on(bucket.signer.signed_url(http::Method::GET, &path, ttl))?
         .map_err(|e| bucket.error(e, key))?;
     Ok(url.to_string())

@@ -59,14 +59,14 @@ pub fn items(
     // the same three statements for every page. Otherwise the page's ids too, written by
     // Rust from integers: no request text goes into the SQL. Three plain scans cost a page
     // about half of one statement that joins and aggregates them (docs/benchmarks.md).
-    let only = |template: &str, column: &str| {
-        let only = if is_every_task_between || ids.len() == 1 {
-            String::new()
-        } else {
-            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-            format!(" AND {column} IN ({})", list.join(","))
-        };
-        template.replace("$IN", &only)
+    let list = if is_every_task_between || ids.len() == 1 {
+        None
+    } else {
+        Some(ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
+    };
+    let only = |template: &str, column: &str| match &list {
+        Some(list) => template.replace("$IN", &format!(" AND {column} IN ({list})")),
+        None => template.replace("$IN", ""),
     };
     let imports = import_times(conn)?;
     let mut found = HashMap::new();
