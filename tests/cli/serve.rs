@@ -208,6 +208,32 @@ fn issue_12_start_serves_the_images_while_the_shell_is_open() {
         assert!(std::time::Instant::now() < deadline, "the shell's insert was not seen");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    // Issue 23: the shell's .import and .export run what `lsdb import` and `lsdb export` run,
+    // in the process the server is in: the imported task's file is served, and the export
+    // holds every task, while the server answers.
+    env.write("images/owl.jpg", b"\xff\xd8\xffOWL");
+    let owl = url.replace("cat.jpg", "owl.jpg");
+    env.write("owl.json", format!(r#"[{{"image": "http://localhost:8080{owl}"}}]"#));
+    let stdin = server.child.stdin.as_mut().unwrap();
+    stdin.write_all(b".import owl.json\n.export all.json\n").unwrap();
+    stdin.flush().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while server.get(&owl, &[]).status != 200 {
+        assert!(std::time::Instant::now() < deadline, "the shell's .import was not served");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(server.get("/api/projects/1", &[]).json()["task_number"], 4);
+    let exported = loop {
+        let text = std::fs::read_to_string(env.path("all.json")).unwrap_or_default();
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(tasks) => break tasks,
+            Err(_) => {
+                assert!(std::time::Instant::now() < deadline, "the shell's .export: {text}");
+                std::thread::sleep(std::time::Duration::from_millis(50))
+            }
+        }
+    };
+    assert_eq!(exported.as_array().map(Vec::len), Some(4), "{exported}");
     // Closing the shell ends it all.
     drop(server.child.stdin.take());
     assert_eq!(server.child.wait().unwrap().code(), Some(0));
