@@ -392,9 +392,13 @@ Examples:
   lsdb export --url-style ls1 --document-root /data -o for-label-studio-1.x.json
   lsdb export --presign --presign-ttl 1440 -o queue.json
   lsdb export -o s3://my-bucket/queues/queue.json
-  lsdb export --format parquet -o s3://my-bucket/lake/project/")]
+  lsdb export --format parquet -o s3://my-bucket/lake/project/
+  lsdb export --format coco -o coco/
+  lsdb export --format yolo --with-images -o yolo/
+  lsdb export --format yolo-obb --source predictions --model-version v2 -o pseudo/
+  lsdb export --format voc --where \"id <= 1000\" -o voc/")]
 pub struct ExportArgs {
-    /// Where to write (- for standard output; a folder for parquet)
+    /// Where to write (- for standard output; a folder for parquet and the training formats)
     #[arg(short, long, value_name = "FILE", default_value = "-")]
     pub output: PathBuf,
     /// The export format (docs/export.md)
@@ -441,6 +445,14 @@ pub struct ExportArgs {
     /// without the token (browsers load media in `<img>`, which sends no header)
     #[arg(long, value_name = "TOKEN", env = "LSDB_SIGN_URLS", hide_env_values = true)]
     pub sign_urls: Option<String>,
+    /// Training formats: label with the annotations, or with the predictions (of
+    /// --model-version when given) as pseudo-labels
+    #[arg(long, value_name = "SOURCE", default_value = "annotations")]
+    pub source: crate::export::Source,
+    /// coco, yolo, yolo-obb: put the images into DIR/images (local files hard-linked or
+    /// copied, bucket objects fetched), as the converter's *_WITH_IMAGES formats do
+    #[arg(long)]
+    pub with_images: bool,
     #[command(flatten)]
     pub connect: ConnectFlags,
 }

@@ -6,9 +6,10 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::cli::ExportArgs;
-use crate::export::{ExportJob, Selection, UrlRewrite, presigner, run_export};
+use crate::export::{ExportJob, Selection, TrainingOptions, UrlRewrite, presigner, run_export};
 use crate::sample::SampleRequest;
 use crate::store::Store;
+use crate::store::storages;
 
 pub fn run(project: &Path, args: ExportArgs) -> Result<()> {
     let store = Store::open(project)?;
@@ -30,16 +31,27 @@ pub fn run(project: &Path, args: ExportArgs) -> Result<()> {
                 strategy,
                 limit: args.limit,
                 seed: args.seed,
-                model_version: args.model_version,
+                model_version: args.model_version.clone(),
             }),
             limit: args.limit,
             condition: args.condition,
         },
         output: args.output,
+        training: TrainingOptions {
+            source: args.source,
+            model_version: args.model_version,
+            with_images: args.with_images,
+            connect: connect.clone(),
+            named: storages::bucket_connections(&storages::all(store.conn())?),
+        },
         connect,
     };
-    if let (total, Some(written)) = run_export(&store, &job)? {
-        eprintln!("exported {total} tasks to {written}");
+    let exported = run_export(&store, &job)?;
+    for note in &exported.notes {
+        eprintln!("note: {note}");
+    }
+    if let Some(written) = exported.written {
+        eprintln!("exported {} tasks to {written}", exported.tasks);
     }
     Ok(())
 }

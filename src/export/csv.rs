@@ -11,6 +11,7 @@ use anyhow::Result;
 use serde_json::{Map, Value};
 
 use super::min::{Item, prettify};
+use super::python::{python_number, ujson};
 
 /// The columns, gathered over every item of the export (first pass).
 #[derive(Default)]
@@ -188,54 +189,6 @@ fn scalar_text(value: &Value) -> Cell {
     }
 }
 
-/// A JSON number as Python prints the value the converter read (an int, or a float's repr);
-/// `is_ujson` writes a negative exponent without its leading zero, as ujson does.
-fn python_number(n: &serde_json::Number, is_ujson: bool) -> String {
-    let text = n.to_string();
-    if !text.contains(['.', 'e', 'E']) {
-        return text
-            .trim_start_matches('-')
-            .parse::<u128>()
-            .map_or(text.clone(), |v| if v == 0 { "0".into() } else { text.clone() });
-    }
-    let Some(f) = n.as_f64().filter(|f| f.is_finite()) else {
-        return if text.starts_with('-') { "-inf".into() } else { "inf".into() };
-    };
-    python_float(f, is_ujson)
-}
-
-/// Python's `repr` of a float: the shortest digits that read back, fixed notation for
-/// exponents from -4 to 15, else `d.ddde+XX`.
-fn python_float(f: f64, is_ujson: bool) -> String {
-    let sci = format!("{f:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let (sign, mantissa) = match mantissa.strip_prefix('-') {
-        Some(m) => ("-", m),
-        None => ("", mantissa),
-    };
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    if (-4..16).contains(&exp) {
-        let point = exp + 1;
-        let body = if point <= 0 {
-            format!("0.{}{digits}", "0".repeat((-point) as usize))
-        } else if (point as usize) >= digits.len() {
-            format!("{digits}{}.0", "0".repeat(point as usize - digits.len()))
-        } else {
-            format!("{}.{}", &digits[..point as usize], &digits[point as usize..])
-        };
-        return format!("{sign}{body}");
-    }
-    let mantissa =
-        if digits.len() > 1 { format!("{}.{}", &digits[..1], &digits[1..]) } else { digits };
-    let exp_text = if exp < 0 {
-        if is_ujson { format!("-{}", -exp) } else { format!("-{:02}", -exp) }
-    } else {
-        format!("+{exp:02}")
-    };
-    format!("{sign}{mantissa}e{exp_text}")
-}
-
 /// The chat as `role: content` lines.
 fn transcript(pretty: &Value) -> String {
     let mut lines = Vec::new();
@@ -254,90 +207,4 @@ fn transcript(pretty: &Value) -> String {
         });
     }
     lines.join("\n")
-}
-
-/// JSON text as ujson writes it: compact, `/` escaped, non-ASCII as it is, numbers as Python.
-fn ujson(value: &Value) -> String {
-    let mut out = String::new();
-    write_ujson(value, &mut out);
-    out
-}
-
-fn write_ujson(value: &Value, out: &mut String) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&python_number(n, true)),
-        Value::String(s) => {
-            out.push('"');
-            for c in s.chars() {
-                match c {
-                    '"' => out.push_str("\\\""),
-                    '\\' => out.push_str("\\\\"),
-                    '/' => out.push_str("\\/"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    '\t' => out.push_str("\\t"),
-                    '\u{8}' => out.push_str("\\b"),
-                    '\u{c}' => out.push_str("\\f"),
-                    c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-                    c => out.push(c),
-                }
-            }
-            out.push('"');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_ujson(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(members) => {
-            out.push('{');
-            for (i, (key, item)) in members.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_ujson(&Value::String(key.clone()), out);
-                out.push(':');
-                write_ujson(item, out);
-            }
-            out.push('}');
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn floats_print_as_python_and_ujson_print_them() {
-        for (f, python, ujson) in [
-            (1e16, "1e+16", "1e+16"),
-            (1e15, "1000000000000000.0", "1000000000000000.0"),
-            (1e-5, "1e-05", "1e-5"),
-            (0.0001, "0.0001", "0.0001"),
-            (2.5, "2.5", "2.5"),
-            (100.0, "100.0", "100.0"),
-            (-0.0, "-0.0", "-0.0"),
-            (1.2345678901234567e19, "1.2345678901234567e+19", "1.2345678901234567e+19"),
-            (0.30000000000000004, "0.30000000000000004", "0.30000000000000004"),
-            (1.5e300, "1.5e+300", "1.5e+300"),
-        ] {
-            assert_eq!(python_float(f, false), python, "{f}");
-            assert_eq!(python_float(f, true), ujson, "{f}");
-        }
-    }
-
-    #[test]
-    fn ujson_escapes_slashes() {
-        let v: Value =
-            serde_json::from_str(r#"{"u": "http://x/é\n", "n": [1, 2.50, 1E+2]}"#).unwrap();
-        assert_eq!(ujson(&v), r#"{"u":"http:\/\/x\/é\n","n":[1,2.5,100.0]}"#);
-    }
 }

@@ -59,6 +59,7 @@ pub fn items(
     extra: Option<&str>,
     annotations: &str,
     controls: &[Control],
+    region_ids: bool,
 ) -> Result<Vec<Item>> {
     let input = match serde_json::from_str(data)? {
         Value::Object(map) => map,
@@ -72,7 +73,7 @@ pub fn items(
     let item = |annotation: Option<&Value>| Item {
         id,
         input: input.clone(),
-        outputs: annotation.map(|a| outputs(a, controls)).unwrap_or_default(),
+        outputs: annotation.map(|a| outputs(a, controls, region_ids)).unwrap_or_default(),
         annotation: annotation.cloned(),
         agreement: agreement.clone(),
     };
@@ -90,8 +91,14 @@ pub fn items(
     Ok(kept.into_iter().map(|a| item(Some(a))).collect())
 }
 
-/// Each control's values in an annotation, in the order the controls first appear.
-fn outputs(annotation: &Value, controls: &[Control]) -> Vec<(String, Vec<Map<String, Value>>)> {
+/// Each control's values in an annotation, in the order the controls first appear; with
+/// `region_ids` each value also gets its region's `id` and `parentID` (the converter's
+/// keypoint mode).
+fn outputs(
+    annotation: &Value,
+    controls: &[Control],
+    region_ids: bool,
+) -> Vec<(String, Vec<Map<String, Value>>)> {
     let mut by_name: Vec<(String, Vec<Map<String, Value>>)> = Vec::new();
     let results = annotation.get("result").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
     for result in results {
@@ -117,6 +124,11 @@ fn outputs(annotation: &Value, controls: &[Control]) -> Vec<(String, Vec<Map<Str
                 if let Some(v) = result.get(key) {
                     value.insert(key.into(), v.clone());
                 }
+            }
+        }
+        if region_ids && controls.iter().any(|(n, _)| n == name) {
+            for key in ["id", "parentID"] {
+                value.insert(key.into(), result.get(key).cloned().unwrap_or(Value::Null));
             }
         }
         match by_name.iter_mut().find(|(n, _)| n == name) {

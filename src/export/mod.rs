@@ -15,10 +15,13 @@ use crate::sqltext::{check_condition, quote_literal};
 pub mod bucket;
 mod csv;
 mod min;
+mod python;
 mod run;
+mod training;
 mod urls;
 
 pub use run::{ExportJob, presigner, run_export};
+pub use training::{Source, Training, TrainingOptions};
 pub use urls::{Presign, UrlRewrite, UrlStyle};
 
 const PAGE_SQL: &str = include_str!("../../sql/export.sql");
@@ -38,12 +41,48 @@ pub enum ExportFormat {
     Csv,
     /// The tasks, completions and predictions tables as parquet files in a folder
     Parquet,
+    /// COCO: result.json with images, categories and boxes, polygons, keypoints
+    Coco,
+    /// YOLO: classes.txt, notes.json, a labels/<image>.txt per image
+    Yolo,
+    /// YOLOv8 OBB: as yolo, with rotated boxes as their four corners
+    YoloObb,
+    /// Pascal VOC: an Annotations/<image>.xml per image
+    Voc,
+    /// CoNLL 2003: result.conll, a token and its tag a line
+    Conll2003,
+    /// Brush masks as PNG images, one per label
+    BrushPng,
+    /// Brush masks as NumPy arrays, one per label
+    BrushNumpy,
+    /// NVIDIA NeMo's ASR manifest: manifest.json, one transcribed audio a line
+    AsrManifest,
 }
 
 impl ExportFormat {
     /// A format by its name; the error lists them all.
     pub fn parse(name: &str) -> Result<ExportFormat> {
         crate::error::parse_choice(name, "export format")
+    }
+
+    /// The training format it is, if it is one.
+    pub fn training(self) -> Option<Training> {
+        Some(match self {
+            ExportFormat::Coco => Training::Coco,
+            ExportFormat::Yolo => Training::Yolo,
+            ExportFormat::YoloObb => Training::YoloObb,
+            ExportFormat::Voc => Training::Voc,
+            ExportFormat::Conll2003 => Training::Conll2003,
+            ExportFormat::BrushPng => Training::BrushPng,
+            ExportFormat::BrushNumpy => Training::BrushNumpy,
+            ExportFormat::AsrManifest => Training::AsrManifest,
+            _ => return None,
+        })
+    }
+
+    /// It writes a folder of files (`-o DIR`), not one file.
+    pub fn is_folder(self) -> bool {
+        self == ExportFormat::Parquet || self.training().is_some()
     }
 }
 
@@ -140,7 +179,7 @@ fn controls(conn: &Connection) -> Result<Vec<min::Control>> {
 impl TaskRow {
     /// The task's flat items (`json-min`, `csv`).
     fn items(&self, controls: &[min::Control]) -> Result<Vec<min::Item>> {
-        min::items(self.id, &self.data, self.extra.as_deref(), &self.completions, controls)
+        min::items(self.id, &self.data, self.extra.as_deref(), &self.completions, controls, false)
     }
 
     /// The task in Label Studio's JSON format, built from the stored JSON texts.
@@ -257,7 +296,7 @@ pub fn write_export(
                 Ok(())
             })?;
         }
-        ExportFormat::Parquet => bail!("parquet export writes a folder; use write_parquet"),
+        other => bail!("{other:?} export writes a folder; use run_export"),
     }
     Ok(n)
 }

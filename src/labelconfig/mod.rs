@@ -54,6 +54,26 @@ pub struct ControlTag {
     pub labels: Vec<String>,
     /// The control takes its labels from the task (`value="$options"`): any label is allowed.
     pub is_dynamic: bool,
+    /// Its `<Choice>`/`<Label>` descendants as Label Studio's converter reads them: each named
+    /// by its `alias`, else its `value`, with all its attributes (`category`, `model_index`,
+    /// ...); a name given twice keeps its first place and its last attributes.
+    pub label_tags: Vec<LabelTag>,
+}
+
+/// One `<Label>` or `<Choice>` of a control.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LabelTag {
+    /// `alias` when it has one, else `value`.
+    pub name: String,
+    /// Every attribute, as written.
+    pub attrs: Vec<(String, String)>,
+}
+
+impl LabelTag {
+    /// An attribute's value.
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
 }
 
 impl LabelConfig {

@@ -8,7 +8,7 @@ use quick_xml::XmlVersion;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
-use super::{ControlTag, LabelConfig, ObjectTag};
+use super::{ControlTag, LabelConfig, LabelTag, ObjectTag};
 use crate::error::{InputError, line_col};
 
 /// Tags whose descendants' `value` attributes are the labels of a control.
@@ -155,6 +155,17 @@ impl Parser<'_> {
                     }
                 }
             }
+            if let Some(name) = get("alias")
+                .filter(|v| !v.is_empty())
+                .or_else(|| get("value"))
+                .filter(|v| !v.is_empty())
+            {
+                let tags = &mut self.config.controls[owner].label_tags;
+                match tags.iter_mut().find(|t| t.name == name) {
+                    Some(tag) => tag.attrs = attrs.clone(),
+                    None => tags.push(LabelTag { name, attrs: attrs.clone() }),
+                }
+            }
         }
         if tag == "Channel"
             && let Some(series) = self.stack.iter().rev().find_map(|open| open.series)
@@ -218,6 +229,7 @@ impl Parser<'_> {
                 .collect(),
             labels: Vec::new(),
             is_dynamic,
+            label_tags: Vec::new(),
         });
         Some(self.config.controls.len() - 1)
     }

@@ -153,8 +153,12 @@ fn export(shell: &mut Shell<'_>, args: &[&str]) -> Result<()> {
     let path = args.first().context("usage: .export FILE [FORMAT]")?;
     let format = ExportFormat::parse(args.get(1).copied().unwrap_or("json"))?;
     let job = ExportJob { format, output: PathBuf::from(path), ..ExportJob::default() };
-    if let (total, Some(written)) = run_export(shell.store, &job)? {
-        eprintln!("exported {total} tasks to {written}");
+    let exported = run_export(shell.store, &job)?;
+    for note in &exported.notes {
+        eprintln!("note: {note}");
+    }
+    if let Some(written) = exported.written {
+        eprintln!("exported {} tasks to {written}", exported.tasks);
     }
     Ok(())
 }

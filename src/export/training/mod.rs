@@ -1,0 +1,218 @@
+//! The training formats: COCO, YOLO, YOLO-OBB, Pascal VOC, CoNLL 2003, brush masks and ASR
+//! manifests, written into a folder exactly as label-studio-sdk's `Converter` writes them for
+//! the same tasks and label config (`tests/converter/compare.py` checks it, file for file).
+//!
+//! The tasks come a page at a time (as every export reads them); each task gives the
+//! converter's items (one per annotation that was not cancelled, newest first; one empty item
+//! for a task without annotations), and each format's writer takes the items in order.
+//! Nothing is held per task but the writer's own state (categories, file names), so memory
+//! stays flat however many tasks there are.
+
+use std::path::Path;
+
+use anyhow::Result;
+use duckdb::Connection;
+use serde_json::Value;
+
+use super::min::{self, Item};
+use super::{UrlRewrite, for_each_task};
+use crate::bucket::{BucketUrl, Connect};
+
+mod coco;
+mod media;
+mod schema;
+mod voc;
+mod yolo;
+
+use media::Media;
+use schema::Schema;
+
+/// A training format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Training {
+    Coco,
+    Yolo,
+    YoloObb,
+    Voc,
+    Conll2003,
+    BrushPng,
+    BrushNumpy,
+    AsrManifest,
+}
+
+impl Training {
+    /// The name `--format` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Training::Coco => "coco",
+            Training::Yolo => "yolo",
+            Training::YoloObb => "yolo-obb",
+            Training::Voc => "voc",
+            Training::Conll2003 => "conll2003",
+            Training::BrushPng => "brush-png",
+            Training::BrushNumpy => "brush-numpy",
+            Training::AsrManifest => "asr-manifest",
+        }
+    }
+
+    /// The formats whose `--with-images` copies images (the converter's `*_WITH_IMAGES`).
+    pub fn takes_images(self) -> bool {
+        matches!(self, Training::Coco | Training::Yolo | Training::YoloObb)
+    }
+}
+
+/// Which results become labels: human annotations, or a model's predictions (pseudo-labels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Source {
+    /// The tasks' annotations (completions)
+    #[default]
+    Annotations,
+    /// The tasks' predictions (of `--model-version` when given)
+    Predictions,
+}
+
+/// How to write a training export.
+#[derive(Debug, Clone, Default)]
+pub struct TrainingOptions {
+    pub source: Source,
+    /// With `Source::Predictions`: only this model version's predictions.
+    pub model_version: Option<String>,
+    /// Put the images into `images/` (`--with-images`).
+    pub with_images: bool,
+    /// How to reach buckets for `--with-images`: the default, and per bucket.
+    pub connect: Connect,
+    pub named: Vec<(BucketUrl, Connect)>,
+}
+
+/// What a training export wrote, and what it left out (printed as notes on stderr).
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub tasks: u64,
+    pub notes: Vec<String>,
+}
+
+/// One format's writer: it takes the items in order, then finishes its files.
+trait Writer {
+    fn item(&mut self, item: &Item, media: &mut Media) -> Result<()>;
+    fn finish(self: Box<Self>, notes: &mut Vec<String>) -> Result<()>;
+}
+
+/// Write the selected tasks (`export_ids`) in `format` into the folder `dir` (which exists
+/// and is empty).
+pub fn write_training(
+    conn: &Connection,
+    format: Training,
+    options: &TrainingOptions,
+    urls: &UrlRewrite,
+    total: u64,
+    dir: &Path,
+) -> Result<Summary> {
+    let config = crate::store::config::load_config(conn)?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "{} needs the project's label config, and it has none; set one with `lsdb config set FILE`",
+            format.name()
+        )
+    })?;
+    let schema = Schema::new(&config, format)?;
+    let controls: Vec<min::Control> =
+        config.controls.iter().map(|c| (c.name.clone(), c.tag.clone())).collect();
+    let mut writer: Box<dyn Writer> = match format {
+        Training::Coco => Box::new(coco::Coco::new(dir, &schema, now(conn)?)?),
+        Training::Yolo | Training::YoloObb => {
+            Box::new(yolo::Yolo::new(dir, &schema, format == Training::YoloObb, now(conn)?.0)?)
+        }
+        Training::Voc => Box::new(voc::Voc::new(dir, &schema)?),
+        other => anyhow::bail!("{} is not written yet", other.name()),
+    };
+    let region_ids = matches!(format, Training::Yolo | Training::YoloObb) && schema.has_keypoints();
+    let mut media =
+        Media::new(dir, options.with_images, options.connect.clone(), options.named.clone());
+    let mut summary = Summary::default();
+    for_each_task(conn, urls, total, |task| {
+        let results = match options.source {
+            Source::Annotations => std::borrow::Cow::Borrowed(task.completions.as_str()),
+            Source::Predictions => {
+                predictions(&task.predictions, options.model_version.as_deref())?
+            }
+        };
+        let items = min::items(
+            task.id,
+            &task.data,
+            task.extra.as_deref(),
+            &results,
+            &controls,
+            region_ids,
+        )?;
+        for item in &items {
+            writer.item(item, &mut media)?;
+        }
+        summary.tasks += 1;
+        Ok(())
+    })?;
+    writer.finish(&mut summary.notes)?;
+    if media.not_copied > 0 {
+        summary.notes.push(format!(
+            "{} images not put into images/: --with-images copies the local files lsdb's URLs \
+             name and fetches bucket objects; other URLs keep their name in the labels",
+            media.not_copied
+        ));
+    }
+    Ok(summary)
+}
+
+/// The task's predictions as the list the items are made from, of one model version when
+/// given.
+fn predictions<'a>(all: &'a str, model_version: Option<&str>) -> Result<std::borrow::Cow<'a, str>> {
+    let Some(version) = model_version else { return Ok(std::borrow::Cow::Borrowed(all)) };
+    let list: Vec<Value> = serde_json::from_str(all)?;
+    let kept: Vec<Value> = list
+        .into_iter()
+        .filter(|p| p.get("model_version").and_then(Value::as_str) == Some(version))
+        .collect();
+    Ok(std::borrow::Cow::Owned(serde_json::to_string(&kept)?))
+}
+
+/// The year and time (UTC) as Python's `str(datetime.now())` prints it, for `info`.
+fn now(conn: &Connection) -> Result<(i64, String)> {
+    let sql = "SELECT year(now()::TIMESTAMP), strftime(now()::TIMESTAMP, '%Y-%m-%d %H:%M:%S.%f')";
+    Ok(conn.query_row(sql, [], |r| Ok((r.get(0)?, r.get(1)?)))?)
+}
+
+/// A number of a region value as Python reads it: `None` when missing or not a number.
+fn number(value: &serde_json::Map<String, Value>, key: &str) -> Option<f64> {
+    value.get(key).and_then(Value::as_f64)
+}
+
+/// Whether a value is false in Python (`None`, `0`, `0.0`, `""`, empty list or dict).
+fn is_falsy(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(b)) => !b,
+        Some(Value::Number(n)) => n.as_f64() == Some(0.0),
+        Some(Value::String(s)) => s.is_empty(),
+        Some(Value::Array(a)) => a.is_empty(),
+        Some(Value::Object(o)) => o.is_empty(),
+    }
+}
+
+/// The first label of a region as the converter takes it: the first item of the first of
+/// `keys` that holds a non-empty list (a string's first character, as Python indexes it).
+fn first_label(value: &serde_json::Map<String, Value>, keys: &[&str]) -> Option<String> {
+    for key in keys {
+        match value.get(*key) {
+            Some(Value::Array(items)) if !items.is_empty() => return Some(label_text(&items[0])),
+            Some(Value::String(s)) if !s.is_empty() => return s.chars().next().map(String::from),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A label as Python's `str` of it.
+fn label_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => super::python::python_number(n, false),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,288 @@
+//! YOLO and YOLO-OBB: `classes.txt`, `notes.json`, `labels/<image stem>.txt` per image and an
+//! `images/` folder, as the converter's `convert_to_yolo` writes them.
+//!
+//! A label file per item, named by the image's name (a later item of the same image writes
+//! it again, so the oldest annotation's labels are the ones left, as with the converter); an
+//! item without labels leaves an empty file. Each region's labels are a line each: the class
+//! id, then the box's centre and size (YOLO), its four corners (YOLO-OBB) or the polygon's
+//! points, as fractions of the image, written as Python prints floats. With KeyPointLabels in
+//! the config a line is a box with its keypoints (`parentID`) in `model_index` order.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde_json::{Map, Value, json};
+
+use super::media::{Media, basename, stem};
+use super::schema::Schema;
+use super::{Writer, label_text, number};
+use crate::export::min::Item;
+use crate::export::python::{python_float, write_dump};
+
+/// A box of keypoint mode: its region id, class, centre and size, and keypoints by label.
+type KeypointBox = (Value, i64, [f64; 4], HashMap<String, (f64, f64)>);
+
+pub struct Yolo {
+    dir: PathBuf,
+    labels: PathBuf,
+    is_obb: bool,
+    data_key: String,
+    categories: Vec<(i64, String)>,
+    ids: HashMap<String, i64>,
+    /// Keypoint mode: the keypoint labels (for `notes.json`) and their `model_index` order.
+    keypoints: Option<(Vec<String>, Vec<String>)>,
+    year: i64,
+}
+
+impl Yolo {
+    pub fn new(dir: &Path, schema: &Schema, is_obb: bool, year: i64) -> Result<Yolo> {
+        std::fs::create_dir_all(dir.join(super::media::IMAGES))?;
+        let labels = dir.join("labels");
+        std::fs::create_dir_all(&labels)?;
+        let (categories, keypoints) = if schema.has_keypoints() {
+            let boxes = schema.labels_of("RectangleLabels");
+            let categories = boxes.into_iter().enumerate().map(|(i, l)| (i as i64, l)).collect();
+            (categories, Some((schema.labels_of("KeyPointLabels"), schema.keypoint_order())))
+        } else {
+            (super::coco::label_categories(schema), None)
+        };
+        let ids = categories.iter().map(|(id, name)| (name.clone(), *id)).collect();
+        Ok(Yolo {
+            dir: dir.to_path_buf(),
+            labels,
+            is_obb,
+            data_key: schema.data_key.clone(),
+            categories,
+            ids,
+            keypoints,
+            year,
+        })
+    }
+
+    fn category(&mut self, name: &str) -> i64 {
+        if let Some(id) = self.ids.get(name) {
+            return *id;
+        }
+        let id = self.categories.len() as i64;
+        self.ids.insert(name.to_string(), id);
+        self.categories.push((id, name.to_string()));
+        id
+    }
+
+    /// The lines of one item's regions (the converter's `process_and_save_yolo_annotations`).
+    fn lines(&mut self, regions: &[&Map<String, Value>]) -> String {
+        let mut out = String::new();
+        for region in regions {
+            let mut names = Vec::new();
+            for key in ["rectanglelabels", "polygonlabels", "labels"] {
+                match region.get(key) {
+                    Some(Value::Array(items)) if !items.is_empty() => {
+                        names.extend(items.iter().map(label_text))
+                    }
+                    Some(Value::String(s)) if !s.is_empty() => {
+                        names.extend(s.chars().map(String::from))
+                    }
+                    _ => {}
+                }
+            }
+            for name in names {
+                let id = self.category(&name);
+                let values: Vec<f64> = if ["rectanglelabels", "rectangle", "labels"]
+                    .iter()
+                    .any(|k| region.contains_key(*k))
+                {
+                    let converted = if self.is_obb { obb(region) } else { yolo_box(region) };
+                    let Some(values) = converted else { continue };
+                    values
+                } else if region.contains_key("polygonlabels") || region.contains_key("polygon") {
+                    let Some(points) = region.get("points").and_then(Value::as_array) else {
+                        continue;
+                    };
+                    let mut values = Vec::new();
+                    for p in points {
+                        for c in p.as_array().into_iter().flatten() {
+                            values.push(c.as_f64().unwrap_or(f64::NAN) / 100.0);
+                        }
+                    }
+                    values
+                } else {
+                    continue;
+                };
+                out.push_str(&id.to_string());
+                for v in values {
+                    out.push(' ');
+                    out.push_str(&python_float(v, false));
+                }
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// Keypoint mode: a line per box, its keypoints after it (`process_keypoints_for_yolo`).
+    fn keypoint_lines(&self, regions: &[&Map<String, Value>], order: &[String]) -> String {
+        // Boxes by region id, in first-seen order (a repeated id replaces the box in place).
+        let mut boxes: Vec<KeypointBox> = Vec::new();
+        for region in regions {
+            if !region
+                .get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case("rectanglelabels"))
+            {
+                continue;
+            }
+            let id = region.get("id").cloned().unwrap_or(Value::Null);
+            let Some(Value::Array(labels)) = region.get("rectanglelabels") else { continue };
+            let Some(class) =
+                labels.first().map(label_text).and_then(|n| self.ids.get(&n).copied())
+            else {
+                continue;
+            };
+            let (Some(x), Some(y), Some(w), Some(h)) = (
+                number(region, "x"),
+                number(region, "y"),
+                number(region, "width"),
+                number(region, "height"),
+            ) else {
+                continue;
+            };
+            let (x, y, w, h) = (x / 100.0, y / 100.0, w / 100.0, h / 100.0);
+            let shape = [x + w / 2.0, y + h / 2.0, w, h];
+            match boxes.iter_mut().find(|b| b.0 == id) {
+                Some(b) => *b = (id, class, shape, HashMap::new()),
+                None => boxes.push((id, class, shape, HashMap::new())),
+            }
+        }
+        for region in regions {
+            if !region
+                .get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case("keypointlabels"))
+            {
+                continue;
+            }
+            let parent = region.get("parentID").cloned().unwrap_or(Value::Null);
+            let Some(b) = boxes.iter_mut().find(|b| b.0 == parent) else { continue };
+            let Some(Value::Array(labels)) = region.get("keypointlabels") else { continue };
+            let Some(label) = labels.first().map(label_text) else { continue };
+            let (Some(x), Some(y)) = (number(region, "x"), number(region, "y")) else { continue };
+            b.3.insert(label, (x / 100.0, y / 100.0));
+        }
+        let mut lines = Vec::new();
+        for (_, class, shape, points) in &boxes {
+            let mut line = class.to_string();
+            for v in shape {
+                line.push(' ');
+                line.push_str(&python_float(*v, false));
+            }
+            for k in order {
+                match points.get(k) {
+                    Some((x, y)) => line.push_str(&format!(
+                        " {} {} 2",
+                        python_float(*x, false),
+                        python_float(*y, false)
+                    )),
+                    None => line.push_str(" 0.0 0.0 0"),
+                }
+            }
+            lines.push(line);
+        }
+        lines.join("\n")
+    }
+}
+
+impl Writer for Yolo {
+    fn item(&mut self, item: &Item, media: &mut Media) -> Result<()> {
+        let url = match item.input.get(&self.data_key) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Array(list)) => match list.last() {
+                Some(Value::String(s)) => s.clone(),
+                _ => return Ok(()),
+            },
+            _ => anyhow::bail!(
+                "task {}: yolo reads an image URL from ${}, and the task has none",
+                item.id,
+                self.data_key
+            ),
+        };
+        let name = media.place(&url)?;
+        if name.is_empty() {
+            return Ok(());
+        }
+        let file: String = stem(basename(&name)).chars().take(251).collect();
+        let path = self.labels.join(format!("{file}.txt"));
+        let regions: Vec<&Map<String, Value>> = item.outputs.iter().flat_map(|(_, v)| v).collect();
+        if regions.is_empty() {
+            if !path.exists() {
+                std::fs::File::create(&path)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            return Ok(());
+        }
+        let text = match &self.keypoints {
+            Some((_, order)) => self.keypoint_lines(&regions, order),
+            None => self.lines(&regions),
+        };
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>, _notes: &mut Vec<String>) -> Result<()> {
+        let mut classes = String::new();
+        for (_, name) in &self.categories {
+            classes.push_str(name);
+            classes.push('\n');
+        }
+        std::fs::write(self.dir.join("classes.txt"), classes)?;
+        let categories: Vec<Value> = self
+            .categories
+            .iter()
+            .map(|(id, name)| match &self.keypoints {
+                Some((points, _)) => json!({"id": id, "name": name, "keypoints": points}),
+                None => json!({"id": id, "name": name}),
+            })
+            .collect();
+        let notes = json!({
+            "categories": categories,
+            "info": {"year": self.year, "version": "1.0", "contributor": "Label Studio"},
+        });
+        let mut text = String::new();
+        write_dump(&notes, 0, &mut text);
+        std::fs::write(self.dir.join("notes.json"), text)?;
+        Ok(())
+    }
+}
+
+/// A box as its centre and size, fractions of the image (`convert_annotation_to_yolo`).
+fn yolo_box(region: &Map<String, Value>) -> Option<Vec<f64>> {
+    let (x, y, w, h) = (
+        number(region, "x")?,
+        number(region, "y")?,
+        number(region, "width")?,
+        number(region, "height")?,
+    );
+    Some(vec![(x + w / 2.0) / 100.0, (y + h / 2.0) / 100.0, w / 100.0, h / 100.0])
+}
+
+/// A box as its four corners, turned by its rotation about the top-left corner, fractions
+/// of the image (`convert_annotation_to_yolo_obb`); it needs the image size and `rotation`.
+fn obb(region: &Map<String, Value>) -> Option<Vec<f64>> {
+    if !region.contains_key("rotation") {
+        return None;
+    }
+    let (ow, oh) = (number(region, "original_width")?, number(region, "original_height")?);
+    let x = number(region, "x")? / 100.0 * ow;
+    let y = number(region, "y")? / 100.0 * oh;
+    let w = number(region, "width")? / 100.0 * ow;
+    let h = number(region, "height")? / 100.0 * oh;
+    let r = number(region, "rotation")?.to_radians();
+    let (cos, sin) = (r.cos(), r.sin());
+    let corners = [
+        (x, y),
+        (x + w * cos, y + w * sin),
+        (x + w * cos - h * sin, y + w * sin + h * cos),
+        (x - h * sin, y + h * cos),
+    ];
+    Some(corners.iter().flat_map(|(cx, cy)| [cx / ow, cy / oh]).collect())
+}
