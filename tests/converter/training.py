@@ -47,6 +47,7 @@ BOXES = ["coco", "yolo", "yolo-obb", "voc"]
 CASES = [
     ("configs/image_bbox.xml", "tasks/image_bbox_predictions.json", BOXES),
     ("configs/training_boxes.xml", "tasks/training_boxes.json", BOXES),
+    ("configs/training_ner.xml", "tasks/training_ner.json", ["conll2003"]),
 ] + [
     # Exports Label Studio 1.23.2 itself wrote (tests/converter/ls_exports.sh makes them).
     (f"label_studio/ls_1.23.2_{name}.xml", f"label_studio/ls_1.23.2_{name}_export.json", formats)
@@ -54,6 +55,7 @@ CASES = [
         ("bbox", BOXES),
         ("polygons", ["coco", "yolo", "yolo-obb"]),
         ("keypoints", ["coco", "yolo", "yolo-obb"]),
+        ("ner", ["conll2003"]),
     ]
 
 

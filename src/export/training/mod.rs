@@ -19,6 +19,7 @@ use super::{UrlRewrite, for_each_task};
 use crate::bucket::{BucketUrl, Connect};
 
 mod coco;
+mod conll;
 mod media;
 mod schema;
 mod voc;
@@ -122,6 +123,7 @@ pub fn write_training(
             Box::new(yolo::Yolo::new(dir, &schema, format == Training::YoloObb, now(conn)?.0)?)
         }
         Training::Voc => Box::new(voc::Voc::new(dir, &schema)?),
+        Training::Conll2003 => Box::new(conll::Conll::new(dir, &schema)?),
         other => anyhow::bail!("{} is not written yet", other.name()),
     };
     let region_ids = matches!(format, Training::Yolo | Training::YoloObb) && schema.has_keypoints();
