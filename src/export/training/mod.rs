@@ -18,6 +18,8 @@ use super::min::{self, Item};
 use super::{UrlRewrite, for_each_task};
 use crate::bucket::{BucketUrl, Connect};
 
+mod asr;
+mod brush;
 mod coco;
 mod conll;
 mod media;
@@ -124,7 +126,15 @@ pub fn write_training(
         }
         Training::Voc => Box::new(voc::Voc::new(dir, &schema)?),
         Training::Conll2003 => Box::new(conll::Conll::new(dir, &schema)?),
-        other => anyhow::bail!("{} is not written yet", other.name()),
+        Training::BrushPng | Training::BrushNumpy => {
+            Box::new(brush::Brush::new(dir, format == Training::BrushPng)?)
+        }
+        Training::AsrManifest => {
+            // Label Studio reads no local-files URL under the root "/" (nor lsdb, unset).
+            let root =
+                std::path::absolute(&urls.document_root).ok().filter(|r| r != Path::new("/"));
+            Box::new(asr::Asr::new(dir, &schema, root)?)
+        }
     };
     let region_ids = matches!(format, Training::Yolo | Training::YoloObb) && schema.has_keypoints();
     let mut media =
