@@ -35,16 +35,20 @@ impl BucketTarget {
         Ok(self.bucket.url.uri(&self.key))
     }
 
-    /// Upload every file of the written folder under the prefix.
+    /// Upload every file of the written folder (and its subfolders: a training export's
+    /// `labels/`, `images/`) under the prefix, in name order.
     pub fn upload_folder(&self, local: &Path) -> Result<String> {
-        let mut names: Vec<_> = std::fs::read_dir(local)?
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        for name in names {
-            self.bucket.upload(&local.join(&name), &format!("{}{name}", self.key))?;
+        for entry in walkdir::WalkDir::new(local).sort_by_file_name() {
+            let entry = entry?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let relative = entry.path().strip_prefix(local)?;
+            let name: Vec<String> = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            self.bucket.upload(entry.path(), &format!("{}{}", self.key, name.join("/")))?;
         }
         Ok(self.bucket.url.uri(&self.key))
     }

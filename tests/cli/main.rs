@@ -21,4 +21,5 @@ mod shell;
 mod sql;
 mod storage;
 mod support;
+mod training;
 mod validate;
