@@ -44,6 +44,39 @@ def tasks(n, seed):
         yield task
 
 
+BOX_CONFIG = """<View>
+  <Image name="image" value="$image"/>
+  <RectangleLabels name="label" toName="image">
+    <Label value="Car"/><Label value="Person"/><Label value="Bike"/>
+  </RectangleLabels>
+</View>
+"""
+
+
+def box(rng, label):
+    x, y = round(rng.uniform(0, 80), 4), round(rng.uniform(0, 80), 4)
+    return {"from_name": "label", "to_name": "image", "type": "rectanglelabels",
+            "original_width": 640, "original_height": 480,
+            "value": {"x": x, "y": y, "width": round(rng.uniform(1, 20), 4),
+                      "height": round(rng.uniform(1, 20), 4), "rotation": 0, "rectanglelabels": [label]}}
+
+
+def write_boxes(path, n, seed=6):
+    """n image tasks, each with one annotation of two boxes and a prediction of one."""
+    rng = random.Random(seed)
+    with open(path, 'w') as f:
+        f.write('[\n')
+        for i in range(n):
+            task = {"data": {"image": f"http://img.example/photos/{i:08d}.jpg"},
+                    "annotations": [{"completed_by": 1 + i % 5,
+                                     "result": [box(rng, "Car"), box(rng, rng.choice(["Person", "Bike"]))]}],
+                    "predictions": [{"model_version": "v1", "score": round(rng.random(), 4),
+                                     "result": [box(rng, "Car")]}]}
+            f.write(json.dumps(task))
+            f.write(',\n' if i + 1 < n else '\n')
+        f.write(']\n')
+
+
 def write_json(path, n, seed=1):
     with open(path, 'w') as f:
         f.write('[\n')
@@ -148,7 +181,14 @@ def main():
     ap.add_argument('--data', default=os.path.join(HERE, 'data'), help='where data and stores go')
     ap.add_argument('--only-imports', action='store_true', help='skip validation, sampling and export')
     ap.add_argument('--memory-check', action='store_true',
-                    help='also import 4x the tasks as JSONL, to compare peak memory with the 1x import')
+                    help='also import 4x the tasks as JSONL, and export 4x the box tasks to COCO and '
+                         'YOLO, to compare peak memory with the 1x runs')
+    ap.add_argument('--only-training', action='store_true',
+                    help='only the training formats (COCO, YOLO against the JSON export and the converter)')
+    ap.add_argument('--sdk-python', default=os.path.expanduser('~/.cache/lsdb/sdk-venv/bin/python'),
+                    help="a python with label-studio-sdk, for the converter's time (.ci/run installs one)")
+    ap.add_argument('--converter-cap', type=float, default=600,
+                    help='stop the converter after this many seconds and report a lower bound')
     args = ap.parse_args()
     lsdb = args.lsdb or os.path.join(target_dir(), 'release', 'lsdb')
     if not os.path.exists(lsdb):
@@ -156,6 +196,10 @@ def main():
     data = args.data
     os.makedirs(data, exist_ok=True)
     n, small, runs = args.tasks, max(args.tasks // 10, 1), args.runs
+    if args.only_training:
+        rows = training(lsdb, data, n, args)
+        table(rows, data, runs)
+        return
     files = {'json': (f'tasks_{n}.json', write_json, n), 'json_small': (f'tasks_{small}.json', write_json, small),
              'jsonl': (f'tasks_{n}.jsonl', write_jsonl, n), 'csv': (f'rows_{n}.csv', write_csv, n),
              'text': (f'lines_{n}.txt', write_text, n), 'tree': (f'images_{small}', write_tree, small)}
@@ -297,6 +341,12 @@ def main():
         report(f'lsdb import the export of {n} tasks (ids given)', s, rss, mib(out), n, json_import,
                'the tasks without ids')
 
+    if not args.only_imports:
+        rows += training(lsdb, data, n, args)
+    table(rows, data, runs)
+
+
+def table(rows, data, runs):
     with open(os.path.join(data, 'results.json'), 'w') as f:
         json.dump(rows, f, indent=1)
     print(f'\n{runs} runs per import case (median seconds, highest peak RSS)\n')
@@ -304,6 +354,86 @@ def main():
     print('|---|---|---|---|---|---|')
     for r in rows:
         print(f"| {r['benchmark']} | {r['seconds']} | {r.get('MiB/s', '')} | {r.get('rows/s', '')} | {r['peak_rss_mib']} | {r.get('ratio', '')} |")
+
+
+CONVERT = """
+import sys
+from label_studio_sdk.converter import Converter
+from label_studio_sdk.converter.converter import Format
+config, tasks, out, fmt = sys.argv[1:]
+Converter(config=open(config).read(), project_dir=".", download_resources=False).convert(
+    tasks, out, Format[fmt], is_dir=False)
+"""
+
+
+def training(lsdb, data, n, args):
+    """Box tasks to COCO and YOLO: lsdb beside its own JSON export of the same tasks and
+    beside label-studio-sdk's converter on that export (stopped at --converter-cap seconds)."""
+    rows = []
+    config = os.path.join(data, 'boxes.xml')
+    with open(config, 'w') as f:
+        f.write(BOX_CONFIG)
+    sizes = [n] + ([4 * n] if args.memory_check else [])
+    for count in sizes:
+        path = os.path.join(data, f'boxes_{count}.json')
+        if not os.path.exists(path):
+            print(f'generating {path}', flush=True)
+            write_boxes(path, count)
+        store = os.path.join(data, f'p_boxes_{count}')
+        if not os.path.exists(os.path.join(store, 'lsdb.duckdb')):
+            shutil.rmtree(store, ignore_errors=True)
+            run([lsdb, 'init', store, '--label-config', config, '--input-path', path])
+        exported = os.path.join(data, f'boxes_{count}_export.json')
+
+        def clear(*paths):
+            def go():
+                for p in paths:
+                    if os.path.isdir(p):
+                        shutil.rmtree(p)
+                    elif os.path.exists(p):
+                        os.remove(p)
+            return go
+        s, rss = measure(args.runs, [lsdb, '-p', store, 'export', '-o', exported], clear(exported))
+        line = {'benchmark': f'lsdb export json, {count} box tasks', 'seconds': round(s, 2),
+                'peak_rss_mib': round(rss)}
+        rows.append(line)
+        print(json.dumps(line), flush=True)
+        json_s = s
+        for fmt, name in (('coco', 'COCO'), ('yolo', 'YOLO')):
+            out = os.path.join(data, f'boxes_{count}_{fmt}')
+            s, rss = measure(args.runs, [lsdb, '-p', store, 'export', '--format', fmt, '-o', out], clear(out))
+            line = {'benchmark': f'lsdb export {fmt}, {count} box tasks', 'seconds': round(s, 2),
+                    'peak_rss_mib': round(rss), 'ratio': f'{s / json_s:.2f}x the json export'}
+            rows.append(line)
+            print(json.dumps(line), flush=True)
+            if count != n or not os.path.exists(args.sdk_python):
+                continue
+            theirs = os.path.join(data, f'boxes_{count}_{fmt}_converter')
+            clear(theirs)()
+            start = time.perf_counter()
+            proc = subprocess.Popen([args.sdk_python, '-c', CONVERT, config, exported, theirs, name],
+                                    cwd=data, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            bound, c_rss = '', 0
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    c_rss = usage.ru_maxrss / 1024
+                    break
+                if time.perf_counter() - start > args.converter_cap:
+                    proc.kill()
+                    _, _, usage = os.wait4(proc.pid, 0)
+                    bound, c_rss = '>= ', usage.ru_maxrss / 1024
+                    break
+                time.sleep(0.2)
+            c_s = time.perf_counter() - start
+            line['ratio'] += f', the converter {bound}{c_s / s:.1f}x'
+            conv = {'benchmark': f'label-studio-sdk 2.1.2 converter {fmt}, {count} box tasks'
+                                 + (f' (stopped at {args.converter_cap:.0f} s)' if bound else ''),
+                    'seconds': f'{bound}{c_s:.1f}', 'peak_rss_mib': round(c_rss)}
+            rows.append(conv)
+            print(json.dumps(conv), flush=True)
+            clear(theirs)()
+    return rows
 
 
 if __name__ == '__main__':

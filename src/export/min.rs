@@ -70,38 +70,54 @@ pub fn items(
         _ => None,
     };
     let annotations: Vec<Value> = serde_json::from_str(annotations)?;
-    let item = |annotation: Option<&Value>| Item {
-        id,
-        input: input.clone(),
-        outputs: annotation.map(|a| outputs(a, controls, region_ids)).unwrap_or_default(),
-        annotation: annotation.cloned(),
-        agreement: agreement.clone(),
-    };
     if annotations.is_empty() {
-        return Ok(vec![item(None)]);
+        return Ok(vec![Item { id, input, outputs: Vec::new(), annotation: None, agreement }]);
     }
     let is_set = |a: &Value, key: &str| a.get(key).and_then(Value::as_bool) == Some(true);
-    let mut kept: Vec<&Value> = annotations
-        .iter()
+    let mut kept: Vec<Value> = annotations
+        .into_iter()
         .filter(|a| !is_set(a, "skipped") && !is_set(a, "was_cancelled"))
         .collect();
     // Newest first; ties and missing times keep their order (a stable sort, as Python's).
-    let created = |a: &Value| a.get("created_at").and_then(Value::as_str).map(str::to_string);
-    kept.sort_by_key(|a| std::cmp::Reverse(created(a)));
-    Ok(kept.into_iter().map(|a| item(Some(a))).collect())
+    fn created(a: &Value) -> Option<&str> {
+        a.get("created_at").and_then(Value::as_str)
+    }
+    kept.sort_by(|a, b| created(b).cmp(&created(a)));
+    // The region values move out of each annotation into its item (nothing reads an item's
+    // result again); the data is cloned for all but the last item.
+    let n = kept.len();
+    let mut input = Some(input);
+    let mut items = Vec::with_capacity(n);
+    for (i, mut annotation) in kept.into_iter().enumerate() {
+        let input = if i + 1 == n {
+            input.take().unwrap_or_default()
+        } else {
+            input.clone().unwrap_or_default()
+        };
+        items.push(Item {
+            id,
+            input,
+            outputs: outputs(&mut annotation, controls, region_ids),
+            annotation: Some(annotation),
+            agreement: agreement.clone(),
+        });
+    }
+    Ok(items)
 }
 
 /// Each control's values in an annotation, in the order the controls first appear; with
 /// `region_ids` each value also gets its region's `id` and `parentID` (the converter's
 /// keypoint mode).
 fn outputs(
-    annotation: &Value,
+    annotation: &mut Value,
     controls: &[Control],
     region_ids: bool,
 ) -> Vec<(String, Vec<Map<String, Value>>)> {
     let mut by_name: Vec<(String, Vec<Map<String, Value>>)> = Vec::new();
-    let results = annotation.get("result").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
-    for result in results {
+    let Some(results) = annotation.get_mut("result").and_then(Value::as_array_mut) else {
+        return by_name;
+    };
+    for result in results.iter_mut() {
         let Some(name) = result.get("from_name").and_then(Value::as_str).filter(|n| !n.is_empty())
         else {
             continue;
@@ -114,26 +130,30 @@ fn outputs(
             (None, _) if controls.is_empty() => kind.unwrap_or("unknown").to_string(),
             _ => continue,
         };
-        let mut value = match result.get("value") {
-            Some(Value::Object(value)) => value.clone(),
+        let name = name.to_string();
+        let kind = kind.map(str::to_string);
+        let kind = kind.as_deref();
+        let mut value = match result.get_mut("value") {
+            Some(Value::Object(value)) => std::mem::take(value),
             _ => Map::new(),
         };
         value.insert("type".into(), tag.into());
-        if kind != Some("chatmessage") || controls.iter().any(|(n, _)| n == name) {
+        let is_control = controls.iter().any(|(n, _)| *n == name);
+        if kind != Some("chatmessage") || is_control {
             for key in ["original_width", "original_height"] {
                 if let Some(v) = result.get(key) {
                     value.insert(key.into(), v.clone());
                 }
             }
         }
-        if region_ids && controls.iter().any(|(n, _)| n == name) {
+        if region_ids && is_control {
             for key in ["id", "parentID"] {
                 value.insert(key.into(), result.get(key).cloned().unwrap_or(Value::Null));
             }
         }
-        match by_name.iter_mut().find(|(n, _)| n == name) {
+        match by_name.iter_mut().find(|(n, _)| *n == name) {
             Some((_, values)) => values.push(value),
-            None => by_name.push((name.to_string(), vec![value])),
+            None => by_name.push((name, vec![value])),
         }
     }
     by_name

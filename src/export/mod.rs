@@ -25,6 +25,7 @@ pub use training::{Source, Training, TrainingOptions};
 pub use urls::{Presign, UrlRewrite, UrlStyle};
 
 const PAGE_SQL: &str = include_str!("../../sql/export.sql");
+const RESULTS_PAGE_SQL: &str = include_str!("../../sql/export_results.sql");
 const PAGE_SIZE: i64 = 5_000;
 
 /// The export formats.
@@ -232,6 +233,60 @@ fn for_each_task(
         from = to;
     }
     Ok(())
+}
+
+/// Call `visit` with each selected task, a page at a time, in export order, with only the
+/// results of `table` (`completions` or `predictions`; the other list is empty): what the
+/// training formats read.
+fn for_each_row(
+    conn: &Connection,
+    urls: &UrlRewrite,
+    total: u64,
+    table: ResultTable,
+    mut visit: impl FnMut(TaskRow) -> Result<()>,
+) -> Result<()> {
+    let sql = RESULTS_PAGE_SQL.replace("{table}", table.name());
+    let mut stmt = conn.prepare(&sql)?;
+    let mut from = 0i64;
+    while from < total as i64 {
+        let to = from + PAGE_SIZE;
+        let mut rows = stmt.query(params![from, to, from, to])?;
+        while let Some(r) = rows.next()? {
+            crate::cancel::check()?;
+            let data: String = r.get(1)?;
+            let results: String = r.get(4)?;
+            let (completions, predictions) = match table {
+                ResultTable::Completions => (results, "[]".to_string()),
+                ResultTable::Predictions => ("[]".to_string(), results),
+            };
+            visit(TaskRow {
+                id: r.get(0)?,
+                data: urls.rewrite_data(&data)?,
+                meta: r.get(2)?,
+                extra: r.get(3)?,
+                completions,
+                predictions,
+            })?;
+        }
+        from = to;
+    }
+    Ok(())
+}
+
+/// The table of results a training export reads.
+#[derive(Debug, Clone, Copy)]
+enum ResultTable {
+    Completions,
+    Predictions,
+}
+
+impl ResultTable {
+    fn name(self) -> &'static str {
+        match self {
+            ResultTable::Completions => "completions",
+            ResultTable::Predictions => "predictions",
+        }
+    }
 }
 
 /// Write the selected tasks (see `select_tasks`) to `out`; returns how many.

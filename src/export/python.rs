@@ -24,33 +24,103 @@ pub fn python_number(n: &serde_json::Number, is_ujson: bool) -> String {
 /// Python's `repr` of a float: the shortest digits that read back, fixed notation for
 /// exponents from -4 to 15, else `d.ddde+XX`.
 pub fn python_float(f: f64, is_ujson: bool) -> String {
-    let sci = format!("{f:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let mut out = String::with_capacity(24);
+    push_python_float(&mut out, f, is_ujson);
+    out
+}
+
+/// `python_float`, appended to `out` without allocating.
+pub fn push_python_float(out: &mut String, f: f64, is_ujson: bool) {
+    use std::fmt::Write;
+    if !f.is_finite() {
+        out.push_str(if f.is_nan() {
+            "nan"
+        } else if f > 0.0 {
+            "inf"
+        } else {
+            "-inf"
+        });
+        return;
+    }
+    // Rust's `{:e}` gives the shortest digits that read back: `-1.2345e-5`, `1e16`.
+    let mut sci = Stack::default();
+    let _ = write!(sci, "{f:e}");
+    let sci = sci.as_str();
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    let (sign, mantissa) = match mantissa.strip_prefix('-') {
-        Some(m) => ("-", m),
-        None => ("", mantissa),
+    let mantissa = match mantissa.strip_prefix('-') {
+        Some(m) => {
+            out.push('-');
+            m
+        }
+        None => mantissa,
     };
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let mut digits = [0u8; 32];
+    let mut n = 0;
+    for b in mantissa.bytes().filter(u8::is_ascii_digit).take(32) {
+        digits[n] = b;
+        n += 1;
+    }
+    let digits = std::str::from_utf8(&digits[..n]).unwrap_or("0");
     if (-4..16).contains(&exp) {
         let point = exp + 1;
-        let body = if point <= 0 {
-            format!("0.{}{digits}", "0".repeat((-point) as usize))
-        } else if (point as usize) >= digits.len() {
-            format!("{digits}{}.0", "0".repeat(point as usize - digits.len()))
+        if point <= 0 {
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', (-point) as usize));
+            out.push_str(digits);
+        } else if point as usize >= digits.len() {
+            out.push_str(digits);
+            out.extend(std::iter::repeat_n('0', point as usize - digits.len()));
+            out.push_str(".0");
         } else {
-            format!("{}.{}", &digits[..point as usize], &digits[point as usize..])
-        };
-        return format!("{sign}{body}");
+            out.push_str(&digits[..point as usize]);
+            out.push('.');
+            out.push_str(&digits[point as usize..]);
+        }
+        return;
     }
-    let mantissa =
-        if digits.len() > 1 { format!("{}.{}", &digits[..1], &digits[1..]) } else { digits };
-    let exp_text = if exp < 0 {
-        if is_ujson { format!("-{}", -exp) } else { format!("-{:02}", -exp) }
-    } else {
-        format!("+{exp:02}")
-    };
-    format!("{sign}{mantissa}e{exp_text}")
+    out.push_str(&digits[..1]);
+    if digits.len() > 1 {
+        out.push('.');
+        out.push_str(&digits[1..]);
+    }
+    out.push('e');
+    out.push(if exp < 0 { '-' } else { '+' });
+    let magnitude = exp.unsigned_abs();
+    if magnitude < 10 && !(exp < 0 && is_ujson) {
+        out.push('0');
+    }
+    let _ = write!(out, "{magnitude}");
+}
+
+/// A small text buffer on the stack, for one float's `{:e}`.
+struct Stack {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl Default for Stack {
+    fn default() -> Stack {
+        Stack { bytes: [0; 32], len: 0 }
+    }
+}
+
+impl Stack {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or("0e0")
+    }
+}
+
+impl std::fmt::Write for Stack {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        if end > self.bytes.len() {
+            return Err(std::fmt::Error);
+        }
+        self.bytes[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
 }
 
 /// JSON text as ujson writes it: compact, `/` escaped, non-ASCII as it is, numbers as Python.

@@ -20,7 +20,7 @@ use super::media::{IMAGES, Media};
 use super::schema::{Schema, python_int};
 use super::{Writer, first_label, is_falsy, number};
 use crate::export::min::Item;
-use crate::export::python::{python_float, write_dump};
+use crate::export::python::{push_python_float, write_ascii_string, write_dump};
 
 pub struct Coco {
     path: std::path::PathBuf,
@@ -65,19 +65,22 @@ impl Coco {
     }
 
     fn add_image(&mut self, width: &Value, height: &Value, id: u64, name: &str) -> Result<()> {
-        let image = json!({"width": width, "height": height, "id": id, "file_name": name});
         self.text.clear();
-        self.text.push_str(if self.images == 0 { "\n    " } else { ",\n    " });
-        write_dump(&image, 2, &mut self.text);
+        let fields = [
+            ("width", Field::Value(width)),
+            ("height", Field::Value(height)),
+            ("id", Field::Int(id as i64)),
+            ("file_name", Field::Text(name)),
+        ];
+        write_entry(&mut self.text, self.images == 0, &fields);
         self.out.write_all(self.text.as_bytes())?;
         self.images += 1;
         Ok(())
     }
 
-    fn add_annotation(&mut self, annotation: &Value) -> Result<()> {
+    fn add_annotation(&mut self, fields: &[(&str, Field<'_>)]) -> Result<()> {
         self.text.clear();
-        self.text.push_str(if self.annotation_count == 0 { "\n    " } else { ",\n    " });
-        write_dump(annotation, 2, &mut self.text);
+        write_entry(&mut self.text, self.annotation_count == 0, fields);
         self.annotations.write_all(self.text.as_bytes())?;
         self.annotation_count += 1;
         Ok(())
@@ -150,16 +153,16 @@ impl Writer for Coco {
                     continue;
                 };
                 let (x, y, w, h) = (x * ow / 100.0, y * oh / 100.0, w * ow / 100.0, h * oh / 100.0);
-                self.add_annotation(&json!({
-                    "id": annotation_id,
-                    "image_id": image_id,
-                    "category_id": category_id,
-                    "segmentation": [],
-                    "bbox": [float(x), float(y), float(w), float(h)],
-                    "ignore": 0,
-                    "iscrowd": 0,
-                    "area": float(w * h),
-                }))?;
+                self.add_annotation(&[
+                    ("id", Field::Int(annotation_id as i64)),
+                    ("image_id", Field::Int(image_id as i64)),
+                    ("category_id", Field::Int(category_id)),
+                    ("segmentation", Field::Floats(&[])),
+                    ("bbox", Field::Floats(&[x, y, w, h])),
+                    ("ignore", Field::Int(0)),
+                    ("iscrowd", Field::Int(0)),
+                    ("area", Field::Float(w * h)),
+                ])?;
             } else if value.contains_key("polygonlabels") {
                 let (Some(iw), Some(ih)) = (width.as_f64(), height.as_f64()) else { continue };
                 let Some(points) = points(value) else {
@@ -168,27 +171,31 @@ impl Writer for Coco {
                 };
                 let xs: Vec<f64> = points.iter().map(|(x, _)| x / 100.0 * iw).collect();
                 let ys: Vec<f64> = points.iter().map(|(_, y)| y / 100.0 * ih).collect();
-                let segmentation: Vec<Value> =
-                    xs.iter().zip(&ys).flat_map(|(x, y)| [float(*x), float(*y)]).collect();
+                let segmentation: Vec<f64> =
+                    xs.iter().zip(&ys).flat_map(|(x, y)| [*x, *y]).collect();
                 let (x1, y1) = (min(&xs), min(&ys));
                 let (x2, y2) = (max(&xs), max(&ys));
-                self.add_annotation(&json!({
-                    "id": annotation_id,
-                    "image_id": image_id,
-                    "category_id": category_id,
-                    "segmentation": [segmentation],
-                    "bbox": [float(x1), float(y1), float(x2 - x1), float(y2 - y1)],
-                    "ignore": 0,
-                    "iscrowd": 0,
-                    "area": float(polygon_area(&xs, &ys)),
-                }))?;
+                self.add_annotation(&[
+                    ("id", Field::Int(annotation_id as i64)),
+                    ("image_id", Field::Int(image_id as i64)),
+                    ("category_id", Field::Int(category_id)),
+                    ("segmentation", Field::FloatLists(&[segmentation])),
+                    ("bbox", Field::Floats(&[x1, y1, x2 - x1, y2 - y1])),
+                    ("ignore", Field::Int(0)),
+                    ("iscrowd", Field::Int(0)),
+                    ("area", Field::Float(polygon_area(&xs, &ys))),
+                ])?;
             } else if value.contains_key("keypointlabels") {
                 keypoints.push(value);
             }
         }
         if !keypoints.is_empty() {
             let annotation = self.keypoints(&keypoints, image_id)?;
-            self.add_annotation(&annotation)?;
+            self.text.clear();
+            self.text.push_str(if self.annotation_count == 0 { "\n    " } else { ",\n    " });
+            write_dump(&annotation, 2, &mut self.text);
+            self.annotations.write_all(self.text.as_bytes())?;
+            self.annotation_count += 1;
         }
         Ok(())
     }
@@ -356,10 +363,60 @@ fn category(id: i64, name: &str) -> Map<String, Value> {
     c
 }
 
-/// A float as the JSON number Python writes for it.
-fn float(f: f64) -> Value {
-    let text = python_float(f, true);
-    serde_json::from_str(&text).unwrap_or(Value::Null)
+/// A field of an image or annotation entry.
+enum Field<'a> {
+    Int(i64),
+    Float(f64),
+    /// A value as it came (a size from a region: a number, or null).
+    Value(&'a Value),
+    Text(&'a str),
+    Floats(&'a [f64]),
+    FloatLists(&'a [Vec<f64>]),
+}
+
+/// An entry of `images` or `annotations` as `ujson.dump(indent=2)` writes it there (the
+/// entry at level 2, its members at 3, list items at 4 and 5), without building a JSON value.
+fn write_entry(out: &mut String, is_first: bool, fields: &[(&str, Field<'_>)]) {
+    out.push_str(if is_first { "\n    {" } else { ",\n    {" });
+    for (i, (key, field)) in fields.iter().enumerate() {
+        out.push_str(if i == 0 { "\n      \"" } else { ",\n      \"" });
+        out.push_str(key);
+        out.push_str("\": ");
+        match field {
+            Field::Int(v) => out.push_str(itoa::Buffer::new().format(*v)),
+            Field::Float(v) => push_python_float(out, *v, true),
+            Field::Value(v) => write_dump(v, 3, out),
+            Field::Text(t) => write_ascii_string(t, out),
+            Field::Floats(values) => write_floats(out, values, 4),
+            Field::FloatLists(lists) if lists.is_empty() => out.push_str("[]"),
+            Field::FloatLists(lists) => {
+                out.push('[');
+                for (j, list) in lists.iter().enumerate() {
+                    out.push_str(if j == 0 { "\n        " } else { ",\n        " });
+                    write_floats(out, list, 5);
+                }
+                out.push_str("\n      ]");
+            }
+        }
+    }
+    out.push_str("\n    }");
+}
+
+/// A list of floats, its items at `level`.
+fn write_floats(out: &mut String, values: &[f64], level: usize) {
+    if values.is_empty() {
+        out.push_str("[]");
+        return;
+    }
+    out.push('[');
+    for (i, v) in values.iter().enumerate() {
+        out.push_str(if i == 0 { "\n" } else { ",\n" });
+        out.extend(std::iter::repeat_n("  ", level));
+        push_python_float(out, *v, true);
+    }
+    out.push('\n');
+    out.extend(std::iter::repeat_n("  ", level - 1));
+    out.push(']');
 }
 
 /// A box's x, y, width and height; a rotated box as the upright box around it (the

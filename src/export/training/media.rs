@@ -82,6 +82,11 @@ impl Media {
 
     /// Width and height of the image the export names `name`, when it is there and readable.
     pub fn size(&self, name: &str) -> Option<(u64, u64)> {
+        // Without --with-images the export holds no image: only a path that exists (kept as
+        // it is, so absolute when it opens from the export folder) can be read.
+        if !self.with_images && !name.starts_with('/') {
+            return None;
+        }
         let size = imagesize::size(self.dir.join(name)).ok()?;
         Some((size.width as u64, size.height as u64))
     }

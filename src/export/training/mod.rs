@@ -15,7 +15,7 @@ use duckdb::Connection;
 use serde_json::Value;
 
 use super::min::{self, Item};
-use super::{UrlRewrite, for_each_task};
+use super::{ResultTable, TaskRow, UrlRewrite, for_each_row};
 use crate::bucket::{BucketUrl, Connect};
 
 mod asr;
@@ -119,7 +119,7 @@ pub fn write_training(
     let schema = Schema::new(&config, format)?;
     let controls: Vec<min::Control> =
         config.controls.iter().map(|c| (c.name.clone(), c.tag.clone())).collect();
-    let mut writer: Box<dyn Writer> = match format {
+    let mut writer: Box<dyn Writer + Send> = match format {
         Training::Coco => Box::new(coco::Coco::new(dir, &schema, now(conn)?)?),
         Training::Yolo | Training::YoloObb => {
             Box::new(yolo::Yolo::new(dir, &schema, format == Training::YoloObb, now(conn)?.0)?)
@@ -139,38 +139,80 @@ pub fn write_training(
     let region_ids = matches!(format, Training::Yolo | Training::YoloObb) && schema.has_keypoints();
     let mut media =
         Media::new(dir, options.with_images, options.connect.clone(), options.named.clone());
-    let mut summary = Summary::default();
-    for_each_task(conn, urls, total, |task| {
-        let results = match options.source {
-            Source::Annotations => std::borrow::Cow::Borrowed(task.completions.as_str()),
-            Source::Predictions => {
-                predictions(&task.predictions, options.model_version.as_deref())?
+    // Two threads: this one reads pages of tasks from DuckDB (the export's temp table lives on
+    // this connection), the other parses each task's results and writes the files.
+    let (pages, received) = std::sync::mpsc::sync_channel::<Vec<TaskRow>>(4);
+    let summary = std::thread::scope(|scope| {
+        let worker = scope.spawn(move || -> Result<Summary> {
+            let mut summary = Summary::default();
+            for page in received {
+                for task in &page {
+                    let results = match options.source {
+                        Source::Annotations => std::borrow::Cow::Borrowed(task.completions.as_str()),
+                        Source::Predictions => {
+                            predictions(&task.predictions, options.model_version.as_deref())?
+                        }
+                    };
+                    let items = min::items(
+                        task.id,
+                        &task.data,
+                        task.extra.as_deref(),
+                        &results,
+                        &controls,
+                        region_ids,
+                    )?;
+                    for item in &items {
+                        writer.item(item, &mut media)?;
+                    }
+                    summary.tasks += 1;
+                }
             }
+            writer.finish(&mut summary.notes)?;
+            if media.not_copied > 0 {
+                summary.notes.push(format!(
+                    "{} images not put into images/: --with-images copies the local files lsdb's \
+                     URLs name and fetches bucket objects; other URLs keep their name in the labels",
+                    media.not_copied
+                ));
+            }
+            Ok(summary)
+        });
+        let mut page = Vec::with_capacity(PAGE);
+        let table = match options.source {
+            Source::Annotations => ResultTable::Completions,
+            Source::Predictions => ResultTable::Predictions,
         };
-        let items = min::items(
-            task.id,
-            &task.data,
-            task.extra.as_deref(),
-            &results,
-            &controls,
-            region_ids,
-        )?;
-        for item in &items {
-            writer.item(item, &mut media)?;
+        let read = for_each_row(conn, urls, total, table, |task| {
+            page.push(task);
+            if page.len() == PAGE {
+                let full = std::mem::replace(&mut page, Vec::with_capacity(PAGE));
+                // The writer stopped: its error is the one to tell.
+                if pages.send(full).is_err() {
+                    anyhow::bail!("the writer stopped");
+                }
+            }
+            Ok(())
+        })
+        .and_then(|()| {
+            if !page.is_empty() && pages.send(page).is_err() {
+                anyhow::bail!("the writer stopped");
+            }
+            Ok(())
+        });
+        drop(pages);
+        let written =
+            worker.join().map_err(|_| anyhow::anyhow!("the training export's writer failed"))?;
+        match (read, written) {
+            (Ok(()), written) => written,
+            (Err(_), Err(err)) => Err(err),
+            (Err(err), Ok(_)) => Err(err),
         }
-        summary.tasks += 1;
-        Ok(())
     })?;
-    writer.finish(&mut summary.notes)?;
-    if media.not_copied > 0 {
-        summary.notes.push(format!(
-            "{} images not put into images/: --with-images copies the local files lsdb's URLs \
-             name and fetches bucket objects; other URLs keep their name in the labels",
-            media.not_copied
-        ));
-    }
     Ok(summary)
 }
+
+/// Tasks handed from the reading thread to the writing one at a time.
+const PAGE: usize = 1_000;
 
 /// The task's predictions as the list the items are made from, of one model version when
 /// given.

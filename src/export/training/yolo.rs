@@ -18,7 +18,7 @@ use super::media::{Media, basename, stem};
 use super::schema::Schema;
 use super::{Writer, label_text, number};
 use crate::export::min::Item;
-use crate::export::python::{python_float, write_dump};
+use crate::export::python::{push_python_float, python_float, write_dump};
 
 /// A box of keypoint mode: its region id, class, centre and size, and keypoints by label.
 type KeypointBox = (Value, i64, [f64; 4], HashMap<String, (f64, f64)>);
@@ -112,7 +112,7 @@ impl Yolo {
                 out.push_str(&id.to_string());
                 for v in values {
                     out.push(' ');
-                    out.push_str(&python_float(v, false));
+                    push_python_float(&mut out, v, false);
                 }
                 out.push('\n');
             }
