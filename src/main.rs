@@ -3,6 +3,11 @@
 
 // The layers of docs/architecture.md, bottom up (tests/cli/architecture.rs holds the rule).
 // 0: leaf helpers
+/// mimalloc for Rust's allocations: the training exports parse and drop millions of small JSON
+/// values (see docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cancel;
 mod error;
 mod fileurl;

@@ -42,25 +42,43 @@ pub fn push_python_float(out: &mut String, f: f64, is_ujson: bool) {
         });
         return;
     }
-    // Rust's `{:e}` gives the shortest digits that read back: `-1.2345e-5`, `1e16`.
-    let mut sci = Stack::default();
-    let _ = write!(sci, "{f:e}");
-    let sci = sci.as_str();
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let mantissa = match mantissa.strip_prefix('-') {
-        Some(m) => {
+    // Ryu gives the shortest digits that read back (what Python's repr picks too):
+    // `-1.2345e-5`, `1e16`, `0.001`, `123.0`. Its digits and exponent are read back out.
+    let mut ryu = ryu::Buffer::new();
+    let text = ryu.format_finite(f);
+    let text = match text.strip_prefix('-') {
+        Some(t) => {
             out.push('-');
-            m
+            t
         }
-        None => mantissa,
+        None => text,
     };
+    let (mantissa, exp_part) = text.split_once('e').unwrap_or((text, "0"));
+    let exp_part: i32 = exp_part.parse().unwrap_or(0);
+    // The mantissa's digits without leading or trailing zeros, and where its point is.
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     let mut digits = [0u8; 32];
     let mut n = 0;
-    for b in mantissa.bytes().filter(u8::is_ascii_digit).take(32) {
+    for b in int_part.bytes().chain(frac_part.bytes()).take(32) {
         digits[n] = b;
         n += 1;
     }
+    let leading = digits[..n].iter().take_while(|b| **b == b'0').count();
+    let mut end = n;
+    while end > leading && digits[end - 1] == b'0' {
+        end -= 1;
+    }
+    if end == leading {
+        // Zero.
+        out.push_str("0.0");
+        return;
+    }
+    // The value is 0.d1d2d3... × 10^(int_part.len() - leading + exp_part), i.e. d1.d2d3... ×
+    // 10^exp.
+    let exp = int_part.len() as i32 - leading as i32 - 1 + exp_part;
+    let (start, n) = (leading, end);
+    let digits = &digits[start..n];
+    let n = digits.len();
     let digits = std::str::from_utf8(&digits[..n]).unwrap_or("0");
     if (-4..16).contains(&exp) {
         let point = exp + 1;
@@ -91,36 +109,6 @@ pub fn push_python_float(out: &mut String, f: f64, is_ujson: bool) {
         out.push('0');
     }
     let _ = write!(out, "{magnitude}");
-}
-
-/// A small text buffer on the stack, for one float's `{:e}`.
-struct Stack {
-    bytes: [u8; 32],
-    len: usize,
-}
-
-impl Default for Stack {
-    fn default() -> Stack {
-        Stack { bytes: [0; 32], len: 0 }
-    }
-}
-
-impl Stack {
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or("0e0")
-    }
-}
-
-impl std::fmt::Write for Stack {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len + s.len();
-        if end > self.bytes.len() {
-            return Err(std::fmt::Error);
-        }
-        self.bytes[self.len..end].copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
 }
 
 /// JSON text as ujson writes it: compact, `/` escaped, non-ASCII as it is, numbers as Python.
@@ -265,6 +253,31 @@ mod tests {
             assert_eq!(python_float(f, false), python, "{f}");
             assert_eq!(python_float(f, true), ujson, "{f}");
         }
+    }
+
+    /// Every float's text reads back as that float (a million random bit patterns and round
+    /// numbers), and a tie between two shortest texts goes to the even digit, as Python's repr
+    /// has it: 1690060720831323.25 exactly is `1690060720831323.2` in Python (Rust's own
+    /// `{:e}` rounds that tie up, to ...233).
+    #[test]
+    fn floats_read_back_and_ties_go_to_even() {
+        let mut state = 0x9e3779b97f4a7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for i in 0..1_000_000 {
+            let f =
+                if i % 2 == 0 { f64::from_bits(next()) } else { (next() % 1_000_000) as f64 / 1e4 };
+            if !f.is_finite() {
+                continue;
+            }
+            let text = python_float(f, false);
+            assert_eq!(text.parse::<f64>().unwrap().to_bits(), f.to_bits(), "{f:e}: {text}");
+        }
+        assert_eq!(python_float(1690060720831323.25, false), "1690060720831323.2");
     }
 
     #[test]

@@ -141,9 +141,19 @@ fn is_cloud(url: &str) -> bool {
 
 /// `images/<md5(key)[..8]>__<basename(path)>`.
 fn cached_name(key: &str, path: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Md5::digest(key.as_bytes());
-    let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
-    format!("{IMAGES}/{hex}__{}", basename(path))
+    let name = basename(path);
+    let mut out = String::with_capacity(IMAGES.len() + 11 + name.len());
+    out.push_str(IMAGES);
+    out.push('/');
+    for b in &digest[..4] {
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 15)] as char);
+    }
+    out.push_str("__");
+    out.push_str(name);
+    out
 }
 
 /// Python's `urlparse(url).path`: without the scheme, the `//netloc`, the query, the fragment
