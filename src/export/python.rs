@@ -277,7 +277,8 @@ mod tests {
             let text = python_float(f, false);
             assert_eq!(text.parse::<f64>().unwrap().to_bits(), f.to_bits(), "{f:e}: {text}");
         }
-        assert_eq!(python_float(1690060720831323.25, false), "1690060720831323.2");
+        let tie: f64 = "1690060720831323.25".parse().unwrap();
+        assert_eq!(python_float(tie, false), "1690060720831323.2");
     }
 
     #[test]

@@ -388,7 +388,7 @@ fn write_entry(out: &mut String, is_first: bool, fields: &[(&str, Field<'_>)]) {
             Field::Value(v) => write_dump(v, 3, out),
             Field::Text(t) => write_ascii_string(t, out),
             Field::Floats(values) => write_floats(out, values, 4),
-            Field::FloatLists(lists) if lists.is_empty() => out.push_str("[]"),
+            Field::FloatLists([]) => out.push_str("[]"),
             Field::FloatLists(lists) => {
                 out.push('[');
                 for (j, list) in lists.iter().enumerate() {
