@@ -141,6 +141,11 @@ pub fn write_training(
         Media::new(dir, options.with_images, options.connect.clone(), options.named.clone());
     // Two threads: this one reads pages of tasks from DuckDB (the export's temp table lives on
     // this connection), the other parses each task's results and writes the files.
+    // DuckDB runs the page queries on this one thread: with worker threads of its own it
+    // would spend the second core waiting on them, and the writer needs it (the profile is in
+    // docs/benchmarks.md). The instance's setting is put back afterwards.
+    let threads: i64 = conn.query_row("SELECT current_setting('threads')", [], |r| r.get(0))?;
+    conn.execute_batch("SET threads = 1")?;
     let (pages, received) = std::sync::mpsc::sync_channel::<Vec<TaskRow>>(4);
     let summary = std::thread::scope(|scope| {
         let worker = scope.spawn(move || -> Result<Summary> {
@@ -207,8 +212,9 @@ pub fn write_training(
             (Err(_), Err(err)) => Err(err),
             (Err(err), Ok(_)) => Err(err),
         }
-    })?;
-    Ok(summary)
+    });
+    conn.execute_batch(&format!("SET threads = {threads}"))?;
+    summary
 }
 
 /// Tasks handed from the reading thread to the writing one at a time.
