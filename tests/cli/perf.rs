@@ -121,6 +121,11 @@ fn issue_11_the_benchmark_runs_on_a_thousand_tasks() {
         "lsdb import image-dir, 100 files",
         "lsdb export json, 1000 tasks",
         "lsdb import the export of 1000 tasks (ids given)",
+        // Issue 24: the training formats beside the json export and the file-creation floor.
+        "lsdb export json, 1000 box tasks",
+        "lsdb export coco, 1000 box tasks",
+        "create 1000 small files",
+        "lsdb export yolo, 1000 box tasks",
     ] {
         assert!(names.iter().any(|n| n.starts_with(case)), "no {case:?} in {names:?}");
     }

@@ -353,3 +353,19 @@ fn base64(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// The shell's `.export` writes a training format too, and the export's single DuckDB thread
+/// is the shell's own setting again afterwards.
+#[test]
+fn issue_24_the_shell_exports_training_formats_and_keeps_its_threads() {
+    let env = boxes();
+    let out = env
+        .lsdb_stdin(
+            &["-p", "proj", "shell", "--format", "csv"],
+            "SET threads = 3;\n.export shell_coco coco\nSELECT current_setting('threads') AS t;\n",
+        )
+        .ok();
+    assert!(out.lines().any(|l| l.trim() == "3"), "{out}");
+    let coco: Value = serde_json::from_str(&read(&env.path("shell_coco/result.json"))).unwrap();
+    assert_eq!(coco["images"].as_array().unwrap().len(), 6);
+}
