@@ -126,11 +126,12 @@ fn layer(task: i64, from_name: &str, value: &Map<String, Value>) -> Result<Optio
     })?;
     let pixels = decode_rle(&bytes)
         .with_context(|| format!("task {task}: decoding a brush region of {from_name}"))?;
-    if pixels.len() != width * height * 4 {
+    let expected = width.checked_mul(height).and_then(|n| n.checked_mul(4));
+    if expected != Some(pixels.len()) {
         bail!(
-            "task {task}: a brush region of {from_name} holds {} values, and a {width}×{height} RGBA mask is {}",
-            pixels.len(),
-            width * height * 4
+            "task {task}: a brush region of {from_name} holds {} values, not the {width}×{height}×4 \
+             of its RGBA canvas; its rle or original_width/original_height is wrong",
+            pixels.len()
         );
     }
     let mask = pixels.chunks_exact(4).map(|px| px[3]).collect();
@@ -226,5 +227,28 @@ fn python_str(value: &Value) -> String {
         Value::Number(n) => crate::export::python::python_number(n, false),
         Value::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Malformed RLE is an error, never a panic or a huge allocation.
+    #[test]
+    fn bad_rle_fails_cleanly() {
+        assert!(decode_rle(&[]).is_err());
+        assert!(decode_rle(&[0xff; 6]).is_err(), "claims 4 billion values in 6 bytes");
+        assert!(decode_rle(&[0, 0, 0, 10, 0xff, 0xff]).is_err(), "ends early");
+        let mut state = 7u32;
+        for len in 0..200 {
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    (state >> 16) as u8
+                })
+                .collect();
+            let _ = decode_rle(&bytes);
+        }
     }
 }

@@ -264,4 +264,32 @@ mod tests {
             ["They", "'ll", "save", "and", "/", "or", "``", "invest", "''", "more", "."]
         );
     }
+
+    /// Any text and any spans: tokens or an error, never a panic.
+    #[test]
+    fn any_text_and_spans_are_safe() {
+        let alphabet: Vec<char> =
+            "ab .,:;'\"`-()[]{}<>?!/$%&#@\n\té😀'tis cannot wanna".chars().collect();
+        let mut state = 11u64;
+        let mut next = |n: usize| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as usize % n.max(1)
+        };
+        for _ in 0..2000 {
+            let len = next(40);
+            let text: String = (0..len).map(|_| alphabet[next(alphabet.len())]).collect();
+            let Ok(tokens) = span_tokenize(&text) else { continue };
+            let spans: Vec<Map<String, Value>> = (0..next(4))
+                .map(|_| {
+                    let start = next(len + 2) as i64 - 1;
+                    let end = start + next(8) as i64 - 2;
+                    serde_json::from_value(
+                        serde_json::json!({"start": start, "end": end, "labels": ["X"]}),
+                    )
+                    .unwrap()
+                })
+                .collect();
+            assert_eq!(tags(&tokens, &spans).len(), tokens.len());
+        }
+    }
 }
