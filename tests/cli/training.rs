@@ -82,6 +82,10 @@ fn issue_24_yolo_writes_the_converters_labels_classes_and_notes() {
     assert_eq!(notes["categories"][0], json!({"id": 7, "name": "Car"}));
     assert_eq!(notes["categories"][6], json!({"id": 6, "name": "Unknown label"}));
     assert_eq!(notes["info"]["contributor"], "Label Studio");
+    // Task 3's box has no image size: YOLO-OBB cannot place its corners, and says so.
+    let err = env.lsdb(&["-p", "proj", "export", "--format", "yolo-obb", "-o", "obb"]).exit(0);
+    assert!(err.contains("note: 1 box labels skipped"), "{err}");
+    assert_eq!(read(&env.path("obb/labels/night.txt")), "");
 }
 
 #[test]

@@ -33,6 +33,8 @@ pub struct Yolo {
     /// Keypoint mode: the keypoint labels (for `notes.json`) and their `model_index` order.
     keypoints: Option<(Vec<String>, Vec<String>)>,
     year: i64,
+    /// Boxes left out: no x/y/width/height (YOLO-OBB: also no rotation or image size).
+    skipped: u64,
 }
 
 impl Yolo {
@@ -57,6 +59,7 @@ impl Yolo {
             ids,
             keypoints,
             year,
+            skipped: 0,
         })
     }
 
@@ -93,7 +96,10 @@ impl Yolo {
                     .any(|k| region.contains_key(*k))
                 {
                     let converted = if self.is_obb { obb(region) } else { yolo_box(region) };
-                    let Some(values) = converted else { continue };
+                    let Some(values) = converted else {
+                        self.skipped += 1;
+                        continue;
+                    };
                     values
                 } else if region.contains_key("polygonlabels") || region.contains_key("polygon") {
                     let Some(points) = region.get("points").and_then(Value::as_array) else {
@@ -228,7 +234,18 @@ impl Writer for Yolo {
         Ok(())
     }
 
-    fn finish(self: Box<Self>, _notes: &mut Vec<String>) -> Result<()> {
+    fn finish(self: Box<Self>, notes: &mut Vec<String>) -> Result<()> {
+        if self.skipped > 0 {
+            let what = if self.is_obb {
+                "x, y, width, height, rotation or original_width/original_height"
+            } else {
+                "x, y, width or height"
+            };
+            notes.push(format!(
+                "{} box labels skipped: they have no {what}, as Label Studio's converter skips them",
+                self.skipped
+            ));
+        }
         let mut classes = String::new();
         for (_, name) in &self.categories {
             classes.push_str(name);
