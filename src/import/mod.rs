@@ -38,6 +38,7 @@ use duckdb::{Connection, params};
 
 use crate::formats::Reads;
 pub use crate::formats::{Format, MediaKind};
+use crate::store::setting::Setting;
 pub use context::ReadContext;
 use inputs::resolve_inputs;
 pub use inputs::{BucketInput, Input, listing_notes};
@@ -119,40 +120,6 @@ pub fn apply_setup(conn: &Connection, opts: &ImportOptions) -> Result<()> {
         set_meta(conn, "allow_serving_local_files", "true")?;
     }
     Ok(())
-}
-
-/// A DuckDB setting changed for the length of an import, restored when dropped whatever
-/// happened in between.
-struct Setting<'c> {
-    conn: &'c Connection,
-    name: &'static str,
-    previous: String,
-}
-
-impl<'c> Setting<'c> {
-    /// `name` is one of lsdb's own constants; `value` is quoted.
-    fn set(conn: &'c Connection, name: &'static str, value: &str) -> Result<Setting<'c>> {
-        let previous: String =
-            conn.query_row("SELECT current_setting(?)::VARCHAR", [name], |r| r.get(0))?;
-        conn.execute_batch(&format!("SET {name} = {}", crate::sqltext::quote_literal(value)))?;
-        Ok(Setting { conn, name, previous })
-    }
-}
-
-impl Drop for Setting<'_> {
-    fn drop(&mut self) {
-        // DuckDB shows some settings rounded ("18.7 GiB"): the default comes back exactly by
-        // RESET, a value someone set comes back as shown.
-        let _ = self.conn.execute_batch(&format!("RESET {}", self.name));
-        let now: Option<String> = self
-            .conn
-            .query_row("SELECT current_setting(?)::VARCHAR", [self.name], |r| r.get(0))
-            .ok();
-        if now.as_deref() != Some(self.previous.as_str()) {
-            let value = crate::sqltext::quote_literal(&self.previous);
-            let _ = self.conn.execute_batch(&format!("SET {} = {value}", self.name));
-        }
-    }
 }
 
 /// Import `opts.paths` into the store, all or nothing: the config and settings it sets,

@@ -5,6 +5,7 @@
 pub mod config;
 mod instance;
 pub mod schema;
+pub mod setting;
 pub mod storages;
 
 use std::path::{Path, PathBuf};

@@ -17,6 +17,7 @@ use serde_json::Value;
 use super::min::{self, Item};
 use super::{ResultTable, TaskRow, UrlRewrite, for_each_row};
 use crate::bucket::{BucketUrl, Connect};
+use crate::store::setting::Setting;
 
 mod asr;
 mod brush;
@@ -143,9 +144,10 @@ pub fn write_training(
     // this connection), the other parses each task's results and writes the files.
     // DuckDB runs the page queries on this one thread: with worker threads of its own it
     // would spend the second core waiting on them, and the writer needs it (the profile is in
-    // docs/benchmarks.md). The instance's setting is put back afterwards.
-    let threads: i64 = conn.query_row("SELECT current_setting('threads')", [], |r| r.get(0))?;
-    conn.execute_batch("SET threads = 1")?;
+    // docs/benchmarks.md). Its cache of the store's blocks is capped as an import caps it, so
+    // that memory stays flat however many tasks there are. Both are put back afterwards.
+    let _threads = Setting::set(conn, "threads", "1")?;
+    let _memory = Setting::set(conn, "memory_limit", EXPORT_MEMORY)?;
     let (pages, received) = std::sync::mpsc::sync_channel::<Vec<TaskRow>>(4);
     let summary = std::thread::scope(|scope| {
         let worker = scope.spawn(move || -> Result<Summary> {
@@ -213,9 +215,11 @@ pub fn write_training(
             (Err(err), Ok(_)) => Err(err),
         }
     });
-    conn.execute_batch(&format!("SET threads = {threads}"))?;
     summary
 }
+
+/// DuckDB's memory limit while a training export reads the store.
+const EXPORT_MEMORY: &str = "128MB";
 
 /// Tasks handed from the reading thread to the writing one at a time.
 const PAGE: usize = 1_000;
