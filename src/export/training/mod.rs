@@ -149,7 +149,7 @@ pub fn write_training(
     let _threads = Setting::set(conn, "threads", "1")?;
     let _memory = Setting::set(conn, "memory_limit", EXPORT_MEMORY)?;
     let (pages, received) = std::sync::mpsc::sync_channel::<Vec<TaskRow>>(4);
-    let summary = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         let worker = scope.spawn(move || -> Result<Summary> {
             let mut summary = Summary::default();
             for page in received {
@@ -214,8 +214,7 @@ pub fn write_training(
             (Err(_), Err(err)) => Err(err),
             (Err(err), Ok(_)) => Err(err),
         }
-    });
-    summary
+    })
 }
 
 /// DuckDB's memory limit while a training export reads the store.
