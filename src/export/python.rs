@@ -119,35 +119,59 @@ pub fn ujson(value: &Value) -> String {
 }
 
 fn write_ujson(value: &Value, out: &mut String) {
+    write_compact(value, &UJSON, out);
+}
+
+/// How a writer spells JSON: what goes between items and after keys, which characters of a
+/// string are escaped, and how numbers are printed.
+pub struct Style {
+    items: &'static str,
+    keys: &'static str,
+    strings: Strings,
+    is_ujson: bool,
+}
+
+/// Which characters of a string are escaped besides `"`, `\` and control characters.
+#[derive(Clone, Copy)]
+struct Strings {
+    slash: bool,
+    /// Characters above this are written `\uXXXX`.
+    above: u32,
+}
+
+/// ujson's compact text (`ujson.dumps(v)`): `/` escaped, other characters as they are.
+const UJSON: Style = Style {
+    items: ",",
+    keys: ":",
+    strings: Strings { slash: true, above: u32::MAX },
+    is_ujson: true,
+};
+
+/// Python's `json.dumps(v)`: `, ` and `: `, `/` as it is, everything past ASCII escaped.
+pub const PYTHON_JSON: Style = Style {
+    items: ", ",
+    keys: ": ",
+    strings: Strings { slash: false, above: 0x7e },
+    is_ujson: false,
+};
+
+/// ujson's strings with `ensure_ascii`, as `ujson.dump` writes them by default.
+const UJSON_ASCII: Strings = Strings { slash: true, above: 0x7f };
+
+/// JSON text on one line in `style`.
+pub fn write_compact(value: &Value, style: &Style, out: &mut String) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&python_number(n, true)),
-        Value::String(s) => {
-            out.push('"');
-            for c in s.chars() {
-                match c {
-                    '"' => out.push_str("\\\""),
-                    '\\' => out.push_str("\\\\"),
-                    '/' => out.push_str("\\/"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    '\t' => out.push_str("\\t"),
-                    '\u{8}' => out.push_str("\\b"),
-                    '\u{c}' => out.push_str("\\f"),
-                    c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-                    c => out.push(c),
-                }
-            }
-            out.push('"');
-        }
+        Value::Number(n) => out.push_str(&python_number(n, style.is_ujson)),
+        Value::String(s) => write_string(s, style.strings, out),
         Value::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push_str(style.items);
                 }
-                write_ujson(item, out);
+                write_compact(item, style, out);
             }
             out.push(']');
         }
@@ -155,15 +179,40 @@ fn write_ujson(value: &Value, out: &mut String) {
             out.push('{');
             for (i, (key, item)) in members.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push_str(style.items);
                 }
-                write_ujson(&Value::String(key.clone()), out);
-                out.push(':');
-                write_ujson(item, out);
+                write_string(key, style.strings, out);
+                out.push_str(style.keys);
+                write_compact(item, style, out);
             }
             out.push('}');
         }
     }
+}
+
+/// A JSON string: `"`, `\` and control characters escaped, and what `strings` says.
+fn write_string(s: &str, strings: Strings, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '/' if strings.slash => out.push_str("\\/"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > strings.above => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// JSON text as `ujson.dump(value, indent=2)` writes it (the converter's COCO `result.json`
@@ -209,27 +258,7 @@ pub fn write_dump(value: &Value, level: usize, out: &mut String) {
 /// A JSON string as ujson writes it with `ensure_ascii`: `/` escaped, everything past ASCII
 /// as `\uXXXX` (UTF-16 surrogate pairs above the BMP).
 pub fn write_ascii_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '/' => out.push_str("\\/"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7f => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    write_string(s, UJSON_ASCII, out);
 }
 
 #[cfg(test)]

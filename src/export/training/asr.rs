@@ -21,7 +21,7 @@ use super::media::{basename, url_path};
 use super::schema::Schema;
 use super::{Media, Writer};
 use crate::export::min::Item;
-use crate::export::python::{python_float, python_number};
+use crate::export::python::{PYTHON_JSON, python_float, python_number, write_compact};
 
 pub struct Asr {
     audio: PathBuf,
@@ -162,13 +162,13 @@ impl Writer for Asr {
             None => "".into(),
         };
         let mut line = String::from("{\"audio_filepath\": ");
-        python_json(&Value::String(name), &mut line);
+        write_compact(&Value::String(name), &PYTHON_JSON, &mut line);
         line.push_str(", \"duration\": ");
         line.push_str(&python_float(duration, false));
         line.push_str(", \"text\": ");
-        python_json(&transcript, &mut line);
+        write_compact(&transcript, &PYTHON_JSON, &mut line);
         line.push_str(", \"annotator\": ");
-        python_json(&annotator, &mut line);
+        write_compact(&annotator, &PYTHON_JSON, &mut line);
         line.push_str("}\n");
         self.out.write_all(line.as_bytes())?;
         Ok(())
@@ -197,60 +197,6 @@ impl Writer for Asr {
             ));
         }
         Ok(())
-    }
-}
-
-/// JSON as Python's `json.dumps` writes it: `", "` and `": "` between items, non-ASCII
-/// escaped, numbers as Python prints them.
-fn python_json(value: &Value, out: &mut String) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&python_number(n, false)),
-        Value::String(s) => {
-            out.push('"');
-            for c in s.chars() {
-                match c {
-                    '"' => out.push_str("\\\""),
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    '\t' => out.push_str("\\t"),
-                    '\u{8}' => out.push_str("\\b"),
-                    '\u{c}' => out.push_str("\\f"),
-                    c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
-                        let mut units = [0u16; 2];
-                        for unit in c.encode_utf16(&mut units) {
-                            out.push_str(&format!("\\u{unit:04x}"));
-                        }
-                    }
-                    c => out.push(c),
-                }
-            }
-            out.push('"');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                python_json(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(members) => {
-            out.push('{');
-            for (i, (key, item)) in members.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                python_json(&Value::String(key.clone()), out);
-                out.push_str(": ");
-                python_json(item, out);
-            }
-            out.push('}');
-        }
     }
 }
 

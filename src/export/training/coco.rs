@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::media::{IMAGES, Media};
 use super::schema::{Schema, python_int};
-use super::{Writer, first_label, is_falsy, number};
+use super::{Writer, first_label, is_falsy, number, xywh};
 use crate::export::min::Item;
 use crate::export::python::{push_python_float, write_ascii_string, write_dump};
 
@@ -422,12 +422,7 @@ fn write_floats(out: &mut String, values: &[f64], level: usize) {
 /// A box's x, y, width and height; a rotated box as the upright box around it (the
 /// converter's `rotated_rectangle`, step for step).
 fn rotated_rectangle(value: &Map<String, Value>) -> Option<(f64, f64, f64, f64)> {
-    let (x, y, w, h) = (
-        number(value, "x")?,
-        number(value, "y")?,
-        number(value, "width")?,
-        number(value, "height")?,
-    );
+    let (x, y, w, h) = xywh(value)?;
     let r = if value.contains_key("rotation") { number(value, "rotation")? } else { 0.0 };
     if r.abs() <= 0.0 {
         return Some((x, y, w, h));

@@ -246,6 +246,16 @@ fn number(value: &serde_json::Map<String, Value>, key: &str) -> Option<f64> {
     value.get(key).and_then(Value::as_f64)
 }
 
+/// A region's `x`, `y`, `width` and `height` (percent), when all four are numbers.
+fn xywh(value: &serde_json::Map<String, Value>) -> Option<(f64, f64, f64, f64)> {
+    Some((
+        number(value, "x")?,
+        number(value, "y")?,
+        number(value, "width")?,
+        number(value, "height")?,
+    ))
+}
+
 /// Whether a value is false in Python (`None`, `0`, `0.0`, `""`, empty list or dict).
 fn is_falsy(value: Option<&Value>) -> bool {
     match value {

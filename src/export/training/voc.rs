@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::media::{IMAGES, Media, basename, stem};
 use super::schema::Schema;
-use super::{Writer, label_text, number};
+use super::{Writer, label_text, xywh};
 use crate::export::min::Item;
 use crate::export::python::python_number;
 
@@ -86,14 +86,7 @@ impl Writer for Voc {
             else {
                 continue;
             };
-            let (Some(x), Some(y), Some(w), Some(h)) = (
-                number(region, "x"),
-                number(region, "y"),
-                number(region, "width"),
-                number(region, "height"),
-            ) else {
-                continue;
-            };
+            let Some((x, y, w, h)) = xywh(region) else { continue };
             let x = (x / 100.0 * w_px) as i64;
             let y = (y / 100.0 * h_px) as i64;
             let w = (w / 100.0 * w_px) as i64;

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 use super::media::{Media, basename, stem};
 use super::schema::Schema;
-use super::{Writer, label_text, number};
+use super::{Writer, label_text, number, xywh};
 use crate::export::min::Item;
 use crate::export::python::{push_python_float, python_float, write_dump};
 
@@ -145,14 +145,7 @@ impl Yolo {
             else {
                 continue;
             };
-            let (Some(x), Some(y), Some(w), Some(h)) = (
-                number(region, "x"),
-                number(region, "y"),
-                number(region, "width"),
-                number(region, "height"),
-            ) else {
-                continue;
-            };
+            let Some((x, y, w, h)) = xywh(region) else { continue };
             let (x, y, w, h) = (x / 100.0, y / 100.0, w / 100.0, h / 100.0);
             let shape = [x + w / 2.0, y + h / 2.0, w, h];
             match boxes.iter_mut().find(|b| b.0 == id) {
@@ -273,12 +266,7 @@ impl Writer for Yolo {
 
 /// A box as its centre and size, fractions of the image (`convert_annotation_to_yolo`).
 fn yolo_box(region: &Map<String, Value>) -> Option<Vec<f64>> {
-    let (x, y, w, h) = (
-        number(region, "x")?,
-        number(region, "y")?,
-        number(region, "width")?,
-        number(region, "height")?,
-    );
+    let (x, y, w, h) = xywh(region)?;
     Some(vec![(x + w / 2.0) / 100.0, (y + h / 2.0) / 100.0, w / 100.0, h / 100.0])
 }
 
