@@ -1,5 +1,6 @@
 -- lsdb export: one page of tasks, in export order, each with its completions and predictions
--- as JSON lists. `export_ids(pos, task_id)` holds the chosen tasks; ? are the page bounds.
+-- as JSON lists. `export_ids(pos, task_id)` holds the chosen tasks; $1 and $2 are the page's
+-- bounds.
 SELECT t.id,
        t.data::VARCHAR AS data,
        t.meta::VARCHAR AS meta,
@@ -12,15 +13,15 @@ LEFT JOIN (
     SELECT task_id,
            '[' || string_agg(lsdb_annotation_json(id, fields, result), ',' ORDER BY id) || ']' AS items
     FROM completions
-    WHERE task_id IN (SELECT task_id FROM export_ids WHERE pos > ? AND pos <= ?)
+    WHERE task_id IN (SELECT task_id FROM export_ids WHERE pos > $1 AND pos <= $2)
     GROUP BY task_id
 ) AS c ON c.task_id = t.id
 LEFT JOIN (
     SELECT task_id,
            '[' || string_agg(lsdb_annotation_json(id, fields, result), ',' ORDER BY id) || ']' AS items
     FROM predictions
-    WHERE task_id IN (SELECT task_id FROM export_ids WHERE pos > ? AND pos <= ?)
+    WHERE task_id IN (SELECT task_id FROM export_ids WHERE pos > $1 AND pos <= $2)
     GROUP BY task_id
 ) AS p ON p.task_id = t.id
-WHERE e.pos > ? AND e.pos <= ?
+WHERE e.pos > $1 AND e.pos <= $2
 ORDER BY e.pos

@@ -205,88 +205,84 @@ impl TaskRow {
     }
 }
 
-/// Call `visit` for each selected task, a page at a time, in export order.
+/// Run a page query for each page of the selection, in export order, and call `visit` with
+/// each row. `$1` and `$2` in `sql` are the page's bounds in `export_ids`; `extra` is `$3`.
+fn for_each_page(
+    conn: &Connection,
+    sql: &str,
+    extra: Option<&str>,
+    total: u64,
+    mut visit: impl FnMut(&duckdb::Row<'_>) -> Result<()>,
+) -> Result<()> {
+    let mut stmt = conn.prepare(sql)?;
+    let mut from = 0i64;
+    while from < total as i64 {
+        let to = from + PAGE_SIZE;
+        let mut rows = match extra {
+            Some(extra) => stmt.query(params![from, to, extra])?,
+            None => stmt.query(params![from, to])?,
+        };
+        while let Some(r) = rows.next()? {
+            crate::cancel::check()?;
+            visit(r)?;
+        }
+        from = to;
+    }
+    Ok(())
+}
+
+/// Call `visit` for each selected task with its completions and predictions.
 fn for_each_task(
     conn: &Connection,
     urls: &UrlRewrite,
     total: u64,
     mut visit: impl FnMut(&TaskRow) -> Result<()>,
 ) -> Result<()> {
-    let mut stmt = conn.prepare(PAGE_SQL)?;
-    let mut from = 0i64;
-    while from < total as i64 {
-        let to = from + PAGE_SIZE;
-        let mut rows = stmt.query(params![from, to, from, to, from, to])?;
-        while let Some(r) = rows.next()? {
-            crate::cancel::check()?;
-            let data: String = r.get(1)?;
-            let row = TaskRow {
-                id: r.get(0)?,
-                data: urls.rewrite_data(&data)?,
-                meta: r.get(2)?,
-                extra: r.get(3)?,
-                completions: r.get(4)?,
-                predictions: r.get(5)?,
-            };
-            visit(&row)?;
-        }
-        from = to;
-    }
-    Ok(())
+    for_each_page(conn, PAGE_SQL, None, total, |r| {
+        let data: String = r.get(1)?;
+        visit(&TaskRow {
+            id: r.get(0)?,
+            data: urls.rewrite_data(&data)?,
+            meta: r.get(2)?,
+            extra: r.get(3)?,
+            completions: r.get(4)?,
+            predictions: r.get(5)?,
+        })
+    })
 }
 
-/// Call `visit` with each selected task, a page at a time, in export order, with only the
-/// results of `table` (`completions` or `predictions`; the other list is empty): what the
-/// training formats read.
+/// Call `visit` with each selected task and only the results a training export reads: its
+/// completions, or its predictions (of `model_version` when given); the other list is empty.
 fn for_each_row(
     conn: &Connection,
     urls: &UrlRewrite,
     total: u64,
-    table: ResultTable,
+    source: Source,
+    model_version: Option<&str>,
     mut visit: impl FnMut(TaskRow) -> Result<()>,
 ) -> Result<()> {
-    let sql = RESULTS_PAGE_SQL.replace("{table}", table.name());
-    let mut stmt = conn.prepare(&sql)?;
-    let mut from = 0i64;
-    while from < total as i64 {
-        let to = from + PAGE_SIZE;
-        let mut rows = stmt.query(params![from, to, from, to])?;
-        while let Some(r) = rows.next()? {
-            crate::cancel::check()?;
-            let data: String = r.get(1)?;
-            let results: String = r.get(4)?;
-            let (completions, predictions) = match table {
-                ResultTable::Completions => (results, "[]".to_string()),
-                ResultTable::Predictions => ("[]".to_string(), results),
-            };
-            visit(TaskRow {
-                id: r.get(0)?,
-                data: urls.rewrite_data(&data)?,
-                meta: r.get(2)?,
-                extra: r.get(3)?,
-                completions,
-                predictions,
-            })?;
-        }
-        from = to;
-    }
-    Ok(())
-}
-
-/// The table of results a training export reads.
-#[derive(Debug, Clone, Copy)]
-enum ResultTable {
-    Completions,
-    Predictions,
-}
-
-impl ResultTable {
-    fn name(self) -> &'static str {
-        match self {
-            ResultTable::Completions => "completions",
-            ResultTable::Predictions => "predictions",
-        }
-    }
+    let (name, version) = match source {
+        Source::Annotations => ("completions", None),
+        Source::Predictions => ("predictions", model_version),
+    };
+    let filter = if version.is_some() { "model_version = $3" } else { "true" };
+    let sql = RESULTS_PAGE_SQL.replace("{table}", name).replace("{filter}", filter);
+    for_each_page(conn, &sql, version, total, |r| {
+        let data: String = r.get(1)?;
+        let results: String = r.get(4)?;
+        let (completions, predictions) = match source {
+            Source::Annotations => (results, "[]".to_string()),
+            Source::Predictions => ("[]".to_string(), results),
+        };
+        visit(TaskRow {
+            id: r.get(0)?,
+            data: urls.rewrite_data(&data)?,
+            meta: r.get(2)?,
+            extra: r.get(3)?,
+            completions,
+            predictions,
+        })
+    })
 }
 
 /// Write the selected tasks (see `select_tasks`) to `out`; returns how many.

@@ -15,7 +15,7 @@ use duckdb::Connection;
 use serde_json::Value;
 
 use super::min::{self, Item};
-use super::{ResultTable, TaskRow, UrlRewrite, for_each_row};
+use super::{TaskRow, UrlRewrite, for_each_row};
 use crate::bucket::{BucketUrl, Connect};
 use crate::store::setting::Setting;
 
@@ -155,16 +155,14 @@ pub fn write_training(
             for page in received {
                 for task in &page {
                     let results = match options.source {
-                        Source::Annotations => std::borrow::Cow::Borrowed(task.completions.as_str()),
-                        Source::Predictions => {
-                            predictions(&task.predictions, options.model_version.as_deref())?
-                        }
+                        Source::Annotations => &task.completions,
+                        Source::Predictions => &task.predictions,
                     };
                     let items = min::items(
                         task.id,
                         &task.data,
                         task.extra.as_deref(),
-                        &results,
+                        results,
                         &controls,
                         region_ids,
                     )?;
@@ -185,11 +183,8 @@ pub fn write_training(
             Ok(summary)
         });
         let mut page = Vec::with_capacity(PAGE);
-        let table = match options.source {
-            Source::Annotations => ResultTable::Completions,
-            Source::Predictions => ResultTable::Predictions,
-        };
-        let read = for_each_row(conn, urls, total, table, |task| {
+        let version = options.model_version.as_deref();
+        let read = for_each_row(conn, urls, total, options.source, version, |task| {
             page.push(task);
             if page.len() == PAGE {
                 let full = std::mem::replace(&mut page, Vec::with_capacity(PAGE));
@@ -222,18 +217,6 @@ const EXPORT_MEMORY: &str = "128MB";
 
 /// Tasks handed from the reading thread to the writing one at a time.
 const PAGE: usize = 1_000;
-
-/// The task's predictions as the list the items are made from, of one model version when
-/// given.
-fn predictions<'a>(all: &'a str, model_version: Option<&str>) -> Result<std::borrow::Cow<'a, str>> {
-    let Some(version) = model_version else { return Ok(std::borrow::Cow::Borrowed(all)) };
-    let list: Vec<Value> = serde_json::from_str(all)?;
-    let kept: Vec<Value> = list
-        .into_iter()
-        .filter(|p| p.get("model_version").and_then(Value::as_str) == Some(version))
-        .collect();
-    Ok(std::borrow::Cow::Owned(serde_json::to_string(&kept)?))
-}
 
 /// The year and time (UTC) as Python's `str(datetime.now())` prints it, for `info`.
 fn now(conn: &Connection) -> Result<(i64, String)> {
