@@ -140,8 +140,13 @@ fn export_training(
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            tempfile::Builder::new()
-                .prefix(&format!(".{name}.lsdb-partial-"))
+            // A folder's usual mode (0777 less the umask), not a temp folder's 0700.
+            let prefix = format!(".{name}.lsdb-partial-");
+            let mut builder = tempfile::Builder::new();
+            builder.prefix(&prefix);
+            #[cfg(unix)]
+            builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o777));
+            builder
                 .tempdir_in(parent)
                 .with_context(|| format!("creating a folder beside {}", job.output.display()))?
         }
@@ -152,8 +157,6 @@ fn export_training(
         Some(target) => target.upload_folder(tmp.path())?,
         None => {
             let kept = tmp.keep();
-            #[cfg(unix)]
-            std::fs::set_permissions(&kept, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
             if let Err(err) = std::fs::rename(&kept, &job.output) {
                 let _ = std::fs::remove_dir_all(&kept);
                 return Err(err)
@@ -166,7 +169,8 @@ fn export_training(
 }
 
 /// `-o DIR` of a training export must not exist, or be an empty folder: the export is renamed
-/// to it when whole, and never mixes with or replaces files already there.
+/// to it when whole (a rename replaces an empty folder), and never mixes with or replaces
+/// files already there.
 fn check_new_folder(dir: &Path) -> Result<()> {
     match std::fs::read_dir(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -184,8 +188,6 @@ fn check_new_folder(dir: &Path) -> Result<()> {
                     dir.display()
                 );
             }
-            std::fs::remove_dir(dir)
-                .with_context(|| format!("replacing the empty folder {}", dir.display()))?;
             Ok(())
         }
     }

@@ -166,6 +166,11 @@ fn issue_24_a_failure_half_way_leaves_no_folder() {
     env.lsdb(&["-p", "proj", "export", "--format", "coco", "-o", "coco"])
         .fails_with("task 7: coco reads $image from the task data, and it has none");
     nothing_left(&env, "coco");
+    // An empty folder the user made for it is left as it was.
+    std::fs::create_dir(env.path("mine")).unwrap();
+    env.lsdb(&["-p", "proj", "export", "--format", "coco", "-o", "mine"]).fails_with("task 7");
+    assert!(env.path("mine").is_dir(), "the empty folder was removed");
+    assert_eq!(files(&env.path("mine")), Vec::<String>::new());
     // The same export without it is whole.
     env.lsdb(&["-p", "proj", "export", "--format", "coco", "--where", "id < 7", "-o", "coco"]).ok();
     assert!(env.path("coco/result.json").is_file());
