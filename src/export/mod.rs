@@ -21,7 +21,7 @@ mod training;
 mod urls;
 
 pub use run::{ExportJob, presigner, run_export};
-pub use training::{Source, Training, TrainingOptions};
+pub use training::{Source, TrainingOptions};
 pub use urls::{Presign, UrlRewrite, UrlStyle};
 
 const PAGE_SQL: &str = include_str!("../../sql/export.sql");
@@ -66,24 +66,33 @@ impl ExportFormat {
         crate::error::parse_choice(name, "export format")
     }
 
-    /// The training format it is, if it is one.
-    pub fn training(self) -> Option<Training> {
-        Some(match self {
-            ExportFormat::Coco => Training::Coco,
-            ExportFormat::Yolo => Training::Yolo,
-            ExportFormat::YoloObb => Training::YoloObb,
-            ExportFormat::Voc => Training::Voc,
-            ExportFormat::Conll2003 => Training::Conll2003,
-            ExportFormat::BrushPng => Training::BrushPng,
-            ExportFormat::BrushNumpy => Training::BrushNumpy,
-            ExportFormat::AsrManifest => Training::AsrManifest,
-            _ => return None,
-        })
+    /// Its name, as `--format` takes it.
+    pub fn name(self) -> String {
+        use clap::ValueEnum;
+        self.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default()
+    }
+
+    /// A training format (the converter's files in a folder).
+    pub fn is_training(self) -> bool {
+        !matches!(
+            self,
+            ExportFormat::Json
+                | ExportFormat::JsonMin
+                | ExportFormat::Jsonl
+                | ExportFormat::Csv
+                | ExportFormat::Parquet
+        )
+    }
+
+    /// The training formats whose `--with-images` copies images (the converter's
+    /// `*_WITH_IMAGES`).
+    pub fn takes_images(self) -> bool {
+        matches!(self, ExportFormat::Coco | ExportFormat::Yolo | ExportFormat::YoloObb)
     }
 
     /// It writes a folder of files (`-o DIR`), not one file.
     pub fn is_folder(self) -> bool {
-        self == ExportFormat::Parquet || self.training().is_some()
+        self == ExportFormat::Parquet || self.is_training()
     }
 }
 

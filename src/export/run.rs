@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 
 use super::bucket::{BucketTarget, temp_dir};
-use super::training::{Training, TrainingOptions, write_training};
+use super::training::{TrainingOptions, write_training};
 use super::{Dialect, ExportFormat, Presign, Selection, UrlRewrite, select_tasks, write_export};
 use super::{write_file, write_parquet};
 use crate::bucket::presign::{Presigner, lifetime};
@@ -64,7 +64,8 @@ pub fn run_export(store: &Store, job: &ExportJob) -> Result<Exported> {
         None => None,
     };
     let to_stdout = job.output.as_os_str() == "-";
-    if let Some(format) = job.format.training() {
+    if job.format.is_training() {
+        let format = job.format;
         if to_stdout {
             bail!("{} export writes a folder of files; give one with -o DIR", format.name());
         }
@@ -126,7 +127,7 @@ pub fn run_export(store: &Store, job: &ExportJob) -> Result<Exported> {
 fn export_training(
     store: &Store,
     job: &ExportJob,
-    format: Training,
+    format: ExportFormat,
     total: u64,
     target: Option<&BucketTarget>,
 ) -> Result<Exported> {

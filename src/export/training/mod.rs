@@ -15,7 +15,7 @@ use duckdb::Connection;
 use serde_json::Value;
 
 use super::min::{self, Item};
-use super::{TaskRow, UrlRewrite, for_each_row};
+use super::{ExportFormat, TaskRow, UrlRewrite, for_each_row};
 use crate::bucket::{BucketUrl, Connect};
 use crate::store::setting::Setting;
 
@@ -30,40 +30,6 @@ mod yolo;
 
 use media::Media;
 use schema::Schema;
-
-/// A training format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Training {
-    Coco,
-    Yolo,
-    YoloObb,
-    Voc,
-    Conll2003,
-    BrushPng,
-    BrushNumpy,
-    AsrManifest,
-}
-
-impl Training {
-    /// The name `--format` takes.
-    pub fn name(self) -> &'static str {
-        match self {
-            Training::Coco => "coco",
-            Training::Yolo => "yolo",
-            Training::YoloObb => "yolo-obb",
-            Training::Voc => "voc",
-            Training::Conll2003 => "conll2003",
-            Training::BrushPng => "brush-png",
-            Training::BrushNumpy => "brush-numpy",
-            Training::AsrManifest => "asr-manifest",
-        }
-    }
-
-    /// The formats whose `--with-images` copies images (the converter's `*_WITH_IMAGES`).
-    pub fn takes_images(self) -> bool {
-        matches!(self, Training::Coco | Training::Yolo | Training::YoloObb)
-    }
-}
 
 /// Which results become labels: human annotations, or a model's predictions (pseudo-labels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -105,7 +71,7 @@ trait Writer {
 /// and is empty).
 pub fn write_training(
     conn: &Connection,
-    format: Training,
+    format: ExportFormat,
     options: &TrainingOptions,
     urls: &UrlRewrite,
     total: u64,
@@ -121,23 +87,30 @@ pub fn write_training(
     let controls: Vec<min::Control> =
         config.controls.iter().map(|c| (c.name.clone(), c.tag.clone())).collect();
     let mut writer: Box<dyn Writer + Send> = match format {
-        Training::Coco => Box::new(coco::Coco::new(dir, &schema, now(conn)?)?),
-        Training::Yolo | Training::YoloObb => {
-            Box::new(yolo::Yolo::new(dir, &schema, format == Training::YoloObb, now(conn)?.0)?)
+        ExportFormat::Coco => Box::new(coco::Coco::new(dir, &schema, now(conn)?)?),
+        ExportFormat::Yolo | ExportFormat::YoloObb => {
+            Box::new(yolo::Yolo::new(dir, &schema, format == ExportFormat::YoloObb, now(conn)?.0)?)
         }
-        Training::Voc => Box::new(voc::Voc::new(dir, &schema)?),
-        Training::Conll2003 => Box::new(conll::Conll::new(dir, &schema)?),
-        Training::BrushPng | Training::BrushNumpy => {
-            Box::new(brush::Brush::new(dir, format == Training::BrushPng)?)
+        ExportFormat::Voc => Box::new(voc::Voc::new(dir, &schema)?),
+        ExportFormat::Conll2003 => Box::new(conll::Conll::new(dir, &schema)?),
+        ExportFormat::BrushPng | ExportFormat::BrushNumpy => {
+            Box::new(brush::Brush::new(dir, format == ExportFormat::BrushPng)?)
         }
-        Training::AsrManifest => {
+        ExportFormat::AsrManifest => {
             // Label Studio reads no local-files URL under the root "/" (nor lsdb, unset).
             let root =
                 std::path::absolute(&urls.document_root).ok().filter(|r| r != Path::new("/"));
             Box::new(asr::Asr::new(dir, &schema, root)?)
         }
+        // Refused by `Schema::new` already.
+        ExportFormat::Json
+        | ExportFormat::JsonMin
+        | ExportFormat::Jsonl
+        | ExportFormat::Csv
+        | ExportFormat::Parquet => anyhow::bail!("{} is not a training format", format.name()),
     };
-    let region_ids = matches!(format, Training::Yolo | Training::YoloObb) && schema.has_keypoints();
+    let region_ids =
+        matches!(format, ExportFormat::Yolo | ExportFormat::YoloObb) && schema.has_keypoints();
     let mut media =
         Media::new(dir, options.with_images, options.connect.clone(), options.named.clone());
     // Two threads: this one reads pages of tasks from DuckDB (the export's temp table lives on

@@ -6,7 +6,7 @@
 
 use anyhow::{Result, bail};
 
-use super::Training;
+use super::super::ExportFormat;
 use crate::labelconfig::{ControlTag, LabelConfig, LabelTag};
 
 /// One control with the tags of the object tags it labels.
@@ -28,7 +28,7 @@ pub struct Schema {
 
 impl Schema {
     /// The schema of `config` for `format`; fails when the format cannot be written under it.
-    pub fn new(config: &LabelConfig, format: Training) -> Result<Schema> {
+    pub fn new(config: &LabelConfig, format: ExportFormat) -> Result<Schema> {
         let controls: Vec<Control> = config
             .controls
             .iter()
@@ -81,12 +81,12 @@ impl Schema {
 
     /// As the converter decides which formats a config supports; the error names the format
     /// and what it needs.
-    fn check(&self, format: Training) -> Result<()> {
+    fn check(&self, format: ExportFormat) -> Result<()> {
         let name = format.name();
         let both = |a: &str, b: &str| self.has_control(a) && self.has_control(b);
         let image = self.has_input(&["Image"]);
         match format {
-            Training::Coco | Training::Yolo | Training::YoloObb => {
+            ExportFormat::Coco | ExportFormat::Yolo | ExportFormat::YoloObb => {
                 let boxes = (image
                     && (self.has_control("RectangleLabels")
                         || self.has_control("PolygonLabels")
@@ -104,19 +104,19 @@ impl Schema {
                     bail!("{name} reads one image a task; this label config reads a valueList");
                 }
                 let boxes_for_points = self.has_control("RectangleLabels");
-                if format != Training::YoloObb && self.has_keypoints() && !boxes_for_points {
+                if format != ExportFormat::YoloObb && self.has_keypoints() && !boxes_for_points {
                     bail!(
                         "{name} needs a RectangleLabels control beside KeyPointLabels (keypoints \
                          belong to boxes in {name}); add one, or export yolo-obb"
                     );
                 }
-                if format == Training::YoloObb
+                if format == ExportFormat::YoloObb
                     && self.has_input(&["Video"])
                     && self.has_control("TimelineLabels")
                 {
                     bail!("yolo-obb cannot write a Video's TimelineLabels");
                 }
-                if format == Training::Coco
+                if format == ExportFormat::Coco
                     && self.has_keypoints()
                     && self.keypoint_order().is_empty()
                 {
@@ -126,7 +126,7 @@ impl Schema {
                     );
                 }
             }
-            Training::Voc => {
+            ExportFormat::Voc => {
                 let boxes =
                     image && (self.has_control("RectangleLabels") || both("Rectangle", "Labels"));
                 if !boxes || self.is_multi_image() {
@@ -136,18 +136,23 @@ impl Schema {
                     );
                 }
             }
-            Training::Conll2003 => {
+            ExportFormat::Conll2003 => {
                 if !(self.has_input(&["Text"]) && self.has_control("Labels")) {
                     bail!("conll2003 needs a Text object tag and a Labels control");
                 }
             }
-            Training::BrushPng | Training::BrushNumpy => {
+            ExportFormat::BrushPng | ExportFormat::BrushNumpy => {
                 let brush = self.has_control("BrushLabels") || both("Brush", "Labels");
                 if !(image && brush) {
                     bail!("{name} needs an Image object tag and a BrushLabels control");
                 }
             }
-            Training::AsrManifest => {
+            ExportFormat::Json
+            | ExportFormat::JsonMin
+            | ExportFormat::Jsonl
+            | ExportFormat::Csv
+            | ExportFormat::Parquet => bail!("{name} is not a training format"),
+            ExportFormat::AsrManifest => {
                 if !(self.has_input(&["Audio", "AudioPlus"]) && self.has_control("TextArea")) {
                     bail!("asr-manifest needs an Audio object tag and a TextArea control");
                 }
