@@ -8,7 +8,6 @@
 //! as one annotation in `model_index` order. Images and annotations are streamed (the
 //! annotations through a temp file, since categories come between them and may still grow).
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Seek, Write};
 use std::path::Path;
@@ -17,7 +16,7 @@ use anyhow::{Context, Result};
 use serde_json::{Map, Value, json};
 
 use super::media::{IMAGES, Media};
-use super::schema::{Schema, python_int};
+use super::schema::{Categories, Category, Schema};
 use super::{Writer, first_label, is_falsy, number, xywh};
 use crate::export::min::Item;
 use crate::export::python::{push_python_float, write_ascii_string, write_dump};
@@ -26,8 +25,7 @@ pub struct Coco {
     path: std::path::PathBuf,
     out: BufWriter<File>,
     annotations: BufWriter<File>,
-    categories: Vec<Map<String, Value>>,
-    ids: HashMap<String, i64>,
+    categories: Categories,
     keypoint_order: Vec<String>,
     data_key: String,
     images: u64,
@@ -47,13 +45,12 @@ impl Coco {
         );
         out.write_all(b"{\n  \"images\": [")?;
         let annotations = BufWriter::new(tempfile::tempfile_in(dir)?);
-        let (categories, ids) = categories(schema);
+        let categories = categories(schema);
         Ok(Coco {
             path,
             out,
             annotations,
             categories,
-            ids,
             keypoint_order: schema.keypoint_order(),
             data_key: schema.data_key.clone(),
             images: 0,
@@ -84,16 +81,6 @@ impl Coco {
         self.annotations.write_all(self.text.as_bytes())?;
         self.annotation_count += 1;
         Ok(())
-    }
-
-    fn category(&mut self, name: &str) -> i64 {
-        if let Some(id) = self.ids.get(name) {
-            return *id;
-        }
-        let id = self.categories.len() as i64;
-        self.ids.insert(name.to_string(), id);
-        self.categories.push(category(id, name));
-        id
     }
 }
 
@@ -142,7 +129,7 @@ impl Writer for Coco {
                     }
                 }
             }
-            let category_id = self.category(&category_name);
+            let category_id = self.categories.id(&category_name);
             let annotation_id = self.annotation_count;
             if value.contains_key("rectanglelabels") || value.contains_key("labels") {
                 let Some((x, y, w, h)) = rotated_rectangle(value) else { continue };
@@ -207,8 +194,7 @@ impl Writer for Coco {
         } else {
             "\n  ],\n  \"categories\": "
         });
-        let categories = Value::Array(self.categories.drain(..).map(Value::Object).collect());
-        write_dump(&categories, 1, &mut text);
+        write_dump(&self.categories.to_json(), 1, &mut text);
         text.push_str(",\n  \"annotations\": [");
         self.out.write_all(text.as_bytes())?;
         let mut annotations = self.annotations.into_inner().map_err(|e| e.into_error())?;
@@ -281,7 +267,7 @@ impl Coco {
             let (x2, y2) = (*xs.iter().max().unwrap_or(&0), *ys.iter().max().unwrap_or(&0));
             vec![x1, y1, x2 - x1, y2 - y1]
         };
-        let category_id = order.first().and_then(|k| self.ids.get(k)).copied().unwrap_or(0);
+        let category_id = order.first().and_then(|k| self.categories.get(k)).unwrap_or(0);
         Ok(json!({
             "id": self.annotation_count,
             "image_id": image_id,
@@ -294,73 +280,26 @@ impl Coco {
     }
 }
 
-/// The categories before any task is read (the converter's `_get_labels`): labels with a
-/// `category` attribute take it as their id; the others, sorted by name, take the lowest ids
-/// left.
-pub fn label_categories(schema: &Schema) -> Vec<(i64, String)> {
-    let mut categories = Vec::new();
-    let mut named: HashMap<&str, i64> = HashMap::new();
-    let mut labels: Vec<&str> = Vec::new();
-    for control in &schema.controls {
-        for label in &control.labels {
-            labels.push(&label.name);
-            let Some(id) = label.attr("category").and_then(python_int) else { continue };
-            categories.push((id, label.name.clone()));
-            named.insert(&label.name, id);
-        }
-    }
-    let mut rest: Vec<&str> = labels.into_iter().filter(|l| !named.contains_key(l)).collect();
-    rest.sort_unstable();
-    rest.dedup();
-    let used: std::collections::HashSet<i64> = named.values().copied().collect();
-    let mut free = (0i64..).filter(|i| !used.contains(i));
-    for label in rest {
-        categories.push((free.next().unwrap_or_default(), label.to_string()));
-    }
-    categories
-}
-
-/// COCO's categories: `label_categories`, with the keypoint labels made one `default`
-/// category after all the others (its keypoints their names), as
+/// COCO's categories: the config's labels (`Categories::from_labels`), with the keypoint
+/// labels made one `default` category after all the others (its keypoints their names), as
 /// `update_categories_for_keypoints` does.
-fn categories(schema: &Schema) -> (Vec<Map<String, Value>>, HashMap<String, i64>) {
-    let all = label_categories(schema);
+fn categories(schema: &Schema) -> Categories {
     let keypoints = schema.labels_of("KeyPointLabels");
-    let mut categories = Vec::new();
-    let mut ids = HashMap::new();
-    for (id, name) in all {
-        if keypoints.contains(&name) {
-            continue;
-        }
-        categories.push(category(id, &name));
-        ids.insert(name, id);
-    }
+    let labels = Categories::from_labels(schema);
     if keypoints.is_empty() {
-        return (categories, ids);
+        return labels;
     }
-    let merged = categories
-        .iter()
-        .filter_map(|c| c.get("id").and_then(Value::as_i64))
-        .max()
-        .map_or(0, |m| m + 1);
-    let mut default = Map::new();
-    default.insert("id".into(), merged.into());
-    default.insert("name".into(), "default".into());
-    default.insert("supercategory".into(), "default".into());
-    default.insert("keypoints".into(), keypoints.iter().map(|k| Value::from(k.as_str())).collect());
-    default.insert("skeleton".into(), Value::Array(Vec::new()));
-    categories.push(default);
-    for k in keypoints {
-        ids.insert(k, merged);
-    }
-    (categories, ids)
-}
-
-fn category(id: i64, name: &str) -> Map<String, Value> {
-    let mut c = Map::new();
-    c.insert("id".into(), id.into());
-    c.insert("name".into(), name.into());
-    c
+    let kept: Vec<Category> =
+        labels.list.into_iter().filter(|c| !keypoints.contains(&c.name)).collect();
+    let merged = kept.iter().map(|c| c.id).max().map_or(0, |m| m + 1);
+    let mut extra = Map::new();
+    extra.insert("supercategory".into(), "default".into());
+    extra.insert("keypoints".into(), keypoints.iter().map(|k| Value::from(k.as_str())).collect());
+    extra.insert("skeleton".into(), Value::Array(Vec::new()));
+    let mut categories = Categories::new(kept);
+    // The keypoint labels all name the merged category ("default" itself is no label).
+    categories.push_for(Category { id: merged, name: "default".into(), extra }, &keypoints);
+    categories
 }
 
 /// A field of an image or annotation entry.

@@ -4,7 +4,10 @@
 //! read. `check` answers whether a format can be written under the config, as the
 //! converter's list of supported formats does, naming what is missing.
 
+use std::collections::{HashMap, HashSet};
+
 use anyhow::{Result, bail};
+use serde_json::{Map, Value};
 
 use super::super::ExportFormat;
 use crate::labelconfig::{ControlTag, LabelConfig, LabelTag};
@@ -194,6 +197,90 @@ impl Schema {
             }
         }
         out
+    }
+}
+
+/// A category of COCO or YOLO: its id, name, and members written after those two.
+pub struct Category {
+    pub id: i64,
+    pub name: String,
+    pub extra: Map<String, Value>,
+}
+
+/// The categories of an export, in list order, and each label's id. A label met in a result
+/// that no category names is added with the list's length as its id, as the converter adds it.
+pub struct Categories {
+    pub list: Vec<Category>,
+    ids: HashMap<String, i64>,
+}
+
+impl Categories {
+    pub fn new(list: Vec<Category>) -> Categories {
+        let ids = list.iter().map(|c| (c.name.clone(), c.id)).collect();
+        Categories { list, ids }
+    }
+
+    /// The config's labels as the converter's `_get_labels` numbers them: labels with a
+    /// `category` attribute take it as their id; the others, sorted by name, take the lowest
+    /// ids left.
+    pub fn from_labels(schema: &Schema) -> Categories {
+        let mut list = Vec::new();
+        let mut named: HashMap<&str, i64> = HashMap::new();
+        let mut labels: Vec<&str> = Vec::new();
+        for control in &schema.controls {
+            for label in &control.labels {
+                labels.push(&label.name);
+                let Some(id) = label.attr("category").and_then(python_int) else { continue };
+                list.push(Category { id, name: label.name.clone(), extra: Map::new() });
+                named.insert(&label.name, id);
+            }
+        }
+        let mut rest: Vec<&str> = labels.into_iter().filter(|l| !named.contains_key(l)).collect();
+        rest.sort_unstable();
+        rest.dedup();
+        let used: HashSet<i64> = named.values().copied().collect();
+        let mut free = (0i64..).filter(|i| !used.contains(i));
+        for name in rest {
+            let id = free.next().unwrap_or_default();
+            list.push(Category { id, name: name.to_string(), extra: Map::new() });
+        }
+        Categories::new(list)
+    }
+
+    /// Add a category that `labels` name (its own name names nothing).
+    pub fn push_for(&mut self, category: Category, labels: &[String]) {
+        for label in labels {
+            self.ids.insert(label.clone(), category.id);
+        }
+        self.list.push(category);
+    }
+
+    /// The id of a label's category, if it has one.
+    pub fn get(&self, label: &str) -> Option<i64> {
+        self.ids.get(label).copied()
+    }
+
+    /// The id of a label's category, added at the end when it has none.
+    pub fn id(&mut self, label: &str) -> i64 {
+        if let Some(id) = self.get(label) {
+            return id;
+        }
+        let id = self.list.len() as i64;
+        self.ids.insert(label.to_string(), id);
+        self.list.push(Category { id, name: label.to_string(), extra: Map::new() });
+        id
+    }
+
+    /// The list as JSON: `id`, `name`, then the extra members.
+    pub fn to_json(&self) -> Value {
+        let entry = |c: &Category| {
+            let mut map = Map::new();
+            map.insert("id".into(), c.id.into());
+            map.insert("name".into(), c.name.clone().into());
+            map.extend(c.extra.clone());
+            Value::Object(map)
+        };
+        Value::Array(self.list.iter().map(entry).collect())
     }
 }
 

@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use serde_json::{Map, Value, json};
 
 use super::media::{Media, basename, stem};
-use super::schema::Schema;
+use super::schema::{Categories, Category, Schema};
 use super::{Writer, label_text, number, xywh};
 use crate::export::min::Item;
 use crate::export::python::{push_python_float, python_float, write_dump};
@@ -28,10 +28,9 @@ pub struct Yolo {
     labels: PathBuf,
     is_obb: bool,
     data_key: String,
-    categories: Vec<(i64, String)>,
-    ids: HashMap<String, i64>,
-    /// Keypoint mode: the keypoint labels (for `notes.json`) and their `model_index` order.
-    keypoints: Option<(Vec<String>, Vec<String>)>,
+    categories: Categories,
+    /// Keypoint mode: the keypoint labels in `model_index` order.
+    keypoints: Option<Vec<String>>,
     year: i64,
     /// Boxes left out: no x/y/width/height (YOLO-OBB: also no rotation or image size).
     skipped: u64,
@@ -42,35 +41,31 @@ impl Yolo {
         std::fs::create_dir_all(dir.join(super::media::IMAGES))?;
         let labels = dir.join("labels");
         std::fs::create_dir_all(&labels)?;
+        // Keypoint mode: a category per box label, in config order, each listing the
+        // keypoint labels (`get_yolo_categories_for_keypoints`).
         let (categories, keypoints) = if schema.has_keypoints() {
-            let boxes = schema.labels_of("RectangleLabels");
-            let categories = boxes.into_iter().enumerate().map(|(i, l)| (i as i64, l)).collect();
-            (categories, Some((schema.labels_of("KeyPointLabels"), schema.keypoint_order())))
+            let points = schema.labels_of("KeyPointLabels");
+            let mut extra = Map::new();
+            extra.insert(
+                "keypoints".into(),
+                points.iter().map(|k| Value::from(k.as_str())).collect(),
+            );
+            let boxes = schema.labels_of("RectangleLabels").into_iter().enumerate();
+            let list = boxes.map(|(i, name)| Category { id: i as i64, name, extra: extra.clone() });
+            (Categories::new(list.collect()), Some(schema.keypoint_order()))
         } else {
-            (super::coco::label_categories(schema), None)
+            (Categories::from_labels(schema), None)
         };
-        let ids = categories.iter().map(|(id, name)| (name.clone(), *id)).collect();
         Ok(Yolo {
             dir: dir.to_path_buf(),
             labels,
             is_obb,
             data_key: schema.data_key.clone(),
             categories,
-            ids,
             keypoints,
             year,
             skipped: 0,
         })
-    }
-
-    fn category(&mut self, name: &str) -> i64 {
-        if let Some(id) = self.ids.get(name) {
-            return *id;
-        }
-        let id = self.categories.len() as i64;
-        self.ids.insert(name.to_string(), id);
-        self.categories.push((id, name.to_string()));
-        id
     }
 
     /// The lines of one item's regions (the converter's `process_and_save_yolo_annotations`).
@@ -90,7 +85,7 @@ impl Yolo {
                 }
             }
             for name in names {
-                let id = self.category(&name);
+                let id = self.categories.id(&name);
                 let values: Vec<f64> = if ["rectanglelabels", "rectangle", "labels"]
                     .iter()
                     .any(|k| region.contains_key(*k))
@@ -140,8 +135,7 @@ impl Yolo {
             }
             let id = region.get("id").cloned().unwrap_or(Value::Null);
             let Some(Value::Array(labels)) = region.get("rectanglelabels") else { continue };
-            let Some(class) =
-                labels.first().map(label_text).and_then(|n| self.ids.get(&n).copied())
+            let Some(class) = labels.first().map(label_text).and_then(|n| self.categories.get(&n))
             else {
                 continue;
             };
@@ -220,7 +214,7 @@ impl Writer for Yolo {
             return Ok(());
         }
         let text = match &self.keypoints {
-            Some((_, order)) => self.keypoint_lines(&regions, order),
+            Some(order) => self.keypoint_lines(&regions, order),
             None => self.lines(&regions),
         };
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
@@ -240,21 +234,13 @@ impl Writer for Yolo {
             ));
         }
         let mut classes = String::new();
-        for (_, name) in &self.categories {
-            classes.push_str(name);
+        for category in &self.categories.list {
+            classes.push_str(&category.name);
             classes.push('\n');
         }
         std::fs::write(self.dir.join("classes.txt"), classes)?;
-        let categories: Vec<Value> = self
-            .categories
-            .iter()
-            .map(|(id, name)| match &self.keypoints {
-                Some((points, _)) => json!({"id": id, "name": name, "keypoints": points}),
-                None => json!({"id": id, "name": name}),
-            })
-            .collect();
         let notes = json!({
-            "categories": categories,
+            "categories": self.categories.to_json(),
             "info": {"year": self.year, "version": "1.0", "contributor": "Label Studio"},
         });
         let mut text = String::new();
