@@ -11,7 +11,7 @@ use anyhow::Result;
 use serde_json::{Map, Value};
 
 use super::min::{Item, prettify};
-use super::python::{python_number, ujson};
+use super::python::{python_number, python_str, ujson};
 
 /// The columns, gathered over every item of the export (first pass).
 #[derive(Default)]
@@ -180,13 +180,7 @@ fn scalar(value: &Value) -> Cell {
 
 /// `str(value)` in Python, quoted (the converter's `annotator` for ids and other values).
 fn scalar_text(value: &Value) -> Cell {
-    match value {
-        Value::Null => Cell::Text("None".into()),
-        Value::Bool(b) => Cell::Text(if *b { "True" } else { "False" }.into()),
-        Value::Number(n) => Cell::Text(python_number(n, false)),
-        Value::String(s) => Cell::Text(s.clone()),
-        other => Cell::Text(ujson(other)),
-    }
+    Cell::Text(python_str(value))
 }
 
 /// The chat as `role: content` lines.

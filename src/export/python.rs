@@ -111,6 +111,19 @@ pub fn push_python_float(out: &mut String, f: f64, is_ujson: bool) {
     let _ = write!(out, "{magnitude}");
 }
 
+/// Python's `str` of the value the converter read: `None`, `True`/`False`, a number as Python
+/// prints it, a string as it is; a list or object as ujson's text (what the converter writes
+/// when it dumps one).
+pub fn python_str(value: &Value) -> String {
+    match value {
+        Value::Null => "None".into(),
+        Value::Bool(b) => if *b { "True" } else { "False" }.into(),
+        Value::Number(n) => python_number(n, false),
+        Value::String(s) => s.clone(),
+        other => ujson(other),
+    }
+}
+
 /// JSON text as ujson writes it: compact, `/` escaped, non-ASCII as it is, numbers as Python.
 pub fn ujson(value: &Value) -> String {
     let mut out = String::new();

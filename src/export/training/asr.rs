@@ -19,9 +19,9 @@ use serde_json::{Map, Value};
 
 use super::media::{basename, url_path};
 use super::schema::Schema;
-use super::{Media, Writer};
+use super::{Media, Writer, annotator};
 use crate::export::min::Item;
-use crate::export::python::{PYTHON_JSON, python_float, python_number, write_compact};
+use crate::export::python::{PYTHON_JSON, python_float, write_compact};
 
 pub struct Asr {
     audio: PathBuf,
@@ -152,15 +152,7 @@ impl Writer for Asr {
             self.untranscribed += 1;
             return Ok(());
         };
-        let annotator = match item.completed_by() {
-            Some(Value::Object(user)) => user.get("email").cloned().unwrap_or_else(|| "".into()),
-            Some(Value::String(s)) => Value::String(s.clone()),
-            Some(Value::Number(n)) => Value::String(python_number(n, false)),
-            Some(Value::Null) => "None".into(),
-            Some(Value::Bool(b)) => if *b { "True" } else { "False" }.into(),
-            Some(other) => other.to_string().into(),
-            None => "".into(),
-        };
+        let annotator = annotator(item);
         let mut line = String::from("{\"audio_filepath\": ");
         write_compact(&Value::String(name), &PYTHON_JSON, &mut line);
         line.push_str(", \"duration\": ");

@@ -10,8 +10,9 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value};
 
 use super::media::Media;
-use super::{Writer, label_text};
+use super::{Writer, annotator};
 use crate::export::min::Item;
+use crate::export::python::python_str;
 
 pub struct Brush {
     dir: PathBuf,
@@ -33,17 +34,10 @@ impl Brush {
 
 impl Writer for Brush {
     fn item(&mut self, item: &Item, _media: &mut Media) -> Result<()> {
-        let email: String = match item.completed_by() {
-            Some(Value::Object(user)) => match user.get("email") {
-                Some(Value::String(s)) => s.clone(),
-                Some(other) => python_str(other),
-                None => String::new(),
-            },
-            Some(other) => python_str(other),
-            None => String::new(),
-        };
-        let email: String =
-            email.chars().filter(|c| c.is_alphanumeric() || *c == '@' || *c == '.').collect();
+        let email: String = python_str(&annotator(item))
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == '@' || *c == '.')
+            .collect();
         let annotation_id = python_str(&item.field("id"));
         for (from_name, values) in &item.outputs {
             let mut counters: Vec<(String, u64)> = Vec::new();
@@ -106,7 +100,7 @@ fn layer(task: i64, from_name: &str, value: &Map<String, Value>) -> Result<Optio
     };
     let Some(rle) = value.get("rle") else { return Ok(None) };
     let labels: Vec<String> = match value.get(key) {
-        Some(Value::Array(items)) => items.iter().map(label_text).collect(),
+        Some(Value::Array(items)) => items.iter().map(python_str).collect(),
         Some(Value::String(s)) => s.chars().map(String::from).collect(),
         _ => vec!["no_label".into()],
     };
@@ -217,17 +211,6 @@ fn npy(width: usize, height: usize, mask: &[u8]) -> Vec<u8> {
     out.extend_from_slice(header.as_bytes());
     out.extend_from_slice(mask);
     out
-}
-
-/// Python's `str` of a JSON value.
-fn python_str(value: &Value) -> String {
-    match value {
-        Value::Null => "None".into(),
-        Value::Bool(b) => if *b { "True" } else { "False" }.into(),
-        Value::Number(n) => crate::export::python::python_number(n, false),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 #[cfg(test)]

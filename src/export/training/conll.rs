@@ -16,10 +16,11 @@ use anyhow::{Context, Result, bail};
 use regex::Regex;
 use serde_json::{Map, Value};
 
+use super::Writer;
 use super::media::Media;
 use super::schema::Schema;
-use super::{Writer, label_text};
 use crate::export::min::Item;
+use crate::export::python::python_str;
 
 pub struct Conll {
     out: BufWriter<File>,
@@ -202,7 +203,7 @@ fn tags(tokens: &[(String, usize)], spans: &[Map<String, Value>]) -> Vec<String>
             }
         }
         let label = match span.get("labels") {
-            Some(Value::Array(labels)) if !labels.is_empty() => Some(label_text(&labels[0])),
+            Some(Value::Array(labels)) if !labels.is_empty() => Some(python_str(&labels[0])),
             Some(Value::String(s)) if !s.is_empty() => s.chars().next().map(String::from),
             _ => None,
         };

@@ -15,6 +15,7 @@ use duckdb::Connection;
 use serde_json::Value;
 
 use super::min::{self, Item};
+use super::python::python_str;
 use super::{ExportFormat, TaskRow, UrlRewrite, for_each_row};
 use crate::bucket::{BucketUrl, Connect};
 use crate::store::setting::Setting;
@@ -229,7 +230,7 @@ fn is_falsy(value: Option<&Value>) -> bool {
 fn first_label(value: &serde_json::Map<String, Value>, keys: &[&str]) -> Option<String> {
     for key in keys {
         match value.get(*key) {
-            Some(Value::Array(items)) if !items.is_empty() => return Some(label_text(&items[0])),
+            Some(Value::Array(items)) if !items.is_empty() => return Some(python_str(&items[0])),
             Some(Value::String(s)) if !s.is_empty() => return s.chars().next().map(String::from),
             _ => {}
         }
@@ -237,11 +238,14 @@ fn first_label(value: &serde_json::Map<String, Value>, keys: &[&str]) -> Option<
     None
 }
 
-/// A label as Python's `str` of it.
-fn label_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => super::python::python_number(n, false),
-        other => other.to_string(),
+/// The converter's `get_annotator(item, default="")`: a user's `email` (whatever it holds),
+/// else Python's text of `completed_by`; empty when there is none.
+fn annotator(item: &Item) -> Value {
+    match item.completed_by() {
+        None => Value::String(String::new()),
+        Some(Value::Object(user)) => {
+            user.get("email").cloned().unwrap_or_else(|| Value::String(String::new()))
+        }
+        Some(other) => Value::String(python_str(other)),
     }
 }

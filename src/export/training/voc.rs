@@ -10,9 +10,9 @@ use serde_json::{Map, Value};
 
 use super::media::{IMAGES, Media, basename, stem};
 use super::schema::Schema;
-use super::{Writer, label_text, xywh};
+use super::{Writer, annotator, xywh};
 use crate::export::min::Item;
-use crate::export::python::python_number;
+use crate::export::python::python_str;
 
 pub struct Voc {
     annotations: PathBuf,
@@ -60,15 +60,15 @@ impl Writer for Voc {
         xml.leaf("annotation", "COCO2017");
         xml.leaf("image", "flickr");
         xml.leaf("flickrid", "NULL");
-        xml.leaf("annotator", &annotator(item.completed_by()));
+        xml.leaf("annotator", &python_str(&annotator(item)));
         xml.close("source");
         xml.open("owner");
         xml.leaf("flickrid", "NULL");
         xml.leaf("name", "Label Studio");
         xml.close("owner");
         xml.open("size");
-        xml.leaf("width", &python_text(width));
-        xml.leaf("height", &python_text(height));
+        xml.leaf("width", &python_str(width));
+        xml.leaf("height", &python_str(height));
         xml.leaf("depth", "3");
         xml.close("size");
         xml.leaf("segmented", "0");
@@ -92,7 +92,7 @@ impl Writer for Voc {
             let w = (w / 100.0 * w_px) as i64;
             let h = (h / 100.0 * h_px) as i64;
             xml.open("object");
-            xml.leaf("name", &label_text(label));
+            xml.leaf("name", &python_str(label));
             xml.leaf("pose", "Unspecified");
             xml.leaf("truncated", "0");
             xml.leaf("difficult", "0");
@@ -149,29 +149,5 @@ impl Xml {
             .replace('"', "&quot;")
             .replace('>', "&gt;");
         self.text.push_str(&format!("<{tag}>{escaped}</{tag}>\n"));
-    }
-}
-
-/// `get_annotator(item, "")`: a user's email, else Python's text of `completed_by`.
-fn annotator(completed_by: Option<&Value>) -> String {
-    match completed_by {
-        None => String::new(),
-        Some(Value::Object(user)) => match user.get("email") {
-            None => String::new(),
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => python_text(other),
-        },
-        Some(other) => python_text(other),
-    }
-}
-
-/// Python's `str` of a JSON value.
-fn python_text(value: &Value) -> String {
-    match value {
-        Value::Null => "None".into(),
-        Value::Bool(b) => if *b { "True" } else { "False" }.into(),
-        Value::Number(n) => python_number(n, false),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }

@@ -16,8 +16,9 @@ use serde_json::{Map, Value, json};
 
 use super::media::{Media, basename, stem};
 use super::schema::{Categories, Category, Schema};
-use super::{Writer, label_text, number, xywh};
+use super::{Writer, number, xywh};
 use crate::export::min::Item;
+use crate::export::python::python_str;
 use crate::export::python::{push_python_float, python_float, write_dump};
 
 /// A box of keypoint mode: its region id, class, centre and size, and keypoints by label.
@@ -76,7 +77,7 @@ impl Yolo {
             for key in ["rectanglelabels", "polygonlabels", "labels"] {
                 match region.get(key) {
                     Some(Value::Array(items)) if !items.is_empty() => {
-                        names.extend(items.iter().map(label_text))
+                        names.extend(items.iter().map(python_str))
                     }
                     Some(Value::String(s)) if !s.is_empty() => {
                         names.extend(s.chars().map(String::from))
@@ -135,7 +136,7 @@ impl Yolo {
             }
             let id = region.get("id").cloned().unwrap_or(Value::Null);
             let Some(Value::Array(labels)) = region.get("rectanglelabels") else { continue };
-            let Some(class) = labels.first().map(label_text).and_then(|n| self.categories.get(&n))
+            let Some(class) = labels.first().map(python_str).and_then(|n| self.categories.get(&n))
             else {
                 continue;
             };
@@ -158,7 +159,7 @@ impl Yolo {
             let parent = region.get("parentID").cloned().unwrap_or(Value::Null);
             let Some(b) = boxes.iter_mut().find(|b| b.0 == parent) else { continue };
             let Some(Value::Array(labels)) = region.get("keypointlabels") else { continue };
-            let Some(label) = labels.first().map(label_text) else { continue };
+            let Some(label) = labels.first().map(python_str) else { continue };
             let (Some(x), Some(y)) = (number(region, "x"), number(region, "y")) else { continue };
             b.3.insert(label, (x / 100.0, y / 100.0));
         }
