@@ -11,8 +11,9 @@ pub mod presign;
 
 pub mod url;
 
+use std::collections::HashMap;
 use std::io::Read;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
@@ -70,6 +71,36 @@ pub struct Bucket {
     /// The same client as the URL signer `presign.rs` uses.
     signer: Arc<dyn object_store::signer::Signer>,
     connect: Connect,
+}
+
+/// Buckets opened on demand for the object URIs of task data (`s3://b/k`, `gs://`,
+/// `azure-blob://`): each through the connection given for it (a storage definition's
+/// endpoint and credentials), else through the default one, and each once.
+#[derive(Debug)]
+pub struct Buckets {
+    connect: Connect,
+    named: Vec<(BucketUrl, Connect)>,
+    open: Mutex<HashMap<(&'static str, String), Bucket>>,
+}
+
+impl Buckets {
+    pub fn new(connect: Connect, named: Vec<(BucketUrl, Connect)>) -> Buckets {
+        Buckets { connect, named, open: Mutex::new(HashMap::new()) }
+    }
+
+    /// The bucket of an object URI and the object's key; `None` when `uri` is not one.
+    pub fn object<'u>(&self, uri: &'u str) -> Result<Option<(Bucket, &'u str)>> {
+        let Some((provider, name, key)) = url::parse_object_uri(uri) else { return Ok(None) };
+        let mut open = self.open.lock().map_err(|_| anyhow!("opening buckets failed"))?;
+        let slot = (provider.scheme(), name.to_string());
+        if !open.contains_key(&slot) {
+            let named = self.named.iter().find(|(u, _)| u.provider == provider && u.bucket == name);
+            let connect = named.map_or(&self.connect, |(_, c)| c);
+            let root = BucketUrl { provider, bucket: name.to_string(), path: String::new() };
+            open.insert(slot.clone(), Bucket::open(&root, connect)?);
+        }
+        Ok(Some((open[&slot].clone(), key)))
+    }
 }
 
 /// The runtime object_store's futures run on.

@@ -2,48 +2,30 @@
 //! (object_store checks it against AWS's published example), a service account key for
 //! GCS, an account key (or a user delegation key) for Azure.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, bail};
 
-use super::url::parse_object_uri;
-use super::{Bucket, BucketUrl, Connect, block_on, object_path};
+use super::{Bucket, Buckets, block_on, object_path};
 
-/// A bucket by its URI scheme and name.
-type BucketName = (&'static str, String);
-
-/// Presigns the bucket URIs of task data for `ttl`, connecting once per bucket: through the
-/// connection given for that bucket (a storage definition's endpoint and credentials), else
-/// through `connect`.
+/// Presigns the bucket URIs of task data for `ttl`, each through its bucket's connection
+/// (`Buckets`).
 #[derive(Debug)]
 pub struct Presigner {
-    connect: Connect,
-    named: Vec<(BucketUrl, Connect)>,
+    buckets: Buckets,
     ttl: Duration,
-    buckets: Mutex<HashMap<BucketName, Bucket>>,
 }
 
 impl Presigner {
     /// `ttl` from `lifetime`.
-    pub fn new(connect: Connect, named: Vec<(BucketUrl, Connect)>, ttl: Duration) -> Presigner {
-        Presigner { connect, named, ttl, buckets: Mutex::new(HashMap::new()) }
+    pub fn new(buckets: Buckets, ttl: Duration) -> Presigner {
+        Presigner { buckets, ttl }
     }
 
     /// The presigned URL of a bucket URI, or `None` when `uri` is not one.
     pub fn url(&self, uri: &str) -> Result<Option<String>> {
-        let Some((provider, bucket_name, key)) = parse_object_uri(uri) else { return Ok(None) };
-        let mut buckets = self.buckets.lock().map_err(|_| anyhow!("the presigner failed"))?;
-        let slot = (provider.scheme(), bucket_name.to_string());
-        if !buckets.contains_key(&slot) {
-            let named =
-                self.named.iter().find(|(u, _)| u.provider == provider && u.bucket == bucket_name);
-            let connect = named.map_or(&self.connect, |(_, c)| c);
-            let url = BucketUrl { provider, bucket: bucket_name.to_string(), path: String::new() };
-            buckets.insert(slot.clone(), Bucket::open(&url, connect)?);
-        }
-        Ok(Some(presign(&buckets[&slot], key, self.ttl)?))
+        let Some((bucket, key)) = self.buckets.object(uri)? else { return Ok(None) };
+        Ok(Some(presign(&bucket, key, self.ttl)?))
     }
 }
 
@@ -74,7 +56,7 @@ pub fn presign(bucket: &Bucket, key: &str, ttl: Duration) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bucket::Provider;
+    use crate::bucket::{BucketUrl, Connect, Provider};
 
     /// A custom endpoint (MinIO, moto) gives path-style URLs with each key segment encoded,
     /// and a session token is signed in.

@@ -9,7 +9,6 @@ use crate::cli::ExportArgs;
 use crate::export::{ExportJob, Selection, TrainingOptions, UrlRewrite, presigner, run_export};
 use crate::sample::SampleRequest;
 use crate::store::Store;
-use crate::store::storages;
 
 pub fn run(project: &Path, args: ExportArgs) -> Result<()> {
     let store = Store::open(project)?;
@@ -41,8 +40,6 @@ pub fn run(project: &Path, args: ExportArgs) -> Result<()> {
             source: args.source,
             model_version: args.model_version,
             with_images: args.with_images,
-            connect: connect.clone(),
-            named: storages::bucket_connections(&storages::all(store.conn())?),
         },
         connect,
     };

@@ -13,7 +13,7 @@ use super::training::{TrainingOptions, write_training};
 use super::{Dialect, ExportFormat, Presign, Selection, UrlRewrite, select_tasks, write_export};
 use super::{write_file, write_parquet};
 use crate::bucket::presign::{Presigner, lifetime};
-use crate::bucket::{BucketUrl, Connect};
+use crate::bucket::{BucketUrl, Buckets, Connect};
 use crate::store::Store;
 use crate::store::storages;
 
@@ -46,8 +46,14 @@ pub struct Exported {
 /// names each bucket, else `connect`.
 pub fn presigner(store: &Store, connect: &Connect, ttl_minutes: u64) -> Result<Arc<dyn Presign>> {
     let ttl = lifetime(ttl_minutes)?;
+    Ok(Arc::new(Presigner::new(buckets(store, connect)?, ttl)))
+}
+
+/// The buckets task data names, each reached through the storage that names it, else
+/// `connect`.
+fn buckets(store: &Store, connect: &Connect) -> Result<Buckets> {
     let named = storages::bucket_connections(&storages::all(store.conn())?);
-    Ok(Arc::new(Presigner::new(connect.clone(), named, ttl)))
+    Ok(Buckets::new(connect.clone(), named))
 }
 
 impl Presign for Presigner {
@@ -152,8 +158,10 @@ fn export_training(
                 .with_context(|| format!("creating a folder beside {}", job.output.display()))?
         }
     };
+    // --with-images fetches bucket objects through the store's storage definitions.
+    let buckets = if job.training.with_images { Some(buckets(store, &job.connect)?) } else { None };
     let summary =
-        write_training(store.conn(), format, &job.training, &job.urls, total, tmp.path())?;
+        write_training(store.conn(), format, &job.training, buckets, &job.urls, total, tmp.path())?;
     let written = match target {
         Some(target) => target.upload_folder(tmp.path())?,
         None => {

@@ -10,14 +10,12 @@
 //! bucket objects fetched (a bucket URI is then named like a downloaded file, as the converter
 //! names it when it can reach the bucket). Other URLs are counted and left out.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use md5::{Digest, Md5};
 
-use crate::bucket::url::parse_object_uri;
-use crate::bucket::{Bucket, BucketUrl, Connect};
+use crate::bucket::Buckets;
 
 /// The folder of images inside the export.
 pub const IMAGES: &str = "images";
@@ -26,31 +24,16 @@ pub const IMAGES: &str = "images";
 pub struct Media {
     /// The export folder being written.
     dir: PathBuf,
-    with_images: bool,
-    connect: Connect,
-    named: Vec<(BucketUrl, Connect)>,
-    buckets: HashMap<(String, String), Bucket>,
-    /// Images placed, and images `--with-images` could not place.
-    pub copied: u64,
+    /// `--with-images`: the buckets to fetch objects from.
+    buckets: Option<Buckets>,
+    /// Images `--with-images` could not place.
     pub not_copied: u64,
 }
 
 impl Media {
-    pub fn new(
-        dir: &Path,
-        with_images: bool,
-        connect: Connect,
-        named: Vec<(BucketUrl, Connect)>,
-    ) -> Media {
-        Media {
-            dir: dir.to_path_buf(),
-            with_images,
-            connect,
-            named,
-            buckets: HashMap::new(),
-            copied: 0,
-            not_copied: 0,
-        }
+    /// `buckets` with `--with-images`, else `None`.
+    pub fn new(dir: &Path, buckets: Option<Buckets>) -> Media {
+        Media { dir: dir.to_path_buf(), buckets, not_copied: 0 }
     }
 
     /// The name the converter writes for the image `url`, after placing the image (with
@@ -60,16 +43,14 @@ impl Media {
             return Ok(url.to_string());
         }
         let is_cloud = is_cloud(url);
-        if is_kept(url) && !(self.with_images && is_cloud) {
+        if is_kept(url) && !(self.buckets.is_some() && is_cloud) {
             return Ok(url.to_string());
         }
         let name = cached_name(url, if is_cloud { url } else { url_path(url) });
-        if self.with_images {
+        if self.buckets.is_some() {
             let target = self.dir.join(&name);
             if !target.exists() {
-                if self.fetch(url, &target)? {
-                    self.copied += 1;
-                } else {
+                if !self.fetch(url, &target)? {
                     self.not_copied += 1;
                     if is_cloud {
                         return Ok(url.to_string());
@@ -84,7 +65,7 @@ impl Media {
     pub fn size(&self, name: &str) -> Option<(u64, u64)> {
         // Without --with-images the export holds no image: only a path that exists (kept as
         // it is, so absolute when it opens from the export folder) can be read.
-        if !self.with_images && !name.starts_with('/') {
+        if self.buckets.is_none() && !name.starts_with('/') {
             return None;
         }
         let size = imagesize::size(self.dir.join(name)).ok()?;
@@ -93,16 +74,12 @@ impl Media {
 
     /// Put the image `url` at `target`; false when lsdb cannot read it.
     fn fetch(&mut self, url: &str, target: &Path) -> Result<bool> {
-        if let Some((provider, bucket, key)) = parse_object_uri(url) {
-            let slot = (provider.scheme().to_string(), bucket.to_string());
-            if !self.buckets.contains_key(&slot) {
-                let named =
-                    self.named.iter().find(|(u, _)| u.provider == provider && u.bucket == bucket);
-                let connect = named.map_or(&self.connect, |(_, c)| c);
-                let root = BucketUrl { provider, bucket: bucket.to_string(), path: String::new() };
-                self.buckets.insert(slot.clone(), Bucket::open(&root, connect)?);
-            }
-            let mut reader = self.buckets[&slot].reader(key)?;
+        let object = match &self.buckets {
+            Some(buckets) => buckets.object(url)?,
+            None => None,
+        };
+        if let Some((bucket, key)) = object {
+            let mut reader = bucket.reader(key)?;
             std::fs::create_dir_all(self.dir.join(IMAGES))?;
             let mut file = std::fs::File::create(target)
                 .with_context(|| format!("writing {}", target.display()))?;

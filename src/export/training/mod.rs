@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::min::{self, Item};
 use super::python::python_str;
 use super::{ExportFormat, TaskRow, UrlRewrite, for_each_row};
-use crate::bucket::{BucketUrl, Connect};
+use crate::bucket::Buckets;
 use crate::store::setting::Setting;
 
 mod asr;
@@ -50,9 +50,6 @@ pub struct TrainingOptions {
     pub model_version: Option<String>,
     /// Put the images into `images/` (`--with-images`).
     pub with_images: bool,
-    /// How to reach buckets for `--with-images`: the default, and per bucket.
-    pub connect: Connect,
-    pub named: Vec<(BucketUrl, Connect)>,
 }
 
 /// What a training export wrote, and what it left out (printed as notes on stderr).
@@ -74,6 +71,7 @@ pub fn write_training(
     conn: &Connection,
     format: ExportFormat,
     options: &TrainingOptions,
+    buckets: Option<Buckets>,
     urls: &UrlRewrite,
     total: u64,
     dir: &Path,
@@ -112,8 +110,7 @@ pub fn write_training(
     };
     let region_ids =
         matches!(format, ExportFormat::Yolo | ExportFormat::YoloObb) && schema.has_keypoints();
-    let mut media =
-        Media::new(dir, options.with_images, options.connect.clone(), options.named.clone());
+    let mut media = Media::new(dir, buckets.filter(|_| options.with_images));
     // Two threads: this one reads pages of tasks from DuckDB (the export's temp table lives on
     // this connection), the other parses each task's results and writes the files.
     // DuckDB runs the page queries on this one thread: with worker threads of its own it
