@@ -49,12 +49,10 @@ impl Media {
         let name = cached_name(url, if is_cloud { url } else { url_path(url) });
         if self.buckets.is_some() {
             let target = self.dir.join(&name);
-            if !target.exists() {
-                if !self.fetch(url, &target)? {
-                    self.not_copied += 1;
-                    if is_cloud {
-                        return Ok(url.to_string());
-                    }
+            if !target.exists() && !self.fetch(url, &target)? {
+                self.not_copied += 1;
+                if is_cloud {
+                    return Ok(url.to_string());
                 }
             }
         }
