@@ -378,3 +378,46 @@ fn issue_24_the_shell_exports_training_formats_and_keeps_its_threads() {
     let coco: Value = serde_json::from_str(&read(&env.path("shell_coco/result.json"))).unwrap();
     assert_eq!(coco["images"].as_array().unwrap().len(), 6);
 }
+
+/// Where the front ends meet: `lsdb start`'s shell writes a training export (DuckDB on one
+/// thread for its length) while its server answers task pages the whole time.
+#[test]
+fn issue_24_a_training_export_in_the_shell_of_lsdb_start_while_the_server_answers() {
+    use std::io::{BufRead, BufReader, Write};
+    let env = boxes();
+    let mut child = env
+        .command(&["-p", "proj", "start", "--port", "0"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("serving") {
+        line.clear();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "no serving line");
+    }
+    let addr = line.split("http://").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let mut server = crate::http::Server { child, addr };
+    let stdin = server.child.stdin.as_mut().unwrap();
+    stdin.write_all(b".export shell_yolo yolo\n.export shell_coco coco\n").unwrap();
+    stdin.flush().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    // Task pages are answered before, during and after the exports.
+    loop {
+        let page = server.get("/api/tasks?project=1&page_size=100", &[]);
+        assert_eq!(page.status, 200, "{}", String::from_utf8_lossy(&page.body));
+        assert_eq!(page.json()["tasks"].as_array().map(Vec::len), Some(6));
+        if env.path("shell_coco/result.json").is_file() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the shell's exports did not finish");
+    }
+    assert_eq!(server.get("/api/projects/1", &[]).json()["task_number"], 6);
+    assert_eq!(read(&env.path("shell_yolo/labels/8e9b5347__street.txt")), "6 0.25 0.25 0.1 0.1\n");
+    let coco: Value = serde_json::from_str(&read(&env.path("shell_coco/result.json"))).unwrap();
+    assert_eq!(coco["images"].as_array().unwrap().len(), 6);
+    drop(server.child.stdin.take());
+    assert_eq!(server.child.wait().unwrap().code(), Some(0));
+}
