@@ -90,8 +90,11 @@ CREATE TABLE IF NOT EXISTS config_controls (
     tag VARCHAR NOT NULL,
     to_name VARCHAR[] NOT NULL,
     labels VARCHAR[] NOT NULL,
-    is_dynamic BOOLEAN NOT NULL
+    is_dynamic BOOLEAN NOT NULL,
+    -- Every attribute of the control tag, as written ({"choice": "multiple", ...}; schema 4).
+    attrs JSON
 );
+ALTER TABLE config_controls ADD COLUMN IF NOT EXISTS attrs JSON;
 
 -- Buckets (schema version 2). A storage definition: `lsdb storage add NAME URL [options]`.
 -- `options` holds the listing options and the connection (endpoint, region, credentials

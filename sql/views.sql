@@ -207,18 +207,19 @@ SELECT p.task_id, p.id AS prediction_id, p.model_version, p.score,
        avg(p.score) OVER (PARTITION BY p.task_id) AS task_mean_score
 FROM predictions AS p;
 
--- Per-label probabilities in predictions: a result's `value.scores` object ({label: p}),
--- else each of its labels with the result's score.
+-- Per-label probabilities in predictions: a result's `value.scores` object ({label: p};
+-- `from_scores`), else each of its labels with the result's score.
 CREATE OR REPLACE VIEW prediction_label_scores AS
 SELECT task_id, origin_id AS prediction_id, model_version, label,
-       TRY_CAST(json_extract(value, '/scores' || lsdb_pointer(label)) AS DOUBLE) AS probability
+       TRY_CAST(json_extract(value, '/scores' || lsdb_pointer(label)) AS DOUBLE) AS probability,
+       from_name, true AS from_scores
 FROM (
     SELECT *, unnest(json_keys(value -> 'scores')) AS label
     FROM results
     WHERE origin = 'prediction' AND json_type(value -> 'scores') = 'OBJECT'
 )
 UNION ALL
-SELECT task_id, origin_id, model_version, unnest(labels), score
+SELECT task_id, origin_id, model_version, unnest(labels), score, from_name, false
 FROM results
 WHERE origin = 'prediction' AND score IS NOT NULL
   AND json_type(value -> 'scores') IS DISTINCT FROM 'OBJECT' AND len(labels) > 0;

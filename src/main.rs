@@ -12,6 +12,7 @@ mod cancel;
 mod error;
 mod fileurl;
 mod formats;
+mod regions;
 mod sqltext;
 // 1: the store, the label config, buckets
 mod bucket;

@@ -413,6 +413,7 @@ mod tests {
     #[test]
     fn digests_are_what_duckdb_reads_back() -> Result<()> {
         let conn = Connection::open_in_memory()?;
+        crate::store::functions::register(&conn)?;
         crate::store::schema::apply_schema(&conn, "test")?;
         let texts = ["{\"text\":\"a\"}", "{}", "{\"t\":\"\u{e9}\u{1F600}\"}"];
         for (id, data) in texts.iter().enumerate() {

@@ -58,6 +58,8 @@ pub struct ControlTag {
     /// by its `alias`, else its `value`, with all its attributes (`category`, `model_index`,
     /// ...); a name given twice keeps its first place and its last attributes.
     pub label_tags: Vec<LabelTag>,
+    /// Every attribute of the control tag, as written.
+    pub attrs: Vec<(String, String)>,
 }
 
 /// One `<Label>` or `<Choice>` of a control.

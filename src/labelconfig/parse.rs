@@ -136,7 +136,7 @@ impl Parser<'_> {
             self.names.entry(name).or_insert(line);
         }
         let object = self.object(&tag, &get, line);
-        let control = self.control(&tag, &get);
+        let control = self.control(&tag, &get, &attrs);
         if (object.is_some() || control.is_some())
             && let Some(name) = get("name")
             && !self.tagged.insert(name.clone())
@@ -214,7 +214,12 @@ impl Parser<'_> {
     }
 
     /// The control tag an element is (it has `name` and `toName`), by index.
-    fn control(&mut self, tag: &str, get: &dyn Fn(&str) -> Option<String>) -> Option<usize> {
+    fn control(
+        &mut self,
+        tag: &str,
+        get: &dyn Fn(&str) -> Option<String>,
+        attrs: &[(String, String)],
+    ) -> Option<usize> {
         let (name, to_name) = (get("name")?, get("toName")?);
         let is_dynamic = get("value").is_some_and(|v| v.trim().starts_with('$'))
             || get("dynamicLabels").is_some_and(|v| v == "true")
@@ -230,6 +235,7 @@ impl Parser<'_> {
             labels: Vec::new(),
             is_dynamic,
             label_tags: Vec::new(),
+            attrs: attrs.to_vec(),
         });
         Some(self.config.controls.len() - 1)
     }

@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use duckdb::{Connection, OptionalExt, params};
 
-use crate::labelconfig::{LabelConfig, parse_label_config};
+use crate::labelconfig::{ControlTag, LabelConfig, parse_label_config};
 
 /// Replace the project's label config (XML and parsed tags). Runs inside the caller's
 /// transaction when there is one.
@@ -34,8 +34,8 @@ pub fn save_config(conn: &Connection, config: &LabelConfig, source: &str) -> Res
         ])?;
     }
     let mut controls = conn.prepare(
-        "INSERT INTO config_controls VALUES (?, ?, ?, from_json(?, '[\"VARCHAR\"]'), \
-         from_json(?, '[\"VARCHAR\"]'), ?)",
+        "INSERT INTO config_controls (ord, name, tag, to_name, labels, is_dynamic, attrs) \
+         VALUES (?, ?, ?, from_json(?, '[\"VARCHAR\"]'), from_json(?, '[\"VARCHAR\"]'), ?, ?)",
     )?;
     for (ord, c) in config.controls.iter().enumerate() {
         controls.execute(params![
@@ -44,10 +44,32 @@ pub fn save_config(conn: &Connection, config: &LabelConfig, source: &str) -> Res
             c.tag,
             serde_json::to_string(&c.to_name)?,
             serde_json::to_string(&c.labels)?,
-            c.is_dynamic
+            c.is_dynamic,
+            attrs_json(c)
         ])?;
     }
     Ok(())
+}
+
+/// Fill `config_controls.attrs` of a store written before schema 4 from its stored label
+/// config (the XML and everything else stay as they are).
+pub fn fill_control_attrs(conn: &Connection) -> Result<()> {
+    let Some(config) = load_config(conn)? else { return Ok(()) };
+    let mut update = conn.prepare("UPDATE config_controls SET attrs = ? WHERE ord = ?")?;
+    for (ord, c) in config.controls.iter().enumerate() {
+        update.execute(params![attrs_json(c), ord as i64])?;
+    }
+    Ok(())
+}
+
+/// A control's attributes as a JSON object of strings.
+fn attrs_json(control: &ControlTag) -> String {
+    let attrs: serde_json::Map<String, serde_json::Value> = control
+        .attrs
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    serde_json::Value::Object(attrs).to_string()
 }
 
 /// The project's label config, when it has one.

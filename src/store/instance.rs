@@ -111,6 +111,7 @@ pub fn open_instance(path: &Path, is_read_only_ok: bool, is_used: bool) -> Resul
     if !is_read_only {
         remove_leftovers(path);
     }
+    super::functions::register(&conn)?;
     if is_used {
         schema::apply_schema(&conn, &path.display().to_string())?;
     }

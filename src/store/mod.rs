@@ -3,6 +3,7 @@
 //! the embedded SQL in `schema.rs`.
 
 pub mod config;
+pub mod functions;
 mod instance;
 pub mod schema;
 pub mod setting;

@@ -8,8 +8,10 @@ use duckdb::{Connection, OptionalExt, params};
 pub const SCHEMA: &str = include_str!("../../sql/schema.sql");
 /// Views over the tables: validation, results, sampling.
 pub const VIEWS: &str = include_str!("../../sql/views.sql");
+/// The label-quality views (agreement, label issues, prediction accuracy), after `VIEWS`.
+pub const QUALITY: &str = include_str!("../../sql/quality.sql");
 /// The schema version this lsdb writes. Raise it with a migration when tables change.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Bring a store's tables and views up to this lsdb's version, in one transaction.
 /// A store written by a newer lsdb is refused.
@@ -23,7 +25,7 @@ pub fn apply_schema(conn: &Connection, store_name: &str) -> Result<()> {
              up to {SCHEMA_VERSION}); upgrade lsdb to open it"
         );
     }
-    let views_hash = fnv1a(VIEWS.as_bytes()).to_string();
+    let views_hash = fnv1a(format!("{VIEWS}{QUALITY}").as_bytes()).to_string();
     if version == Some(SCHEMA_VERSION) && meta(conn, "views_hash")?.as_deref() == Some(&views_hash)
     {
         return Ok(());
@@ -38,7 +40,12 @@ pub fn apply_schema(conn: &Connection, store_name: &str) -> Result<()> {
         if let Some(aside) = old_tasks {
             refill_tasks(conn, &aside)?;
         }
+        if version.is_some_and(|v| v < 4) {
+            super::config::fill_control_attrs(conn)
+                .context("upgrading the store: the label config's control attributes")?;
+        }
         conn.execute_batch(VIEWS).context("applying sql/views.sql")?;
+        conn.execute_batch(QUALITY).context("applying sql/quality.sql")?;
         set_meta(conn, "schema_version", &SCHEMA_VERSION.to_string())?;
         set_meta(conn, "views_hash", &views_hash)?;
         Ok(())
@@ -153,9 +160,16 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 mod tests {
     use super::*;
 
+    /// An in-memory database with lsdb's functions, as a store's instance has them.
+    fn memory() -> Result<Connection> {
+        let conn = Connection::open_in_memory()?;
+        crate::store::functions::register(&conn)?;
+        Ok(conn)
+    }
+
     #[test]
     fn schema_and_views_apply_twice() -> Result<()> {
-        let conn = Connection::open_in_memory()?;
+        let conn = memory()?;
         apply_schema(&conn, "test")?;
         conn.execute("DELETE FROM lsdb_meta WHERE key = 'views_hash'", [])?;
         apply_schema(&conn, "test")?;
@@ -174,15 +188,46 @@ mod tests {
             "config_controls",
             "validation_errors",
             "results",
+            "task_agreement",
+            "annotator_agreement",
+            "control_agreement",
+            "label_issues",
+            "prediction_accuracy",
         ] {
             assert!(names.iter().any(|n| n == want), "{want} missing from {names:?}");
         }
         Ok(())
     }
 
+    /// A store of schema 3 had no `config_controls.attrs`: opening it fills them from the
+    /// stored label config, which the quality views read (`choice="multiple"`).
+    #[test]
+    fn schema_3_controls_get_their_attributes() -> Result<()> {
+        let conn = memory()?;
+        apply_schema(&conn, "test")?;
+        let xml = r#"<View><Image name="i" value="$image"/>
+            <Choices name="one" toName="i"><Choice value="a"/><Choice value="b"/></Choices>
+            <Choices name="many" toName="i" choice="multiple"><Choice value="a"/></Choices></View>"#;
+        let config = crate::labelconfig::parse_label_config(xml, "c.xml")?;
+        super::super::config::save_config(&conn, &config, "c.xml")?;
+        conn.execute_batch(
+            "UPDATE config_controls SET attrs = NULL;
+             UPDATE lsdb_meta SET value = '3' WHERE key = 'schema_version';",
+        )?;
+        apply_schema(&conn, "test")?;
+        let kinds: String = conn.query_row(
+            "SELECT string_agg(from_name || ':' || kind, ' ' ORDER BY ord) FROM quality_controls",
+            [],
+            |r| r.get(0),
+        )?;
+        assert_eq!(kinds, "one:choice many:nominal");
+        assert_eq!(meta(&conn, "schema_version")?, Some(SCHEMA_VERSION.to_string()));
+        Ok(())
+    }
+
     /// A store of schema 2 whose `tasks` table `tasks_sql` makes and fills.
     fn schema_2_store(tasks_sql: &str) -> Result<Connection> {
-        let conn = Connection::open_in_memory()?;
+        let conn = memory()?;
         apply_schema(&conn, "test")?;
         conn.execute_batch(&format!(
             "DROP TABLE tasks; {tasks_sql};
@@ -208,7 +253,7 @@ mod tests {
         apply_schema(&conn, "test")?;
         let after: String = conn.query_row(rows, [], |r| r.get(0))?;
         assert_eq!(before, after);
-        assert_eq!(meta(&conn, "schema_version")?.as_deref(), Some("3"));
+        assert_eq!(meta(&conn, "schema_version")?, Some(SCHEMA_VERSION.to_string()));
         let (computed, indexes): (bool, i64) = conn.query_row(
             "SELECT (SELECT sql FROM duckdb_tables() WHERE table_name = 'tasks') LIKE '%GENERATED%',
                     (SELECT count(*) FROM duckdb_indexes() WHERE index_name = 'by_source')",
@@ -239,13 +284,13 @@ mod tests {
             |r| r.get(0),
         )?;
         assert_eq!(row, "(1, 99914b932bd37a50b983c5e7c90ae93b, 1.250, 'DECIMAL(9,3)', [x, y])");
-        assert_eq!(meta(&conn, "schema_version")?.as_deref(), Some("3"));
+        assert_eq!(meta(&conn, "schema_version")?, Some(SCHEMA_VERSION.to_string()));
         Ok(())
     }
 
     #[test]
     fn newer_store_is_refused() -> Result<()> {
-        let conn = Connection::open_in_memory()?;
+        let conn = memory()?;
         apply_schema(&conn, "test")?;
         set_meta(&conn, "schema_version", "99")?;
         let err = apply_schema(&conn, "x/lsdb.duckdb").expect_err("newer version");
