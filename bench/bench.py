@@ -185,6 +185,8 @@ def main():
                          'YOLO, to compare peak memory with the 1x runs')
     ap.add_argument('--only-training', action='store_true',
                     help='only the training formats (COCO, YOLO against the JSON export and the converter)')
+    ap.add_argument('--only-quality', action='store_true',
+                    help='only label quality: lsdb quality and its views beside a DuckDB scan')
     ap.add_argument('--sdk-python', default=os.path.expanduser('~/.cache/lsdb/sdk-venv/bin/python'),
                     help="a python with label-studio-sdk, for the converter's time (.ci/run installs one)")
     ap.add_argument('--converter-cap', type=float, default=600,
@@ -201,6 +203,10 @@ def main():
     n, small, runs = args.tasks, max(args.tasks // 10, 1), args.runs
     if args.only_training:
         rows = training(lsdb, data, n, args)
+        table(rows, data, runs)
+        return
+    if args.only_quality:
+        rows = quality(lsdb, data, n, args)
         table(rows, data, runs)
         return
     files = {'json': (f'tasks_{n}.json', write_json, n), 'json_small': (f'tasks_{small}.json', write_json, small),
@@ -379,6 +385,81 @@ for i in range(n):
     os.write(fd, line)
     os.close(fd)
 """
+
+
+QUALITY_CONFIG = """<View>
+  <Image name="image" value="$image"/>
+  <Choices name="label" toName="image">
+    <Choice value="cat"/><Choice value="dog"/><Choice value="bird"/><Choice value="fish"/>
+  </Choices>
+</View>
+"""
+
+
+def write_quality(path, n, seed=25):
+    """n image tasks, each with two completions by two of 20 annotators (a single choice of 4
+    classes, agreeing 70% of the time) and one prediction with per-label value.scores."""
+    rng = random.Random(seed)
+    classes = ['cat', 'dog', 'bird', 'fish']
+    with open(path, 'w') as f:
+        for i in range(n):
+            truth = rng.randrange(4)
+            a, b = rng.sample(range(1, 21), 2)
+            completions = []
+            for who in (a, b):
+                label = truth if rng.random() < 0.83 else rng.randrange(4)
+                completions.append({"completed_by": who, "lead_time": 2.5, "result": [
+                    {"from_name": "label", "to_name": "image", "type": "choices",
+                     "value": {"choices": [classes[label]]}}]})
+            weights = [rng.random() + (2.0 if k == truth else 0.0) for k in range(4)]
+            total = sum(weights)
+            scores = {classes[k]: round(weights[k] / total, 4) for k in range(4)}
+            top = max(scores, key=scores.get)
+            task = {"data": {"image": f"https://example.com/img/{i}.jpg"}, "completions": completions,
+                    "predictions": [{"model_version": "v1", "score": scores[top], "result": [
+                        {"from_name": "label", "to_name": "image", "type": "choices",
+                         "value": {"choices": [top], "scores": scores}}]}]}
+            f.write(json.dumps(task) + "\n")
+
+
+QUALITY_VIEWS = ['task_agreement', 'annotator_agreement', 'control_agreement', 'label_issues',
+                 'prediction_accuracy']
+
+
+def quality(lsdb, data, n, args):
+    """`lsdb quality` and each quality view beside a plain DuckDB scan of every completion's
+    result (each result parsed and its items read), on n tasks with two annotations each."""
+    rows = []
+    config = os.path.join(data, 'quality.xml')
+    with open(config, 'w') as f:
+        f.write(QUALITY_CONFIG)
+    path = os.path.join(data, f'quality_{n}.jsonl')
+    if not os.path.exists(path):
+        print(f'generating {path}', flush=True)
+        write_quality(path, n)
+    store = os.path.join(data, f'p_quality_{n}')
+    if not os.path.exists(os.path.join(store, 'lsdb.duckdb')):
+        shutil.rmtree(store, ignore_errors=True)
+        run([lsdb, 'init', store, '--label-config', config, '--input-path', path])
+    scan = ("SELECT count(*), count(DISTINCT item ->> 'from_name') FROM "
+            "(SELECT unnest(CAST(result AS JSON[])) AS item FROM completions)")
+    base_s, base_rss = measure(args.runs, [lsdb, '-p', store, 'sql', scan])
+    rows.append({'benchmark': f'DuckDB scan of every completion result, {2 * n} completions',
+                 'seconds': round(base_s, 2), 'peak_rss_mib': round(base_rss)})
+    print(json.dumps(rows[-1]), flush=True)
+    cases = [('lsdb quality', [lsdb, '-p', store, 'quality'])]
+    for view in QUALITY_VIEWS:
+        cases.append((f'view {view}', [lsdb, '-p', store, 'sql',
+                                       f'SELECT count(*), sum(hash(v)) FROM {view} AS v']))
+    for strategy in ('low-agreement', 'label-issues'):
+        cases.append((f'sample --strategy {strategy}',
+                      [lsdb, '-p', store, 'sample', '--strategy', strategy, '--limit', '100']))
+    for name, cmd in cases:
+        s, rss = measure(args.runs, cmd)
+        rows.append({'benchmark': f'{name}, {n} tasks', 'seconds': round(s, 2), 'peak_rss_mib': round(rss),
+                     'ratio': f'{s / base_s:.2f}x the scan'})
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
 
 
 def training(lsdb, data, n, args):

@@ -5,14 +5,15 @@
 -- Who made a completion: `completed_by`'s email when Label Studio gave the user object, else
 -- its value (a user id).
 CREATE OR REPLACE MACRO lsdb_annotator(fields) AS
-    coalesce(fields -> 'completed_by' ->> 'email', fields ->> 'completed_by');
+    list_filter(json_extract_string(fields, ['$.completed_by.email', '$.completed_by']),
+                lambda x: x IS NOT NULL)[1];
 
 -- How each control of the label config is compared. 'choice': a single-choice <Choices>,
 -- one label per annotation; 'nominal': the annotation's whole answer compared exactly (a
 -- multi-choice set, taxonomy paths, TextArea text, a rating, a number, ...); 'region':
 -- regions matched by IoU (rectangles, polygons, text spans, audio and time-series
 -- ranges); NULL: not compared (keypoints, ellipses, brush masks, paragraph spans,
--- relations, video).
+-- relations, video). `ptr` points at the answer in a result item.
 CREATE OR REPLACE VIEW quality_controls AS
 SELECT ord, name AS from_name, tag, labels, is_dynamic,
        CASE
@@ -27,119 +28,120 @@ SELECT ord, name AS from_name, tag, labels, is_dynamic,
                                'relations', 'relation', 'videorectangle', 'timelinelabels')
                THEN NULL
            ELSE 'nominal'
-       END AS kind
+       END AS kind,
+       '/value' || lsdb_pointer(CASE lower(tag) WHEN 'textarea' THEN 'text'
+                                                 WHEN 'pairwise' THEN 'selected'
+                                                 ELSE lower(tag) END) AS ptr
 FROM config_controls;
 
--- Every answer to a compared control: one row per non-cancelled completion (or prediction)
--- and control. `coder` is the annotator, or the completion itself when it names none; a
--- coder's repeated completions of one task count once, the latest (highest id). `answer`
--- (choice and nominal controls) is the sorted distinct labels or values the annotation
--- gave; `items` (region controls) the JSON array of its result items, empty when it drew
--- none. A nominal control the annotation did not answer has no row.
+-- Every non-cancelled completion's answer to every compared control, read from its result
+-- in one pass (no grouping). `answer` (choice and nominal controls) is the distinct values
+-- the control's items hold under `ptr`: a single-choice label as it is, anything else as
+-- the JSON list of them, sorted; NULL when the control was not answered. `items`
+-- (region controls) is the JSON list of the control's items, `[]` when it drew none.
+-- `coder` is the annotator, or the completion itself when it names none.
 CREATE OR REPLACE VIEW quality_answers AS
-WITH compared AS (
-    SELECT from_name, kind FROM quality_controls WHERE kind IS NOT NULL
-), done AS (
-    SELECT 'completion' AS origin, id AS origin_id, task_id, lsdb_annotator(fields) AS annotator,
-           NULL::VARCHAR AS model_version, result
-    FROM completions
-    WHERE NOT was_cancelled
-    QUALIFY lsdb_annotator(fields) IS NULL
-         OR row_number() OVER (PARTITION BY task_id, lsdb_annotator(fields) ORDER BY id DESC) = 1
-    UNION ALL
-    SELECT 'prediction', id, task_id, NULL, model_version, result
-    FROM predictions
-), items AS (
-    SELECT origin, origin_id, unnest(CAST(result AS JSON[])) AS item
-    FROM done WHERE json_type(result) = 'ARRAY'
-), answers AS (
-    SELECT i.origin, i.origin_id, c.from_name,
-           list_sort(list_distinct(flatten(list(
-               CASE json_type(v)
-                   WHEN 'ARRAY' THEN json_extract_string(v, '$[*]')
-                   ELSE [json_extract_string(v, '$')]
-               END) FILTER (WHERE c.kind <> 'region')))) AS answer,
-           to_json(list(i.item) FILTER (WHERE c.kind = 'region')) AS items
-    FROM (SELECT *, json_extract(item -> 'value', lsdb_pointer(CASE lower(item ->> 'type')
-                     WHEN 'textarea' THEN 'text' WHEN 'pairwise' THEN 'selected'
-                     ELSE item ->> 'type' END)) AS v,
-                 item ->> 'from_name' AS from_name
-          FROM items) AS i
-    JOIN compared AS c ON c.from_name = i.from_name
-    GROUP BY i.origin, i.origin_id, c.from_name
+WITH picked AS (
+    SELECT c.id AS completion_id, c.task_id,
+           lsdb_annotator(c.fields) AS annotator,
+           q.from_name, q.kind,
+           list_filter(c.items, lambda i: i ->> 'from_name' = q.from_name) AS sel,
+           q.ptr
+    FROM (SELECT id, task_id, fields, coalesce(TRY_CAST(result AS JSON[]), []) AS items
+          FROM completions WHERE NOT was_cancelled) AS c
+    CROSS JOIN (SELECT * FROM quality_controls WHERE kind IS NOT NULL) AS q
+), valued AS (
+    SELECT *, CASE WHEN kind <> 'region' THEN list_filter(flatten(list_transform(
+                  list_transform(sel, lambda i: json_extract(i, ptr)),
+                  lambda v: CASE json_type(v) WHEN 'ARRAY' THEN json_extract_string(v, '$[*]')
+                                              ELSE [json_extract_string(v, '$')] END)),
+                  lambda x: x IS NOT NULL) END AS vals
+    FROM picked
 )
-SELECT d.origin, d.origin_id, d.task_id, d.annotator,
-       coalesce(d.annotator, '#' || d.origin_id::VARCHAR) AS coder, d.model_version,
-       c.from_name, c.kind,
-       CASE WHEN c.kind <> 'region' THEN a.answer END AS answer,
-       CASE WHEN c.kind = 'region' THEN coalesce(a.items, '[]') END AS items
-FROM done AS d
-CROSS JOIN compared AS c
-LEFT JOIN answers AS a
-       ON a.origin = d.origin AND a.origin_id = d.origin_id AND a.from_name = c.from_name
-WHERE c.kind = 'region' OR len(a.answer) > 0;
+SELECT completion_id, task_id, annotator,
+       coalesce(annotator, '#' || completion_id::VARCHAR) AS coder, from_name, kind,
+       CASE WHEN kind = 'region' OR len(vals) = 0 THEN NULL
+            WHEN kind = 'choice' AND len(vals) = 1 THEN vals[1]
+            WHEN len(vals) = 1 THEN to_json(vals)::VARCHAR
+            ELSE to_json(list_sort(list_distinct(vals)))::VARCHAR END AS answer,
+       CASE WHEN kind = 'choice' AND len(vals) = 1 THEN vals[1] END AS label,
+       CASE WHEN kind = 'region' THEN sel::VARCHAR END AS items
+FROM valued;
 
--- Every pair of two coders' answers to one control of one task (completions only). For a
--- region control, `m` is how their regions matched; `agreement` is 1/0 for equal answers,
--- and for regions the F1 of the matches (1 when neither drew a region).
-CREATE OR REPLACE VIEW quality_pairs AS
-WITH answers AS MATERIALIZED (
-    SELECT * FROM quality_answers WHERE origin = 'completion'
+-- Each coder's latest non-cancelled completion (highest id) of each task: a coder's
+-- repeated completions of one task count once. (Found apart from the answers: grouping the
+-- answers themselves held every answer's text in the group table, 800 MB at 1M tasks.)
+CREATE OR REPLACE VIEW quality_latest_ids AS
+SELECT max(id) AS completion_id
+FROM completions
+WHERE NOT was_cancelled
+GROUP BY task_id, coalesce(lsdb_annotator(fields), '#' || id::VARCHAR);
+
+-- The answers of each coder's latest completion of each task. `answer` is NULL when that
+-- completion did not answer the control (an older one that did is not used).
+CREATE OR REPLACE VIEW quality_latest AS
+SELECT * FROM quality_answers
+WHERE completion_id IN (SELECT completion_id FROM quality_latest_ids);
+
+-- How many coders gave each answer, per task and control (choice and nominal controls).
+CREATE OR REPLACE VIEW quality_answer_counts AS
+SELECT task_id, from_name, answer, count(*) AS n
+FROM quality_latest WHERE kind <> 'region' AND answer IS NOT NULL
+GROUP BY task_id, from_name, answer;
+
+-- Per task and control: m answers, of which `same` ordered pairs agree (sum of n (n - 1)).
+CREATE OR REPLACE VIEW quality_units AS
+SELECT task_id, from_name, sum(n) AS m, sum(n * (n - 1)) AS same,
+       CASE WHEN sum(n) = 1 THEN any_value(answer) END AS lone_answer
+FROM quality_answer_counts
+GROUP BY task_id, from_name;
+
+-- Every pair of two coders' answers to one region control of one task, with how their
+-- regions matched (`m`) and the F1 of the matches (1 when neither drew a region).
+CREATE OR REPLACE VIEW quality_region_pairs AS
+WITH regions AS (
+    SELECT * FROM quality_latest WHERE kind = 'region'
 ), pairs AS (
-    SELECT a.task_id, a.from_name, a.kind, a.origin_id AS completion_a, b.origin_id AS completion_b,
-           a.coder AS coder_a, b.coder AS coder_b, a.annotator AS annotator_a,
-           b.annotator AS annotator_b, a.answer AS answer_a, b.answer AS answer_b,
-           CASE WHEN a.kind = 'region' THEN lsdb_region_match(a.items, b.items) END AS m
-    FROM answers AS a
-    JOIN answers AS b
+    SELECT a.task_id, a.from_name, a.coder AS coder_a, b.coder AS coder_b,
+           a.annotator AS annotator_a, b.annotator AS annotator_b,
+           lsdb_region_match(a.items, b.items) AS m
+    FROM regions AS a JOIN regions AS b
       ON a.task_id = b.task_id AND a.from_name = b.from_name AND a.coder < b.coder
 )
 SELECT *,
-       CASE
-           WHEN kind <> 'region' THEN (answer_a = answer_b)::DOUBLE
-           WHEN m.regions_a + m.regions_b = 0 THEN 1.0
-           ELSE 2.0 * len(m.ious) / (m.regions_a + m.regions_b)
-       END AS agreement
+       CASE WHEN m.regions_a + m.regions_b = 0 THEN 1.0
+            ELSE 2.0 * len(m.ious) / (m.regions_a + m.regions_b) END AS agreement
 FROM pairs;
 
--- Each task's agreement per control: the mean over pairs of its annotations (each coder's
--- latest), for tasks with at least two.
+-- Each task's agreement per control: the mean over pairs of its coders' answers, for tasks
+-- with at least two.
 CREATE OR REPLACE VIEW task_agreement AS
-WITH nominal AS (
-    -- Equal answers agree: of n answers, n_v alike make n_v (n_v - 1) / 2 agreeing pairs.
-    SELECT task_id, from_name, sum(n) AS annotations,
-           sum(n * (n - 1)) / (sum(n) * (sum(n) - 1)) AS agreement
-    FROM (SELECT task_id, from_name, answer, count(*) AS n
-          FROM quality_answers WHERE origin = 'completion' AND kind <> 'region'
-          GROUP BY ALL)
-    GROUP BY task_id, from_name
-    HAVING sum(n) >= 2
-), regions AS (
-    -- Of n annotations, completion_a takes every one but the highest coder's.
-    SELECT task_id, from_name, count(DISTINCT coder_a) + 1 AS annotations, avg(agreement) AS agreement
-    FROM quality_pairs WHERE kind = 'region'
-    GROUP BY task_id, from_name
-)
-SELECT task_id, from_name, annotations::BIGINT AS annotations, agreement FROM nominal
+SELECT task_id, from_name, m::BIGINT AS annotations, same / (m * (m - 1)) AS agreement
+FROM quality_units WHERE m >= 2
 UNION ALL
-SELECT task_id, from_name, annotations::BIGINT, agreement FROM regions;
+SELECT task_id, from_name, (count(DISTINCT coder_a) + 1)::BIGINT, avg(agreement)
+FROM quality_region_pairs
+GROUP BY task_id, from_name;
 
 -- Each pair of annotators per control, over the tasks both answered: Cohen's kappa (choice
 -- and nominal controls; scikit-learn's cohen_kappa_score) and the share of agreeing tasks
 -- (for regions, the mean F1). `reason` says why kappa is NULL.
 CREATE OR REPLACE VIEW annotator_agreement AS
-WITH pairs AS (
-    SELECT * FROM quality_pairs WHERE annotator_a IS NOT NULL AND annotator_b IS NOT NULL
+WITH named AS (
+    SELECT task_id, from_name, annotator, answer
+    FROM quality_latest WHERE annotator IS NOT NULL AND kind <> 'region' AND answer IS NOT NULL
 ), cells AS (
-    SELECT annotator_a, annotator_b, from_name, answer_a, answer_b, count(*) AS n
-    FROM pairs WHERE kind <> 'region'
+    SELECT a.annotator AS annotator_a, b.annotator AS annotator_b, a.from_name,
+           a.answer AS answer_a, b.answer AS answer_b, count(*) AS n
+    FROM named AS a JOIN named AS b
+      ON a.task_id = b.task_id AND a.from_name = b.from_name AND a.annotator < b.annotator
     GROUP BY ALL
 ), margins AS (
     SELECT annotator_a, annotator_b, from_name, sum(n) AS n,
-           sum(n) FILTER (WHERE answer_a = answer_b) AS same
+           coalesce(sum(n) FILTER (WHERE answer_a = answer_b), 0) AS same
     FROM cells GROUP BY ALL
 ), expected AS (
-    -- Chance agreement: sum over labels of the two annotators' shares of it.
+    -- Chance agreement: over labels, the product of how often each annotator gave it.
     SELECT annotator_a, annotator_b, from_name, sum(na * nb) AS ab
     FROM (SELECT annotator_a, annotator_b, from_name, answer_a AS answer, sum(n) AS na
           FROM cells GROUP BY ALL) AS a
@@ -148,8 +150,8 @@ WITH pairs AS (
     USING (annotator_a, annotator_b, from_name, answer)
     GROUP BY ALL
 ), nominal AS (
-    SELECT m.annotator_a, m.annotator_b, m.from_name, m.n AS tasks,
-           coalesce(m.same, 0) / m.n AS po, coalesce(e.ab, 0) / (m.n * m.n) AS pe
+    SELECT m.annotator_a, m.annotator_b, m.from_name, m.n AS tasks, m.same / m.n AS po,
+           coalesce(e.ab, 0) / (m.n * m.n) AS pe
     FROM margins AS m LEFT JOIN expected AS e USING (annotator_a, annotator_b, from_name)
 )
 SELECT annotator_a, annotator_b, from_name, tasks::BIGINT AS tasks,
@@ -160,37 +162,35 @@ FROM nominal
 UNION ALL
 SELECT annotator_a, annotator_b, from_name, count(*)::BIGINT, NULL, avg(agreement),
        'regions: kappa needs one label per task'
-FROM pairs WHERE kind = 'region'
+FROM quality_region_pairs
+WHERE annotator_a IS NOT NULL AND annotator_b IS NOT NULL
 GROUP BY ALL;
 
 -- Each control's agreement over all annotators and tasks: Krippendorff's alpha for nominal
 -- data (the krippendorff package's alpha(level_of_measurement='nominal')) and the share of
 -- agreeing pairs. `tasks` counts tasks with answers from two coders or more.
 CREATE OR REPLACE VIEW control_agreement AS
-WITH counts AS (
-    SELECT task_id, from_name, answer, count(*) AS n
-    FROM quality_answers WHERE origin = 'completion' AND kind <> 'region'
-    GROUP BY ALL
-), units AS (
-    SELECT task_id, from_name, sum(n) AS m, sum(n * n) AS nn, sum(n * (n - 1)) AS same
-    FROM counts GROUP BY ALL
+WITH units AS (
+    SELECT * FROM quality_units
 ), values_ AS (
-    -- n_c: how often each value was given in a task with two answers or more.
-    SELECT c.from_name, sum(c.n) AS nc
-    FROM counts AS c JOIN units AS u USING (task_id, from_name)
-    WHERE u.m >= 2
-    GROUP BY c.from_name, c.answer
+    -- n_c: how often each value was given in tasks with two answers or more (all of them,
+    -- less those given alone).
+    SELECT a.from_name, a.n - coalesce(l.n, 0) AS nc
+    FROM (SELECT from_name, answer, sum(n) AS n FROM quality_answer_counts GROUP BY ALL) AS a
+    LEFT JOIN (SELECT from_name, lone_answer AS answer, count(*) AS n
+               FROM units WHERE m = 1 GROUP BY ALL) AS l
+    USING (from_name, answer)
 ), totals AS (
     SELECT from_name, sum(nc) AS n, sum(nc * nc) AS nn FROM values_ GROUP BY ALL
 ), observed AS (
-    SELECT from_name, count(*) AS tasks, sum((m * m - nn) / (m - 1)) AS d_o,
+    SELECT from_name, count(*) AS tasks, sum((m * m - (same + m)) / (m - 1)) AS d_o,
            sum(same) / sum(m * (m - 1)) AS percent_agreement
     FROM units WHERE m >= 2 GROUP BY ALL
 ), coders AS (
     SELECT from_name, count(DISTINCT coder) AS annotators
-    FROM quality_answers WHERE origin = 'completion' GROUP BY ALL
+    FROM quality_latest WHERE kind = 'region' OR answer IS NOT NULL GROUP BY ALL
 ), nominal AS (
-    SELECT q.from_name, coalesce(o.tasks, 0) AS tasks, coalesce(c.annotators, 0) AS annotators,
+    SELECT q.ord, q.from_name, coalesce(o.tasks, 0) AS tasks, coalesce(c.annotators, 0) AS annotators,
            CASE WHEN t.n > 1 AND t.n * t.n - t.nn > 0
                 THEN 1 - o.d_o / ((t.n * t.n - t.nn) / (t.n - 1)) END AS alpha,
            o.percent_agreement,
@@ -202,56 +202,69 @@ WITH counts AS (
     LEFT JOIN totals AS t ON t.from_name = q.from_name
     WHERE q.kind IN ('choice', 'nominal')
 ), regions AS (
-    SELECT q.from_name, count(DISTINCT p.task_id) AS tasks,
+    SELECT q.ord, q.from_name, count(DISTINCT p.task_id) AS tasks,
            coalesce(any_value(c.annotators), 0) AS annotators, avg(p.agreement) AS percent_agreement
     FROM quality_controls AS q
     LEFT JOIN coders AS c ON c.from_name = q.from_name
-    LEFT JOIN quality_pairs AS p ON p.from_name = q.from_name
+    LEFT JOIN quality_region_pairs AS p ON p.from_name = q.from_name
     WHERE q.kind = 'region'
-    GROUP BY q.from_name
+    GROUP BY q.ord, q.from_name
 )
 SELECT from_name, tasks::BIGINT AS tasks, annotators::BIGINT AS annotators, alpha,
        percent_agreement, reason
-FROM nominal
-UNION ALL
-SELECT from_name, tasks::BIGINT, annotators::BIGINT, NULL, percent_agreement,
-       'regions: alpha needs one value per annotation'
-FROM regions;
+FROM (SELECT ord, from_name, tasks, annotators, alpha, percent_agreement, reason FROM nominal
+      UNION ALL
+      SELECT ord, from_name, tasks, annotators, NULL, percent_agreement,
+             'regions: alpha needs one value per annotation'
+      FROM regions)
+ORDER BY ord;
 
 -- Per-label probabilities from `value.scores` of single-choice controls, averaged over each
--- task's predictions, as one vector in the config's label order when every label has one
--- in [0, 1] (a "full" vector).
+-- task's predictions (of each label, the mean of the predictions that give it), as one
+-- vector in the config's label order when every label has one and all are in [0, 1] (a
+-- "full" vector).
 CREATE OR REPLACE VIEW quality_pred_probs AS
 WITH classes AS (
     SELECT from_name, labels FROM quality_controls WHERE kind = 'choice' AND len(labels) > 0
-), probs AS (
-    SELECT s.task_id, s.from_name, s.label, avg(s.probability) AS p
-    FROM prediction_label_scores AS s
-    JOIN classes AS c ON c.from_name = s.from_name AND list_contains(c.labels, s.label)
-    WHERE s.from_scores AND s.probability IS NOT NULL
-    GROUP BY ALL
+), scored AS (
+    -- Each prediction item with a `value.scores` object: its probability of each label.
+    SELECT p.task_id, c.from_name, c.labels,
+           unnest(list_transform(
+               list_filter(coalesce(TRY_CAST(p.result AS JSON[]), []),
+                           lambda i: i ->> 'from_name' = c.from_name
+                                     AND json_type(i, '/value/scores') = 'OBJECT'),
+               lambda i: list_transform(c.labels, lambda l: TRY_CAST(
+                   json_extract(i, '/value/scores' || lsdb_pointer(l)) AS DOUBLE)))) AS v
+    FROM predictions AS p CROSS JOIN classes AS c
+), per_task AS (
+    SELECT task_id, from_name, any_value(labels) AS labels, count(*) AS n, any_value(v) AS v,
+           CASE WHEN count(*) > 1 THEN list(v) END AS vs
+    FROM scored GROUP BY task_id, from_name
+), mean AS (
+    SELECT task_id, from_name, labels,
+           CASE WHEN n = 1 THEN v
+                ELSE list_transform(range(1, len(labels) + 1), lambda j: list_avg(
+                         list_transform(vs, lambda x: x[j]))) END AS probs
+    FROM per_task
 )
-SELECT p.task_id, p.from_name,
-       list(p.p ORDER BY list_position(c.labels, p.label)) AS probs
-FROM probs AS p JOIN classes AS c USING (from_name)
-GROUP BY p.task_id, p.from_name
-HAVING count(*) = len(any_value(c.labels)) AND bool_and(p.p BETWEEN 0 AND 1);
+SELECT task_id, from_name, probs
+FROM mean
+WHERE list_count(probs) = len(labels) AND list_min(probs) >= 0 AND list_max(probs) <= 1;
 
 -- cleanlab 2.9's find_label_issues(labels, pred_probs, filter_by='confident_learning') over
--- each single-choice control: one example per completion (each coder's latest) with one
--- label of the config and a full probability vector for its task.
+-- each single-choice control: one example per coder's latest completion of a task whose
+-- answer is one label of the config, where the task has a full probability vector.
 CREATE OR REPLACE VIEW label_issues AS
 WITH classes AS (
     SELECT from_name, labels, len(labels) AS k
     FROM quality_controls WHERE kind = 'choice' AND len(labels) > 0
-), examples AS (
-    SELECT a.task_id, a.origin_id AS completion_id, a.from_name, a.answer[1] AS given_label,
-           list_position(c.labels, a.answer[1]) AS given, c.k, c.labels, v.probs,
-           v.probs[list_position(c.labels, a.answer[1])] AS self_confidence
-    FROM quality_answers AS a
-    JOIN classes AS c USING (from_name)
+), examples AS MATERIALIZED (
+    SELECT a.task_id, a.completion_id, a.from_name, a.label AS given_label,
+           list_position(c.labels, a.label) AS given, c.k, c.labels, v.probs,
+           v.probs[list_position(c.labels, a.label)] AS self_confidence
+    FROM quality_latest AS a
+    JOIN classes AS c ON c.from_name = a.from_name AND list_contains(c.labels, a.label)
     JOIN quality_pred_probs AS v ON v.task_id = a.task_id AND v.from_name = a.from_name
-    WHERE a.origin = 'completion' AND len(a.answer) = 1 AND list_contains(c.labels, a.answer[1])
 ), thresholds AS (
     -- Each class's mean self-confidence over the examples given it; 2 (never reached) for
     -- a class no example was given; at least 2e-6.
@@ -282,19 +295,39 @@ FROM guessed
 WHERE guess <> given AND nudged_top <> given;
 
 -- Predictions against annotations, per model version and control, over every (prediction,
--- completion) pair of a task where both answered: the share of equal answers (choice and
--- nominal controls), and for regions the mean IoU of the matched regions and the mean F1.
+-- coder's latest completion) pair of a task where both answered: the share of equal answers
+-- (choice and nominal controls), and for regions the mean IoU of the matched regions and
+-- the mean F1.
 CREATE OR REPLACE VIEW prediction_accuracy AS
-WITH answers AS MATERIALIZED (
-    SELECT * FROM quality_answers
+WITH predicted AS (
+    SELECT p.task_id, p.model_version, c.from_name, c.kind, c.ptr,
+           list_filter(coalesce(TRY_CAST(p.result AS JSON[]), []),
+                       lambda i: i ->> 'from_name' = c.from_name) AS sel
+    FROM predictions AS p
+    CROSS JOIN (SELECT * FROM quality_controls WHERE kind IS NOT NULL) AS c
+), valued AS (
+    SELECT *, CASE WHEN kind <> 'region' THEN list_filter(flatten(list_transform(
+                  list_transform(sel, lambda i: json_extract(i, ptr)),
+                  lambda v: CASE json_type(v) WHEN 'ARRAY' THEN json_extract_string(v, '$[*]')
+                                              ELSE [json_extract_string(v, '$')] END)),
+                  lambda x: x IS NOT NULL) END AS vals
+    FROM predicted
+), answers AS (
+    SELECT task_id, model_version, from_name, kind,
+           CASE WHEN kind = 'region' THEN NULL
+                WHEN kind = 'choice' AND len(vals) = 1 THEN vals[1]
+                WHEN len(vals) = 1 THEN to_json(vals)::VARCHAR
+                ELSE to_json(list_sort(list_distinct(vals)))::VARCHAR END AS answer,
+           CASE WHEN kind = 'region' THEN sel::VARCHAR END AS items
+    FROM valued
+    WHERE kind = 'region' OR len(vals) > 0
 ), pairs AS (
     SELECT p.model_version, p.from_name, p.kind, p.task_id,
            CASE WHEN p.kind <> 'region' THEN (p.answer = c.answer)::DOUBLE END AS correct,
            CASE WHEN p.kind = 'region' THEN lsdb_region_match(p.items, c.items) END AS m
     FROM answers AS p
-    JOIN answers AS c
-      ON c.task_id = p.task_id AND c.from_name = p.from_name AND c.origin = 'completion'
-    WHERE p.origin = 'prediction'
+    JOIN quality_latest AS c ON c.task_id = p.task_id AND c.from_name = p.from_name
+    WHERE p.kind = 'region' OR c.answer IS NOT NULL
 )
 SELECT model_version, from_name, count(DISTINCT task_id)::BIGINT AS tasks,
        avg(correct) AS accuracy,
