@@ -157,7 +157,7 @@ WITH named AS (
 SELECT annotator_a, annotator_b, from_name, tasks::BIGINT AS tasks,
        CASE WHEN pe < 1 THEN (po - pe) / (1 - pe) END AS kappa,
        po AS percent_agreement,
-       CASE WHEN pe >= 1 THEN 'both annotators gave one and the same label on every task' END AS reason
+       CASE WHEN pe >= 1 THEN 'both annotators gave one and the same answer on every task' END AS reason
 FROM nominal
 UNION ALL
 SELECT annotator_a, annotator_b, from_name, count(*)::BIGINT, NULL, avg(agreement),
@@ -251,20 +251,27 @@ SELECT task_id, from_name, probs
 FROM mean
 WHERE list_count(probs) = len(labels) AND list_min(probs) >= 0 AND list_max(probs) <= 1;
 
--- cleanlab 2.9's find_label_issues(labels, pred_probs, filter_by='confident_learning') over
--- each single-choice control: one example per coder's latest completion of a task whose
--- answer is one label of the config, where the task has a full probability vector.
-CREATE OR REPLACE VIEW label_issues AS
+-- Every single-choice answer (each coder's latest completion of a task) as cleanlab 2.9's
+-- find_label_issues(labels, pred_probs, filter_by='confident_learning') sees it: an example
+-- when its answer is one label of the config and its task has a full probability vector
+-- (`left_out` says why not), `is_issue` when cleanlab flags it, `suggested_label` the
+-- class cleanlab's confident joint puts it in.
+CREATE OR REPLACE VIEW label_judgements AS
 WITH classes AS (
     SELECT from_name, labels, len(labels) AS k
     FROM quality_controls WHERE kind = 'choice' AND len(labels) > 0
-), examples AS MATERIALIZED (
+), answers AS MATERIALIZED (
     SELECT a.task_id, a.completion_id, a.from_name, a.label AS given_label,
            list_position(c.labels, a.label) AS given, c.k, c.labels, v.probs,
-           v.probs[list_position(c.labels, a.label)] AS self_confidence
+           v.probs[list_position(c.labels, a.label)] AS self_confidence,
+           CASE WHEN a.label IS NULL OR NOT list_contains(c.labels, a.label)
+                    THEN 'the answer is not one label of the config'
+                WHEN v.probs IS NULL
+                    THEN 'no full probability vector (value.scores) for the task' END AS left_out
     FROM quality_latest AS a
-    JOIN classes AS c ON c.from_name = a.from_name AND list_contains(c.labels, a.label)
-    JOIN quality_pred_probs AS v ON v.task_id = a.task_id AND v.from_name = a.from_name
+    JOIN classes AS c ON c.from_name = a.from_name
+    LEFT JOIN quality_pred_probs AS v ON v.task_id = a.task_id AND v.from_name = a.from_name
+    WHERE a.answer IS NOT NULL
 ), thresholds AS (
     -- Each class's mean self-confidence over the examples given it; 2 (never reached) for
     -- a class no example was given; at least 2e-6.
@@ -272,27 +279,50 @@ WITH classes AS (
                list_extract(list_filter(list({'class': given, 't': t}), lambda x: x.class = i), 1).t,
                2.0), 2e-6)) AS t
     FROM (SELECT from_name, given, any_value(k) AS k, avg(self_confidence) AS t
-          FROM examples GROUP BY from_name, given)
+          FROM answers WHERE left_out IS NULL GROUP BY from_name, given)
     GROUP BY from_name
 ), judged AS (
-    SELECT e.*,
-           list_transform(range(1, e.k + 1), lambda i: e.probs[i] >= th.t[i] - 1e-6) AS confident,
-           list_transform(range(1, e.k + 1),
-                          lambda i: e.probs[i] + CASE WHEN i = e.given THEN 1e-6 ELSE 0 END) AS nudged
-    FROM examples AS e JOIN thresholds AS th USING (from_name)
+    SELECT a.*,
+           list_transform(range(1, a.k + 1), lambda i: a.probs[i] >= th.t[i] - 1e-6) AS confident,
+           list_transform(range(1, a.k + 1),
+                          lambda i: a.probs[i] + CASE WHEN i = a.given THEN 1e-6 ELSE 0 END) AS nudged
+    FROM answers AS a JOIN thresholds AS th USING (from_name)
+    WHERE a.left_out IS NULL
 ), guessed AS (
+    -- One confident class: that one; several: the most probable (the first of equals).
     SELECT *,
            CASE WHEN list_count(list_filter(confident, lambda c: c)) > 1
                 THEN list_position(probs, list_max(probs))
-                ELSE list_position(confident, true) END AS guess,
+                WHEN list_bool_or(confident) THEN list_position(confident, true) END AS guess,
            list_position(nudged, list_max(nudged)) AS nudged_top
     FROM judged
-    WHERE list_bool_or(confident)
 )
 SELECT task_id, completion_id, from_name, given_label, labels[guess] AS suggested_label,
-       self_confidence
+       self_confidence, coalesce(guess <> given AND nudged_top <> given, false) AS is_issue,
+       NULL AS left_out
 FROM guessed
-WHERE guess <> given AND nudged_top <> given;
+UNION ALL
+SELECT task_id, completion_id, from_name, given_label, NULL, self_confidence, false, left_out
+FROM answers WHERE left_out IS NOT NULL;
+
+-- The annotations cleanlab's confident learning flags: label_judgements' issues.
+CREATE OR REPLACE VIEW label_issues AS
+SELECT task_id, completion_id, from_name, given_label, suggested_label, self_confidence
+FROM label_judgements WHERE is_issue;
+
+-- Per single-choice control: answers, how many were judged and flagged, and how many were
+-- left out, by reason.
+CREATE OR REPLACE VIEW label_issue_summary AS
+SELECT q.from_name, count(j.completion_id) AS answers,
+       count(*) FILTER (WHERE j.completion_id IS NOT NULL AND j.left_out IS NULL) AS judged,
+       count(*) FILTER (WHERE j.is_issue) AS issues,
+       count(*) FILTER (WHERE j.left_out LIKE 'no full%') AS no_probabilities,
+       count(*) FILTER (WHERE j.left_out LIKE 'the answer%') AS not_one_label
+FROM quality_controls AS q
+LEFT JOIN label_judgements AS j ON j.from_name = q.from_name
+WHERE q.kind = 'choice'
+GROUP BY q.ord, q.from_name
+ORDER BY q.ord;
 
 -- Predictions against annotations, per model version and control, over every (prediction,
 -- coder's latest completion) pair of a task where both answered: the share of equal answers

@@ -49,6 +49,7 @@ pub enum Command {
     Sql(SqlArgs),
     Shell(ShellArgs),
     Stats(StatsArgs),
+    Quality(QualityArgs),
     Serve(ServeArgs),
     #[command(subcommand)]
     Storage(StorageCommand),
@@ -533,10 +534,31 @@ pub struct ServeArgs {
 pub struct StatsArgs {
     #[command(flatten)]
     pub output: OutputArgs,
-    /// Only annotations by author (`completed_by`) or by day (`created_at`); a table shows
-    /// the counts and both when this is left out
-    #[arg(long, value_name = "author|day")]
+    /// Only annotations by author (`completed_by`) or by day (`created_at`), or agreement
+    /// per control (Krippendorff's alpha); a table shows the counts and all three when this
+    /// is left out (agreement when some task has two annotations)
+    #[arg(long, value_name = "author|day|agreement")]
     pub by: Option<crate::report::Breakdown>,
+}
+
+/// Label quality: agreement per control (Krippendorff's alpha), per pair of annotators
+/// (Cohen's kappa), and the annotations cleanlab's confident learning flags, per control.
+/// The same numbers are SQL views (docs/quality.md).
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  lsdb quality
+  lsdb quality --show pairs --format csv
+  lsdb quality --show issues --format json
+  lsdb sample --strategy label-issues --limit 50
+  lsdb sql \"SELECT * FROM label_issues ORDER BY self_confidence LIMIT 20\"")]
+pub struct QualityArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Only one part: controls (alpha), pairs (kappa) or issues (label issue counts); a
+    /// table shows all three when this is left out, csv and json the controls
+    #[arg(long, value_name = "controls|pairs|issues")]
+    pub show: Option<crate::report::QualityPart>,
 }
 
 /// How rows are printed.

@@ -24,6 +24,8 @@ pub enum Breakdown {
     Author,
     /// By the day of `created_at`
     Day,
+    /// Agreement per control: Krippendorff's alpha (docs/quality.md)
+    Agreement,
 }
 
 impl Breakdown {
@@ -32,6 +34,49 @@ impl Breakdown {
         match self {
             Breakdown::Author => ANNOTATIONS_BY_AUTHOR_SQL,
             Breakdown::Day => ANNOTATIONS_BY_DAY_SQL,
+            Breakdown::Agreement => QualityPart::Controls.sql(),
+        }
+    }
+}
+
+/// Whether some task has two non-cancelled completions or more: only then is there an
+/// agreement to show (`stats` leaves the section out otherwise, and the views' cost).
+pub const HAS_SEVERAL_ANNOTATIONS_SQL: &str = "SELECT EXISTS (SELECT task_id FROM completions \
+     WHERE NOT was_cancelled GROUP BY task_id HAVING count(*) > 1)";
+
+/// A part of the label-quality report (`lsdb quality --show`; the views are in
+/// sql/quality.sql).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum QualityPart {
+    /// Agreement per control: Krippendorff's alpha and the share of agreeing pairs
+    Controls,
+    /// Agreement per pair of annotators and control: Cohen's kappa
+    Pairs,
+    /// Label issues (cleanlab's confident learning) per single-choice control
+    Issues,
+}
+
+impl QualityPart {
+    /// The parts in the order a table shows them.
+    pub const ALL: [QualityPart; 3] = [QualityPart::Controls, QualityPart::Pairs, QualityPart::Issues];
+
+    /// The query of this part.
+    pub fn sql(self) -> &'static str {
+        match self {
+            QualityPart::Controls => "SELECT from_name, tasks, annotators, alpha, \
+                 percent_agreement, reason FROM control_agreement",
+            QualityPart::Pairs => "SELECT * FROM annotator_agreement \
+                 ORDER BY from_name, annotator_a, annotator_b",
+            QualityPart::Issues => "SELECT * FROM label_issue_summary",
+        }
+    }
+
+    /// The title a table shows above it.
+    pub fn title(self) -> &'static str {
+        match self {
+            QualityPart::Controls => "Agreement per control (Krippendorff's alpha, nominal)",
+            QualityPart::Pairs => "Agreement per pair of annotators (Cohen's kappa)",
+            QualityPart::Issues => "Label issues (cleanlab's confident learning)",
         }
     }
 }

@@ -28,6 +28,11 @@ pub enum Strategy {
     Entropy,
     /// Predictions that disagree most (label sets and scores) first
     Disagreement,
+    /// Review: annotated tasks whose annotators agree least first (task_agreement)
+    LowAgreement,
+    /// Review: tasks with annotations cleanlab flags, least self-confident first
+    /// (label_issues)
+    LabelIssues,
 }
 
 impl Strategy {

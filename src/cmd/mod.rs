@@ -10,6 +10,7 @@ mod serve;
 mod shell;
 mod sql;
 mod start;
+mod quality;
 mod stats;
 mod storage;
 mod templates;
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sql(args) => sql::run(&project, args),
         Command::Shell(args) => shell::run(&project, args),
         Command::Stats(args) => stats::run(&project, args),
+        Command::Quality(args) => quality::run(&project, args),
         Command::Serve(args) => serve::run(&project, args),
         Command::Storage(args) => storage::run(&project, args),
     }

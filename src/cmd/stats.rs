@@ -1,4 +1,5 @@
-//! `lsdb stats`: counts of what the project holds, and annotations by author and by day.
+//! `lsdb stats`: counts of what the project holds, annotations by author and by day, and
+//! agreement per control.
 
 use std::path::Path;
 
@@ -7,7 +8,7 @@ use anyhow::Result;
 use crate::cli::StatsArgs;
 use crate::output::{OutputFormat, RowWriter};
 use crate::query::stream_query;
-use crate::report::{Breakdown, STATS_SQL};
+use crate::report::{Breakdown, HAS_SEVERAL_ANNOTATIONS_SQL, STATS_SQL};
 use crate::store::Store;
 
 pub fn run(project: &Path, args: StatsArgs) -> Result<()> {
@@ -15,7 +16,13 @@ pub fn run(project: &Path, args: StatsArgs) -> Result<()> {
     let queries: Vec<&str> = match args.by {
         Some(by) => vec![by.sql()],
         None if args.output.format == OutputFormat::Table => {
-            vec![STATS_SQL, Breakdown::Author.sql(), Breakdown::Day.sql()]
+            let mut all = vec![STATS_SQL, Breakdown::Author.sql(), Breakdown::Day.sql()];
+            let has_agreement: bool =
+                store.conn().query_row(HAS_SEVERAL_ANNOTATIONS_SQL, [], |r| r.get(0))?;
+            if has_agreement {
+                all.push(Breakdown::Agreement.sql());
+            }
+            all
         }
         None => vec![STATS_SQL],
     };
