@@ -76,7 +76,12 @@ pub fn region(item: &Value) -> Option<Region> {
                 return None;
             }
             if rotation == 0.0 || !rotation.is_finite() {
-                Shape::Box { x0: x.min(x + w), y0: y.min(y + h), x1: x.max(x + w), y1: y.max(y + h) }
+                Shape::Box {
+                    x0: x.min(x + w),
+                    y0: y.min(y + h),
+                    x1: x.max(x + w),
+                    y1: y.max(y + h),
+                }
             } else {
                 // Label Studio turns a rectangle clockwise about its top-left corner.
                 let (sin, cos) = rotation.to_radians().sin_cos();
@@ -328,7 +333,13 @@ mod tests {
 
     #[test]
     fn bad_items_are_no_regions() {
-        for text in ["", "nul", "{}", "[1, null, {\"type\": 3}]", "[{\"type\": \"polygon\", \"value\": {\"points\": [[1]]}}]"] {
+        for text in [
+            "",
+            "nul",
+            "{}",
+            "[1, null, {\"type\": 3}]",
+            "[{\"type\": \"polygon\", \"value\": {\"points\": [[1]]}}]",
+        ] {
             assert!(read_regions(text).is_empty(), "{text}");
         }
         let m = match_items("[]", "not json");

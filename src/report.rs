@@ -58,15 +58,20 @@ pub enum QualityPart {
 
 impl QualityPart {
     /// The parts in the order a table shows them.
-    pub const ALL: [QualityPart; 3] = [QualityPart::Controls, QualityPart::Pairs, QualityPart::Issues];
+    pub const ALL: [QualityPart; 3] =
+        [QualityPart::Controls, QualityPart::Pairs, QualityPart::Issues];
 
     /// The query of this part.
     pub fn sql(self) -> &'static str {
         match self {
-            QualityPart::Controls => "SELECT from_name, tasks, annotators, alpha, \
-                 percent_agreement, reason FROM control_agreement",
-            QualityPart::Pairs => "SELECT * FROM annotator_agreement \
-                 ORDER BY from_name, annotator_a, annotator_b",
+            QualityPart::Controls => {
+                "SELECT from_name, tasks, annotators, alpha, \
+                 percent_agreement, reason FROM control_agreement"
+            }
+            QualityPart::Pairs => {
+                "SELECT * FROM annotator_agreement \
+                 ORDER BY from_name, annotator_a, annotator_b"
+            }
             QualityPart::Issues => "SELECT * FROM label_issue_summary",
         }
     }

@@ -31,7 +31,11 @@ fn match_fields() -> Fields {
     Fields::from(vec![
         Field::new("regions_a", DataType::Int32, false),
         Field::new("regions_b", DataType::Int32, false),
-        Field::new("ious", DataType::List(Arc::new(Field::new("item", DataType::Float64, true))), false),
+        Field::new(
+            "ious",
+            DataType::List(Arc::new(Field::new("item", DataType::Float64, true))),
+            false,
+        ),
     ])
 }
 
@@ -51,8 +55,11 @@ impl VArrowScalar for RegionMatch {
             ious.values().append_slice(&m.ious);
             ious.append(true);
         }
-        let columns: Vec<ArrayRef> =
-            vec![Arc::new(Int32Array::from(na)), Arc::new(Int32Array::from(nb)), Arc::new(ious.finish())];
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(Int32Array::from(na)),
+            Arc::new(Int32Array::from(nb)),
+            Arc::new(ious.finish()),
+        ];
         Ok(Arc::new(StructArray::try_new(match_fields(), columns, None)?))
     }
 
