@@ -170,13 +170,22 @@ GROUP BY ALL;
 -- data (the krippendorff package's alpha(level_of_measurement='nominal')) and the share of
 -- agreeing pairs. `tasks` counts tasks with answers from two coders or more.
 CREATE OR REPLACE VIEW control_agreement AS
-WITH units AS (
-    SELECT * FROM quality_units
+WITH latest AS MATERIALIZED (
+    -- Read once: the answers, their counts and the annotators all come from it.
+    SELECT task_id, from_name, kind, coder, answer FROM quality_latest
+    WHERE kind = 'region' OR answer IS NOT NULL
+), counts AS MATERIALIZED (
+    SELECT task_id, from_name, answer, count(*) AS n
+    FROM latest WHERE kind <> 'region' GROUP BY ALL
+), units AS (
+    SELECT task_id, from_name, sum(n) AS m, sum(n * (n - 1)) AS same,
+           CASE WHEN sum(n) = 1 THEN any_value(answer) END AS lone_answer
+    FROM counts GROUP BY ALL
 ), values_ AS (
     -- n_c: how often each value was given in tasks with two answers or more (all of them,
     -- less those given alone).
     SELECT a.from_name, a.n - coalesce(l.n, 0) AS nc
-    FROM (SELECT from_name, answer, sum(n) AS n FROM quality_answer_counts GROUP BY ALL) AS a
+    FROM (SELECT from_name, answer, sum(n) AS n FROM counts GROUP BY ALL) AS a
     LEFT JOIN (SELECT from_name, lone_answer AS answer, count(*) AS n
                FROM units WHERE m = 1 GROUP BY ALL) AS l
     USING (from_name, answer)
@@ -187,8 +196,7 @@ WITH units AS (
            sum(same) / sum(m * (m - 1)) AS percent_agreement
     FROM units WHERE m >= 2 GROUP BY ALL
 ), coders AS (
-    SELECT from_name, count(DISTINCT coder) AS annotators
-    FROM quality_latest WHERE kind = 'region' OR answer IS NOT NULL GROUP BY ALL
+    SELECT from_name, count(DISTINCT coder) AS annotators FROM latest GROUP BY ALL
 ), nominal AS (
     SELECT q.ord, q.from_name, coalesce(o.tasks, 0) AS tasks, coalesce(c.annotators, 0) AS annotators,
            CASE WHEN t.n > 1 AND t.n * t.n - t.nn > 0
@@ -225,27 +233,36 @@ ORDER BY ord;
 -- "full" vector).
 CREATE OR REPLACE VIEW quality_pred_probs AS
 WITH classes AS (
-    SELECT from_name, labels FROM quality_controls WHERE kind = 'choice' AND len(labels) > 0
-), scored AS (
+    -- Each label's JSON pointer in a `value.scores` object, made once per control.
+    SELECT from_name, labels, list_transform(labels, lambda l: lsdb_pointer(l)) AS pointers
+    FROM quality_controls WHERE kind = 'choice' AND len(labels) > 0
+), scored AS MATERIALIZED (
     -- Each prediction item with a `value.scores` object: its probability of each label.
-    SELECT p.task_id, c.from_name, c.labels,
-           unnest(list_transform(
-               list_filter(coalesce(TRY_CAST(p.result AS JSON[]), []),
-                           lambda i: i ->> 'from_name' = c.from_name
-                                     AND json_type(i, '/value/scores') = 'OBJECT'),
-               lambda i: list_transform(c.labels, lambda l: TRY_CAST(
-                   json_extract(i, '/value/scores' || lsdb_pointer(l)) AS DOUBLE)))) AS v
-    FROM predictions AS p CROSS JOIN classes AS c
-), per_task AS (
-    SELECT task_id, from_name, any_value(labels) AS labels, count(*) AS n, any_value(v) AS v,
-           CASE WHEN count(*) > 1 THEN list(v) END AS vs
-    FROM scored GROUP BY task_id, from_name
-), mean AS (
     SELECT task_id, from_name, labels,
-           CASE WHEN n = 1 THEN v
-                ELSE list_transform(range(1, len(labels) + 1), lambda j: list_avg(
-                         list_transform(vs, lambda x: x[j]))) END AS probs
-    FROM per_task
+           list_transform(pointers, lambda p: TRY_CAST(json_extract(scores, p) AS DOUBLE)) AS v
+    FROM (SELECT p.task_id, c.from_name, c.labels, c.pointers,
+                 unnest(list_filter(list_transform(
+                     list_filter(coalesce(TRY_CAST(p.result AS JSON[]), []),
+                                 lambda i: i ->> 'from_name' = c.from_name),
+                     lambda i: json_extract(i, '/value/scores')),
+                     lambda s: json_type(s) = 'OBJECT')) AS scores
+          FROM predictions AS p CROSS JOIN classes AS c)
+), per_task AS (
+    SELECT task_id, from_name, any_value(labels) AS labels, count(*) AS n, any_value(v) AS v
+    FROM scored GROUP BY task_id, from_name
+), several AS (
+    -- Tasks with several scored predictions: each label's mean over those that give it.
+    SELECT task_id, from_name, any_value(labels) AS labels, list(p ORDER BY j) AS v
+    FROM (SELECT s.task_id, s.from_name, any_value(s.labels) AS labels, j, avg(s.v[j]) AS p
+          FROM (SELECT *, unnest(range(1, len(labels) + 1)) AS j FROM scored) AS s
+          SEMI JOIN (SELECT task_id, from_name FROM per_task WHERE n > 1) AS m
+               USING (task_id, from_name)
+          GROUP BY s.task_id, s.from_name, j)
+    GROUP BY task_id, from_name
+), mean AS (
+    SELECT task_id, from_name, labels, v AS probs FROM per_task WHERE n = 1
+    UNION ALL
+    SELECT task_id, from_name, labels, v FROM several
 )
 SELECT task_id, from_name, probs
 FROM mean
@@ -260,7 +277,11 @@ CREATE OR REPLACE VIEW label_judgements AS
 WITH classes AS (
     SELECT from_name, labels, len(labels) AS k
     FROM quality_controls WHERE kind = 'choice' AND len(labels) > 0
-), answers AS MATERIALIZED (
+), probs AS MATERIALIZED (
+    SELECT * FROM quality_pred_probs
+), answers AS NOT MATERIALIZED (
+    -- Read twice (for the thresholds, then for the judgement) rather than kept: keeping
+    -- every answer with its task's vector took 1 GB at 1M tasks.
     SELECT a.task_id, a.completion_id, a.from_name, a.label AS given_label,
            list_position(c.labels, a.label) AS given, c.k, c.labels, v.probs,
            v.probs[list_position(c.labels, a.label)] AS self_confidence,
@@ -270,7 +291,7 @@ WITH classes AS (
                     THEN 'no full probability vector (value.scores) for the task' END AS left_out
     FROM quality_latest AS a
     JOIN classes AS c ON c.from_name = a.from_name
-    LEFT JOIN quality_pred_probs AS v ON v.task_id = a.task_id AND v.from_name = a.from_name
+    LEFT JOIN probs AS v ON v.task_id = a.task_id AND v.from_name = a.from_name
     WHERE a.answer IS NOT NULL
 ), thresholds AS (
     -- Each class's mean self-confidence over the examples given it; 2 (never reached) for
@@ -287,7 +308,6 @@ WITH classes AS (
            list_transform(range(1, a.k + 1),
                           lambda i: a.probs[i] + CASE WHEN i = a.given THEN 1e-6 ELSE 0 END) AS nudged
     FROM answers AS a JOIN thresholds AS th USING (from_name)
-    WHERE a.left_out IS NULL
 ), guessed AS (
     -- One confident class: that one; several: the most probable (the first of equals).
     SELECT *,
@@ -297,13 +317,12 @@ WITH classes AS (
            list_position(nudged, list_max(nudged)) AS nudged_top
     FROM judged
 )
-SELECT task_id, completion_id, from_name, given_label, labels[guess] AS suggested_label,
-       self_confidence, coalesce(guess <> given AND nudged_top <> given, false) AS is_issue,
-       NULL AS left_out
-FROM guessed
-UNION ALL
-SELECT task_id, completion_id, from_name, given_label, NULL, self_confidence, false, left_out
-FROM answers WHERE left_out IS NOT NULL;
+SELECT task_id, completion_id, from_name, given_label,
+       CASE WHEN left_out IS NULL THEN labels[guess] END AS suggested_label,
+       self_confidence,
+       coalesce(left_out IS NULL AND guess <> given AND nudged_top <> given, false) AS is_issue,
+       left_out
+FROM guessed;
 
 -- The annotations cleanlab's confident learning flags: label_judgements' issues.
 CREATE OR REPLACE VIEW label_issues AS
