@@ -307,7 +307,7 @@ WITH classes AS (
            list_transform(range(1, a.k + 1), lambda i: a.probs[i] >= th.t[i] - 1e-6) AS confident,
            list_transform(range(1, a.k + 1),
                           lambda i: a.probs[i] + CASE WHEN i = a.given THEN 1e-6 ELSE 0 END) AS nudged
-    FROM answers AS a JOIN thresholds AS th USING (from_name)
+    FROM answers AS a LEFT JOIN thresholds AS th USING (from_name)
 ), guessed AS (
     -- One confident class: that one; several: the most probable (the first of equals).
     SELECT *,
