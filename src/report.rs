@@ -6,6 +6,7 @@ use duckdb::Connection;
 
 use crate::output::{OutputFormat, RowWriter, TableStyle};
 use crate::query::stream_query;
+use crate::store::setting::Setting;
 
 /// One row of counts (`lsdb stats`, `.stats`).
 pub const STATS_SQL: &str = "SELECT \
@@ -84,6 +85,49 @@ impl QualityPart {
             QualityPart::Issues => "Label issues (cleanlab's confident learning)",
         }
     }
+}
+
+/// The memory DuckDB may use while `lsdb quality` runs (more spills to the temp folder):
+/// at 1M tasks with two annotations each, 200 MB kept the process under 300 MiB.
+const QUALITY_MEMORY: &str = "200MB";
+
+/// The views every part of `lsdb quality` reads, kept once as temp tables of the same name
+/// (a connection's temp tables come first in DuckDB's search path, so the views read them)
+/// instead of three times from the JSON.
+const QUALITY_BASES: [&str; 2] = ["quality_latest", "quality_pred_probs"];
+
+/// Print the parts of the label-quality report (`lsdb quality`): the answers and the
+/// probability vectors are read from the JSON once, with DuckDB's memory capped; the temp
+/// tables and the cap go when it ends, however it ends.
+pub fn write_quality(
+    conn: &Connection,
+    parts: &[QualityPart],
+    format: OutputFormat,
+    style: TableStyle,
+    out: &mut dyn std::io::Write,
+) -> Result<()> {
+    let _memory = Setting::set(conn, "memory_limit", QUALITY_MEMORY)?;
+    let outcome = (|| -> Result<()> {
+        for base in QUALITY_BASES {
+            conn.execute_batch(&format!(
+                "CREATE OR REPLACE TEMP TABLE {base} AS SELECT * FROM main.{base}"
+            ))?;
+        }
+        let has_titles = format == OutputFormat::Table && parts.len() > 1;
+        for part in parts {
+            if has_titles {
+                writeln!(out, "{}", part.title())?;
+            }
+            let mut writer = RowWriter::new(format, style, out);
+            stream_query(conn, part.sql(), &mut writer)?;
+            writer.finish(false)?;
+        }
+        Ok(())
+    })();
+    for base in QUALITY_BASES {
+        let _ = conn.execute_batch(&format!("DROP TABLE IF EXISTS temp.{base}"));
+    }
+    outcome
 }
 
 /// Annotations per author: Label Studio gives `completed_by` as a user id or an object.
