@@ -2,21 +2,50 @@
 -- learning) and prediction accuracy. The exact definitions are in docs/quality.md; labels
 -- and keys are only ever values here.
 
--- Who made a completion: `completed_by`'s email when Label Studio gave the user object, else
--- its value (a user id).
+-- Who made a completion: `completed_by`'s email when Label Studio gave the user object (its
+-- id when the object has no email), else its value (a user id).
 CREATE OR REPLACE MACRO lsdb_annotator(fields) AS
-    list_filter(json_extract_string(fields, ['$.completed_by.email', '$.completed_by']),
+    list_filter(json_extract_string(fields, ['$.completed_by.email', '$.completed_by.id',
+                                             '$.completed_by']),
                 lambda x: x IS NOT NULL)[1];
+
+-- The values a control's result items hold under `ptr` (each item's list, or its one value;
+-- numbers as numbers, so 1 and 1.0 are one value), nulls left out.
+CREATE OR REPLACE MACRO lsdb_item_values(sel, ptr) AS list_filter(flatten(list_transform(
+    list_transform(sel, lambda i: json_extract(i, ptr)),
+    lambda v: CASE json_type(v)
+        WHEN 'ARRAY' THEN json_extract_string(v, '$[*]')
+        WHEN 'BIGINT' THEN [v::DOUBLE::VARCHAR]
+        WHEN 'UBIGINT' THEN [v::DOUBLE::VARCHAR]
+        WHEN 'DOUBLE' THEN [v::DOUBLE::VARCHAR]
+        ELSE [json_extract_string(v, '$')] END)),
+    lambda x: x IS NOT NULL);
+
+-- Values sorted and without repeats. Only what has several values is sorted: on every row
+-- it cost a third of the pass over the completions.
+CREATE OR REPLACE MACRO lsdb_distinct_values(vals) AS
+    CASE WHEN len(vals) > 1 THEN list_sort(list_distinct(vals)) ELSE vals END;
+
+-- An answer as one text: a single-choice control's one label as it is, anything else the
+-- JSON list of its values; NULL for regions and when nothing was answered.
+CREATE OR REPLACE MACRO lsdb_answer(kind, vals) AS
+    CASE WHEN kind = 'region' OR len(vals) = 0 THEN NULL
+         WHEN kind = 'choice' AND len(vals) = 1 THEN vals[1]
+         ELSE to_json(vals)::VARCHAR END;
 
 -- How each control of the label config is compared. 'choice': a single-choice <Choices>,
 -- one label per annotation; 'nominal': the annotation's whole answer compared exactly (a
 -- multi-choice set, taxonomy paths, TextArea text, a rating, a number, ...); 'region':
 -- regions matched by IoU (rectangles, polygons, text spans, audio and time-series
 -- ranges); NULL: not compared (keypoints, ellipses, brush masks, paragraph spans,
--- relations, video). `ptr` points at the answer in a result item.
+-- relations, video, per-region and per-item answers, <Filter>). `ptr` points at the answer
+-- in a result item; `classes` are the names results give the labels (alias, else value).
 CREATE OR REPLACE VIEW quality_controls AS
-SELECT ord, name AS from_name, tag, labels, is_dynamic,
+SELECT ord, name AS from_name, tag, labels, is_dynamic, coalesce(classes, labels) AS classes,
        CASE
+           WHEN lower(coalesce(attrs ->> 'perRegion', '')) = 'true'
+                OR lower(coalesce(attrs ->> 'perItem', '')) = 'true'
+               THEN NULL
            WHEN lower(tag) = 'choices'
                 AND coalesce(lower(attrs ->> 'choice'), 'single') IN ('single', 'single-radio')
                THEN 'choice'
@@ -25,7 +54,8 @@ SELECT ord, name AS from_name, tag, labels, is_dynamic,
                THEN 'region'
            WHEN lower(tag) IN ('keypointlabels', 'keypoint', 'ellipselabels', 'ellipse', 'brushlabels',
                                'brush', 'magicwand', 'bitmasklabels', 'bitmask', 'paragraphlabels',
-                               'relations', 'relation', 'videorectangle', 'timelinelabels')
+                               'relations', 'relation', 'videorectangle', 'timelinelabels',
+                               'filter')
                THEN NULL
            ELSE 'nominal'
        END AS kind,
@@ -36,8 +66,9 @@ FROM config_controls;
 
 -- Every non-cancelled completion's answer to every compared control, read from its result
 -- in one pass (no grouping). `answer` (choice and nominal controls) is the distinct values
--- the control's items hold under `ptr`: a single-choice label as it is, anything else as
--- the JSON list of them, sorted; NULL when the control was not answered. `items`
+-- the control's items hold under `ptr` (numbers as numbers: 1 and 1.0 are one value): one
+-- single-choice label as it is, anything else as the JSON list of them, sorted; NULL when
+-- the control was not answered. `items`
 -- (region controls) is the JSON list of the control's items, `[]` when it drew none.
 -- `coder` is the annotator, or the completion itself when it names none.
 CREATE OR REPLACE VIEW quality_answers AS
@@ -51,28 +82,23 @@ WITH picked AS (
           FROM completions WHERE NOT was_cancelled) AS c
     CROSS JOIN (SELECT * FROM quality_controls WHERE kind IS NOT NULL) AS q
 ), valued AS (
-    SELECT *, CASE WHEN kind <> 'region' THEN list_filter(flatten(list_transform(
-                  list_transform(sel, lambda i: json_extract(i, ptr)),
-                  lambda v: CASE json_type(v) WHEN 'ARRAY' THEN json_extract_string(v, '$[*]')
-                                              ELSE [json_extract_string(v, '$')] END)),
-                  lambda x: x IS NOT NULL) END AS vals
+    SELECT *, CASE WHEN kind <> 'region' THEN lsdb_distinct_values(lsdb_item_values(sel, ptr))
+              END AS vals
     FROM picked
 )
 SELECT completion_id, task_id, annotator,
        coalesce(annotator, '#' || completion_id::VARCHAR) AS coder, from_name, kind,
-       CASE WHEN kind = 'region' OR len(vals) = 0 THEN NULL
-            WHEN kind = 'choice' AND len(vals) = 1 THEN vals[1]
-            WHEN len(vals) = 1 THEN to_json(vals)::VARCHAR
-            ELSE to_json(list_sort(list_distinct(vals)))::VARCHAR END AS answer,
+       lsdb_answer(kind, vals) AS answer,
        CASE WHEN kind = 'choice' AND len(vals) = 1 THEN vals[1] END AS label,
        CASE WHEN kind = 'region' THEN sel::VARCHAR END AS items
 FROM valued;
 
--- Each coder's latest non-cancelled completion (highest id) of each task: a coder's
--- repeated completions of one task count once. (Found apart from the answers: grouping the
--- answers themselves held every answer's text in the group table, 800 MB at 1M tasks.)
+-- Each coder's latest non-cancelled completion of each task (the last `created_at`, then
+-- the highest id): a coder's repeated completions of one task count once. (Found apart from
+-- the answers: grouping the answers themselves held every answer's text in the group table,
+-- 800 MB at 1M tasks.)
 CREATE OR REPLACE VIEW quality_latest_ids AS
-SELECT max(id) AS completion_id
+SELECT arg_max(id, (coalesce(created_at, ''), id)) AS completion_id
 FROM completions
 WHERE NOT was_cancelled
 GROUP BY task_id, coalesce(lsdb_annotator(fields), '#' || id::VARCHAR);
@@ -96,8 +122,9 @@ SELECT task_id, from_name, sum(n) AS m, sum(n * (n - 1)) AS same,
 FROM quality_answer_counts
 GROUP BY task_id, from_name;
 
--- Every pair of two coders' answers to one region control of one task, with how their
--- regions matched (`m`) and the F1 of the matches (1 when neither drew a region).
+-- Every pair of two coders' answers to one region control of one task where at least one
+-- drew a region, with how their regions matched (`m`) and the F1 of the matches. (Two
+-- annotators who both drew nothing say nothing about agreement: that pair is left out.)
 CREATE OR REPLACE VIEW quality_region_pairs AS
 WITH regions AS (
     SELECT * FROM quality_latest WHERE kind = 'region'
@@ -108,10 +135,9 @@ WITH regions AS (
     FROM regions AS a JOIN regions AS b
       ON a.task_id = b.task_id AND a.from_name = b.from_name AND a.coder < b.coder
 )
-SELECT *,
-       CASE WHEN m.regions_a + m.regions_b = 0 THEN 1.0
-            ELSE 2.0 * len(m.ious) / (m.regions_a + m.regions_b) END AS agreement
-FROM pairs;
+SELECT *, 2.0 * len(m.ious) / (m.regions_a + m.regions_b) AS agreement
+FROM pairs
+WHERE m.regions_a + m.regions_b > 0;
 
 -- Each task's agreement per control: the mean over pairs of its coders' answers, for tasks
 -- with at least two.
@@ -119,9 +145,12 @@ CREATE OR REPLACE VIEW task_agreement AS
 SELECT task_id, from_name, m::BIGINT AS annotations, same / (m * (m - 1)) AS agreement
 FROM quality_units WHERE m >= 2
 UNION ALL
-SELECT task_id, from_name, (count(DISTINCT coder_a) + 1)::BIGINT, avg(agreement)
-FROM quality_region_pairs
-GROUP BY task_id, from_name;
+SELECT p.task_id, p.from_name, c.annotations, p.agreement
+FROM (SELECT task_id, from_name, avg(agreement) AS agreement
+      FROM quality_region_pairs GROUP BY task_id, from_name) AS p
+JOIN (SELECT task_id, from_name, count(*) AS annotations
+      FROM quality_latest WHERE kind = 'region' GROUP BY task_id, from_name) AS c
+  USING (task_id, from_name);
 
 -- Each pair of annotators per control, over the tasks both answered: Cohen's kappa (choice
 -- and nominal controls; scikit-learn's cohen_kappa_score) and the share of agreeing tasks
@@ -234,12 +263,15 @@ ORDER BY ord;
 CREATE OR REPLACE VIEW quality_pred_probs AS
 WITH classes AS (
     -- Each label's JSON pointer in a `value.scores` object, made once per control.
-    SELECT from_name, labels, list_transform(labels, lambda l: lsdb_pointer(l)) AS pointers
-    FROM quality_controls WHERE kind = 'choice' AND len(labels) > 0
+    SELECT from_name, classes AS labels, list_transform(classes, lambda l: lsdb_pointer(l)) AS pointers
+    FROM quality_controls WHERE kind = 'choice' AND len(classes) > 0
 ), scored AS MATERIALIZED (
     -- Each prediction item with a `value.scores` object: its probability of each label.
     SELECT task_id, from_name, labels,
-           list_transform(pointers, lambda p: TRY_CAST(json_extract(scores, p) AS DOUBLE)) AS v
+           -- Numbers only: text such as "0.5" and booleans are no probabilities.
+           list_transform(list_transform(pointers, lambda p: json_extract(scores, p)),
+                          lambda x: CASE WHEN json_type(x) IN ('DOUBLE', 'BIGINT', 'UBIGINT')
+                                         THEN x::DOUBLE END) AS v
     FROM (SELECT p.task_id, c.from_name, c.labels, c.pointers,
                  unnest(list_filter(list_transform(
                      list_filter(coalesce(TRY_CAST(p.result AS JSON[]), []),
@@ -275,8 +307,8 @@ WHERE list_count(probs) = len(labels) AND list_min(probs) >= 0 AND list_max(prob
 -- class cleanlab's confident joint puts it in.
 CREATE OR REPLACE VIEW label_judgements AS
 WITH classes AS (
-    SELECT from_name, labels, len(labels) AS k
-    FROM quality_controls WHERE kind = 'choice' AND len(labels) > 0
+    SELECT from_name, classes AS labels, len(classes) AS k
+    FROM quality_controls WHERE kind = 'choice' AND len(classes) > 0
 ), probs AS MATERIALIZED (
     SELECT * FROM quality_pred_probs
 ), answers AS NOT MATERIALIZED (
@@ -329,8 +361,8 @@ CREATE OR REPLACE VIEW label_issues AS
 SELECT task_id, completion_id, from_name, given_label, suggested_label, self_confidence
 FROM label_judgements WHERE is_issue;
 
--- Per single-choice control: answers, how many were judged and flagged, and how many were
--- left out, by reason.
+-- Per single-choice control with a label list (dynamic choices are not judged): answers,
+-- how many were judged and flagged, and how many were left out, by reason.
 CREATE OR REPLACE VIEW label_issue_summary AS
 SELECT q.from_name, count(j.completion_id) AS answers,
        count(*) FILTER (WHERE j.completion_id IS NOT NULL AND j.left_out IS NULL) AS judged,
@@ -339,7 +371,7 @@ SELECT q.from_name, count(j.completion_id) AS answers,
        count(*) FILTER (WHERE j.left_out LIKE 'the answer%') AS not_one_label
 FROM quality_controls AS q
 LEFT JOIN label_judgements AS j ON j.from_name = q.from_name
-WHERE q.kind = 'choice'
+WHERE q.kind = 'choice' AND len(q.classes) > 0
 GROUP BY q.ord, q.from_name
 ORDER BY q.ord;
 
@@ -354,21 +386,12 @@ WITH predicted AS (
                        lambda i: i ->> 'from_name' = c.from_name) AS sel
     FROM predictions AS p
     CROSS JOIN (SELECT * FROM quality_controls WHERE kind IS NOT NULL) AS c
-), valued AS (
-    SELECT *, CASE WHEN kind <> 'region' THEN list_filter(flatten(list_transform(
-                  list_transform(sel, lambda i: json_extract(i, ptr)),
-                  lambda v: CASE json_type(v) WHEN 'ARRAY' THEN json_extract_string(v, '$[*]')
-                                              ELSE [json_extract_string(v, '$')] END)),
-                  lambda x: x IS NOT NULL) END AS vals
-    FROM predicted
 ), answers AS (
-    SELECT task_id, model_version, from_name, kind,
-           CASE WHEN kind = 'region' THEN NULL
-                WHEN kind = 'choice' AND len(vals) = 1 THEN vals[1]
-                WHEN len(vals) = 1 THEN to_json(vals)::VARCHAR
-                ELSE to_json(list_sort(list_distinct(vals)))::VARCHAR END AS answer,
+    SELECT task_id, model_version, from_name, kind, lsdb_answer(kind, vals) AS answer,
            CASE WHEN kind = 'region' THEN sel::VARCHAR END AS items
-    FROM valued
+    FROM (SELECT *, CASE WHEN kind <> 'region'
+                         THEN lsdb_distinct_values(lsdb_item_values(sel, ptr)) END AS vals
+          FROM predicted)
     WHERE kind = 'region' OR len(vals) > 0
 ), pairs AS (
     SELECT p.model_version, p.from_name, p.kind, p.task_id,
@@ -381,7 +404,20 @@ WITH predicted AS (
 SELECT model_version, from_name, count(DISTINCT task_id)::BIGINT AS tasks,
        avg(correct) AS accuracy,
        sum(list_sum(m.ious)) / nullif(sum(len(m.ious)), 0) AS mean_iou,
-       avg(CASE WHEN m.regions_a + m.regions_b = 0 THEN 1.0
-                ELSE 2.0 * len(m.ious) / (m.regions_a + m.regions_b) END) AS f1
+       avg(2.0 * len(m.ious) / (m.regions_a + m.regions_b)) AS f1
 FROM pairs
+-- A prediction and an annotation that both have no region say nothing: left out.
+WHERE kind <> 'region' OR m.regions_a + m.regions_b > 0
 GROUP BY model_version, from_name;
+
+-- The review queues of `sample` and `export --sample` (docs/sampling.md), shaped like
+-- labeling_queue: annotated tasks, `low-agreement` by the lowest agreement over a task's
+-- controls, `label-issues` by the lowest self-confidence of a flagged annotation. Kept apart
+-- from labeling_queue, which then needs nothing but SQL (these need lsdb_region_match).
+CREATE OR REPLACE MACRO review_queue(strategy, seed, mv) AS TABLE
+SELECT task_id, score, score AS sort_key, false AS is_unplaced
+FROM (SELECT task_id, min(agreement) AS score FROM task_agreement
+      WHERE strategy = 'low-agreement' GROUP BY task_id
+      UNION ALL
+      SELECT task_id, min(self_confidence) FROM label_issues
+      WHERE strategy = 'label-issues' GROUP BY task_id);

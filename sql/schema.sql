@@ -92,9 +92,13 @@ CREATE TABLE IF NOT EXISTS config_controls (
     labels VARCHAR[] NOT NULL,
     is_dynamic BOOLEAN NOT NULL,
     -- Every attribute of the control tag, as written ({"choice": "multiple", ...}; schema 4).
-    attrs JSON
+    attrs JSON,
+    -- The names results give its labels: each `<Choice>`/`<Label>`'s alias, else its value,
+    -- in config order, each once (schema 4).
+    classes VARCHAR[]
 );
 ALTER TABLE config_controls ADD COLUMN IF NOT EXISTS attrs JSON;
+ALTER TABLE config_controls ADD COLUMN IF NOT EXISTS classes VARCHAR[];
 
 -- Buckets (schema version 2). A storage definition: `lsdb storage add NAME URL [options]`.
 -- `options` holds the listing options and the connection (endpoint, region, credentials

@@ -225,20 +225,11 @@ WHERE origin = 'prediction' AND score IS NOT NULL
   AND json_type(value -> 'scores') IS DISTINCT FROM 'OBJECT' AND len(labels) > 0;
 
 -- The labeling queue of a strategy: open tasks (no completion, cancelled ones included) with
--- the score that places them; for the review queues, annotated tasks. Order by is_unplaced, sort_key, task_id (see docs/sampling.md).
+-- the score that places them. Order by is_unplaced, sort_key, task_id (see docs/sampling.md).
+-- The review queues of annotated tasks are `review_queue` in sql/quality.sql.
 CREATE OR REPLACE MACRO labeling_queue(strategy, seed, mv) AS TABLE
 WITH open_tasks AS (
-    SELECT id FROM tasks
-    WHERE strategy NOT IN ('low-agreement', 'label-issues')
-      AND id NOT IN (SELECT task_id FROM completions)
-), review AS (
-    -- The review queues (sql/quality.sql): annotated tasks, lowest agreement (over the
-    -- task's controls) or lowest self-confidence of a flagged annotation first.
-    SELECT task_id, min(agreement) AS score FROM task_agreement
-    WHERE strategy = 'low-agreement' GROUP BY task_id
-    UNION ALL
-    SELECT task_id, min(self_confidence) FROM label_issues
-    WHERE strategy = 'label-issues' GROUP BY task_id
+    SELECT id FROM tasks WHERE id NOT IN (SELECT task_id FROM completions)
 ), scores AS (
     SELECT task_id, avg(score) AS mean_score
     FROM predictions WHERE mv IS NULL OR model_version = mv
@@ -295,7 +286,5 @@ WITH open_tasks AS (
     LEFT JOIN scores AS s ON s.task_id = o.id
     LEFT JOIN label_stats AS l ON l.task_id = o.id
     LEFT JOIN disagreement AS d ON d.task_id = o.id
-    UNION ALL
-    SELECT task_id, score, score FROM review
 )
 SELECT task_id, score, sort_key, sort_key IS NULL AS is_unplaced FROM placed;

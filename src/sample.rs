@@ -2,13 +2,13 @@
 //! `labeling_queue` macro in `sql/views.sql`. This module names the strategies, checks the
 //! request and builds the ordered query that `sample` and `export --sample` run.
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use duckdb::{Connection, params};
 
 use crate::query::{Cell, QueryResult};
 
 /// The sampling strategies, in the order `--help` lists them. Each is a branch of the
-/// `labeling_queue` macro, which takes its name.
+/// `labeling_queue` macro (the review queues: of `review_queue`), which takes its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Strategy {
     /// Tasks in id order
@@ -58,15 +58,37 @@ pub struct SampleRequest {
     pub model_version: Option<String>,
 }
 
-/// The queue with each task's position, taking three parameters: strategy, seed, model
-/// version. Callers order by `position`.
-pub const QUEUE_SQL: &str = "SELECT row_number() OVER (ORDER BY is_unplaced, sort_key, task_id) \
-    AS position, task_id, score FROM labeling_queue(?, ?, ?)";
+impl Strategy {
+    /// A review queue of annotated tasks (`review_queue` in sql/quality.sql), not a
+    /// labeling queue of open ones.
+    pub fn is_review(self) -> bool {
+        matches!(self, Strategy::LowAgreement | Strategy::LabelIssues)
+    }
+}
+
+/// The queue of `req` with each task's position, taking three parameters: strategy, seed,
+/// model version. Callers order by `position`. A review queue refuses `--model-version`:
+/// it judges annotations, and `label-issues` uses every prediction's probabilities.
+pub fn queue_sql(req: &SampleRequest) -> Result<&'static str> {
+    if req.strategy.is_review() {
+        if req.model_version.is_some() {
+            bail!(
+                "--model-version does not apply to the review queue {}: it orders annotated \
+                 tasks by their annotations; leave it out",
+                req.strategy.name()
+            );
+        }
+        return Ok("SELECT row_number() OVER (ORDER BY is_unplaced, sort_key, task_id) \
+             AS position, task_id, score FROM review_queue(?, ?, ?)");
+    }
+    Ok("SELECT row_number() OVER (ORDER BY is_unplaced, sort_key, task_id) \
+        AS position, task_id, score FROM labeling_queue(?, ?, ?)")
+}
 
 /// The queue for `req`: position, task id and the score that placed the task.
 pub fn sample(conn: &Connection, req: &SampleRequest) -> Result<QueryResult> {
-    let sql =
-        format!("SELECT position, task_id, score FROM ({QUEUE_SQL}) ORDER BY position LIMIT ?");
+    let queue = queue_sql(req)?;
+    let sql = format!("SELECT position, task_id, score FROM ({queue}) ORDER BY position LIMIT ?");
     let limit = req.limit.map_or(i64::MAX, |l| l.min(i64::MAX as u64) as i64);
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(

@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use duckdb::{Connection, params};
 
-use crate::sample::{QUEUE_SQL, SampleRequest};
+use crate::sample::{SampleRequest, queue_sql};
 use crate::sqltext::{check_condition, quote_literal};
 
 pub mod bucket;
@@ -138,10 +138,11 @@ pub fn select_tasks(conn: &Connection, selection: &Selection) -> Result<u64> {
     let limit = selection.limit.map_or(i64::MAX, |l| l.min(i64::MAX as u64) as i64);
     let created = match &selection.sample {
         Some(req) => {
+            let queue = queue_sql(req)?;
             let sql = format!(
                 "CREATE OR REPLACE TEMP TABLE export_ids AS \
                  SELECT row_number() OVER (ORDER BY position) AS pos, task_id FROM \
-                 (SELECT position, task_id FROM ({QUEUE_SQL}) WHERE {filter} ORDER BY position LIMIT ?)"
+                 (SELECT position, task_id FROM ({queue}) WHERE {filter} ORDER BY position LIMIT ?)"
             );
             conn.execute(
                 &sql,

@@ -34,8 +34,9 @@ pub fn save_config(conn: &Connection, config: &LabelConfig, source: &str) -> Res
         ])?;
     }
     let mut controls = conn.prepare(
-        "INSERT INTO config_controls (ord, name, tag, to_name, labels, is_dynamic, attrs) \
-         VALUES (?, ?, ?, from_json(?, '[\"VARCHAR\"]'), from_json(?, '[\"VARCHAR\"]'), ?, ?)",
+        "INSERT INTO config_controls (ord, name, tag, to_name, labels, is_dynamic, attrs, classes) \
+         VALUES (?, ?, ?, from_json(?, '[\"VARCHAR\"]'), from_json(?, '[\"VARCHAR\"]'), ?, ?, \
+         from_json(?, '[\"VARCHAR\"]'))",
     )?;
     for (ord, c) in config.controls.iter().enumerate() {
         controls.execute(params![
@@ -45,21 +46,31 @@ pub fn save_config(conn: &Connection, config: &LabelConfig, source: &str) -> Res
             serde_json::to_string(&c.to_name)?,
             serde_json::to_string(&c.labels)?,
             c.is_dynamic,
-            attrs_json(c)
+            attrs_json(c),
+            classes_json(c)?
         ])?;
     }
     Ok(())
 }
 
-/// Fill `config_controls.attrs` of a store written before schema 4 from its stored label
-/// config (the XML and everything else stay as they are).
+/// Fill `config_controls.attrs` and `classes` of a store written before schema 4 from its
+/// stored label config (the XML and everything else stay as they are).
 pub fn fill_control_attrs(conn: &Connection) -> Result<()> {
     let Some(config) = load_config(conn)? else { return Ok(()) };
-    let mut update = conn.prepare("UPDATE config_controls SET attrs = ? WHERE ord = ?")?;
+    let mut update = conn.prepare(
+        "UPDATE config_controls SET attrs = ?, classes = from_json(?, '[\"VARCHAR\"]') \
+         WHERE ord = ?",
+    )?;
     for (ord, c) in config.controls.iter().enumerate() {
-        update.execute(params![attrs_json(c), ord as i64])?;
+        update.execute(params![attrs_json(c), classes_json(c)?, ord as i64])?;
     }
     Ok(())
+}
+
+/// A control's label names as results give them (alias, else value) as a JSON list.
+fn classes_json(control: &ControlTag) -> Result<String> {
+    let names: Vec<&str> = control.label_tags.iter().map(|t| t.name.as_str()).collect();
+    Ok(serde_json::to_string(&names)?)
 }
 
 /// A control's attributes as a JSON object of strings.

@@ -199,6 +199,32 @@ mod tests {
         Ok(())
     }
 
+    /// `labeling_queue` and the other views of sql/views.sql are plain SQL: a DuckDB without
+    /// lsdb's functions (another program opening the store) runs every strategy. Only the
+    /// quality views need `lsdb_region_match`.
+    #[test]
+    fn labeling_queue_needs_no_lsdb_function() -> Result<()> {
+        let conn = Connection::open_in_memory()?;
+        conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(VIEWS)?;
+        conn.execute_batch(
+            "INSERT INTO tasks (id, data) VALUES (1, '{}'), (2, '{}');
+             INSERT INTO predictions (id, task_id, score, result, fields)
+                 VALUES (1, 1, 0.4, '[]', '{}'), (2, 2, 0.9, '[]', '{}');",
+        )?;
+        for strategy in
+            ["sequential", "uniform", "uncertainty", "margin", "entropy", "disagreement"]
+        {
+            let n: i64 = conn.query_row(
+                "SELECT count(*) FROM labeling_queue(?, 0, NULL)",
+                [strategy],
+                |r| r.get(0),
+            )?;
+            assert_eq!(n, 2, "{strategy}");
+        }
+        Ok(())
+    }
+
     /// A store of schema 3 had no `config_controls.attrs`: opening it fills them from the
     /// stored label config, which the quality views read (`choice="multiple"`).
     #[test]

@@ -218,7 +218,7 @@ fn issue_11_stores_with_key_indexes_still_import() {
             "SELECT count(*) AS n, bool_and(data_hash = md5(data::VARCHAR)) AS same, \
              (SELECT value FROM lsdb_meta WHERE key = 'schema_version') AS version FROM tasks"
         ),
-        json!([{"n": 5001, "same": true, "version": "3"}])
+        json!([{"n": 5001, "same": true, "version": "4"}])
     );
 }
 

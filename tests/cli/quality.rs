@@ -24,7 +24,8 @@ fn rows(env: &TestEnv, sql: &str) -> Vec<String> {
 
 /// Task 1: three annotators (pos, pos, neg) → one agreeing pair of three; equal sets in
 /// another order agree; two spans with IoU 0.8 match, an annotator with no span matches
-/// neither (F1 0); equal text agrees. Task 4: annotator 1's later completion replaces the
+/// neither (F1 0); equal text agrees. Tasks 2 and 4: nobody drew a span, so `ner` has no
+/// row (two empty answers say nothing). Task 4: annotator 1's later completion replaces the
 /// earlier one, the cancelled one counts for nothing.
 #[test]
 fn issue_25_task_agreement_follows_the_definitions() {
@@ -40,9 +41,7 @@ fn issue_25_task_agreement_follows_the_definitions() {
             r#"{"task_id":1,"from_name":"only","annotations":3,"a":1.0}"#,
             r#"{"task_id":1,"from_name":"sentiment","annotations":3,"a":0.333333333333}"#,
             r#"{"task_id":1,"from_name":"topics","annotations":2,"a":1.0}"#,
-            r#"{"task_id":2,"from_name":"ner","annotations":2,"a":1.0}"#,
             r#"{"task_id":2,"from_name":"sentiment","annotations":2,"a":1.0}"#,
-            r#"{"task_id":4,"from_name":"ner","annotations":2,"a":1.0}"#,
             r#"{"task_id":4,"from_name":"sentiment","annotations":2,"a":1.0}"#,
         ]
     );
@@ -60,7 +59,7 @@ fn issue_25_control_agreement_gives_alpha_or_a_reason() {
             r#"{"from_name":"sentiment","tasks":3,"annotators":4,"alpha":0.5,"reason":null}"#,
             r#"{"from_name":"topics","tasks":1,"annotators":2,"alpha":null,"reason":"one value only: alpha is undefined"}"#,
             r#"{"from_name":"only","tasks":1,"annotators":3,"alpha":null,"reason":"one value only: alpha is undefined"}"#,
-            r#"{"from_name":"ner","tasks":3,"annotators":4,"alpha":null,"reason":"regions: alpha needs one value per annotation"}"#,
+            r#"{"from_name":"ner","tasks":1,"annotators":4,"alpha":null,"reason":"regions: alpha needs one value per annotation"}"#,
             r#"{"from_name":"note","tasks":1,"annotators":3,"alpha":0.0,"reason":null}"#,
         ]
     );
@@ -117,15 +116,18 @@ fn issue_25_label_issues_and_what_was_left_out() {
 fn issue_25_prediction_accuracy_per_model_version() {
     let env = project();
     // Predictions of sentiment: task 1 neg (against pos, pos, neg), task 2 pos (against neg,
-    // neg), task 3 pos (against pos), task 4 pos (against pos, pos): 4 of 8 pairs.
+    // neg), task 3 pos (against pos), task 4 pos (against pos, pos): 4 of 8 pairs. The model
+    // draws no spans: against task 1's two annotators who did, F1 0; where neither did, no
+    // pair.
     assert_eq!(
         rows(
             &env,
-            "SELECT model_version, from_name, tasks, accuracy FROM prediction_accuracy ORDER BY from_name"
+            "SELECT model_version, from_name, tasks, accuracy, f1 FROM prediction_accuracy \
+             ORDER BY from_name"
         ),
         [
-            r#"{"model_version":"m1","from_name":"ner","tasks":4,"accuracy":null}"#,
-            r#"{"model_version":"m1","from_name":"sentiment","tasks":4,"accuracy":0.5}"#,
+            r#"{"model_version":"m1","from_name":"ner","tasks":1,"accuracy":null,"f1":0.0}"#,
+            r#"{"model_version":"m1","from_name":"sentiment","tasks":4,"accuracy":0.5,"f1":null}"#,
         ]
     );
 }
@@ -300,4 +302,108 @@ fn issue_25_bad_results_never_break_the_views() {
     let out = bare.lsdb(&["-p", "proj", "quality", "--format", "json"]).ok();
     assert_eq!(serde_json::from_str::<Value>(&out).expect("json"), json!([]));
     bare.lsdb(&["-p", "proj", "sample", "--strategy", "low-agreement"]).ok();
+}
+
+/// What a review of the first version found, each held here: choices with an `alias` are
+/// judged by the alias results give; one label given twice is one label; text and booleans
+/// are no probabilities; a user object without an email is its id; the later `created_at`
+/// is the latest completion whatever the ids; numbers compare as numbers; per-region
+/// choices and `<Filter>` are not compared.
+#[test]
+fn issue_25_aliases_repeats_probabilities_and_annotators() {
+    let env = TestEnv::new();
+    let config = r#"<View>
+  <Image name="image" value="$image"/>
+  <Filter name="f" toName="label"/>
+  <Choices name="label" toName="image">
+    <Choice value="Alpha" alias="A"/><Choice value="Beta" alias="B"/>
+  </Choices>
+  <Choices name="region_class" toName="image" perRegion="true"><Choice value="x"/></Choices>
+  <Number name="count" toName="image"/>
+</View>"#;
+    let ch = |v: &str| json!({"from_name": "label", "to_name": "image", "type": "choices", "value": {"choices": [v]}});
+    let num = |n: Value| json!({"from_name": "count", "to_name": "image", "type": "number", "value": {"number": n}});
+    let pred = |scores: Value| json!({"result": [{"from_name": "label", "to_name": "image", "type": "choices", "value": {"choices": ["A"], "scores": scores}}]});
+    let tasks = json!([
+        {"data": {"image": "1.jpg"}, "annotations": [
+            {"id": 1, "completed_by": {"id": 7}, "result": [ch("A"), ch("A"), num(json!(1))]},
+            {"id": 2, "completed_by": 8, "result": [ch("A"), num(json!(1.0))]}],
+         "predictions": [pred(json!({"A": 0.9, "B": 0.1}))]},
+        {"data": {"image": "2.jpg"}, "annotations": [
+            {"id": 3, "completed_by": 7, "result": [ch("B")]},
+            {"id": 4, "completed_by": 8, "result": [ch("B")]}],
+         "predictions": [pred(json!({"A": 0.8, "B": 0.2}))]},
+        {"data": {"image": "3.jpg"}, "annotations": [
+            // Annotator 7's later completion has the lower id.
+            {"id": 6, "completed_by": 7, "created_at": "2026-01-01T10:00:00Z", "result": [ch("A")]},
+            {"id": 5, "completed_by": 7, "created_at": "2026-01-02T10:00:00Z", "result": [ch("B")]},
+            {"id": 9, "completed_by": 8, "result": [ch("B")]}],
+         "predictions": [pred(json!({"A": "0.5", "B": true}))]}
+    ]);
+    env.write("c.xml", config);
+    env.write("t.json", tasks.to_string());
+    env.lsdb(&["init", "proj", "-l", "c.xml", "--input-path", "t.json"]).ok();
+    assert_eq!(
+        rows(&env, "SELECT from_name, kind, classes FROM quality_controls ORDER BY ord"),
+        [
+            r#"{"from_name":"f","kind":null,"classes":[]}"#,
+            r#"{"from_name":"label","kind":"choice","classes":["A","B"]}"#,
+            r#"{"from_name":"region_class","kind":null,"classes":["x"]}"#,
+            r#"{"from_name":"count","kind":"nominal","classes":[]}"#,
+        ]
+    );
+    // Task 1: "A" twice is the label A, as annotator 8's; 1 and 1.0 agree. Task 3: 7's
+    // latest is B, as 8's.
+    assert_eq!(
+        rows(&env, "SELECT task_id, from_name, agreement FROM task_agreement ORDER BY ALL"),
+        [
+            r#"{"task_id":1,"from_name":"count","agreement":1.0}"#,
+            r#"{"task_id":1,"from_name":"label","agreement":1.0}"#,
+            r#"{"task_id":2,"from_name":"label","agreement":1.0}"#,
+            r#"{"task_id":3,"from_name":"label","agreement":1.0}"#,
+        ]
+    );
+    assert_eq!(
+        rows(&env, "SELECT DISTINCT annotator_a, annotator_b FROM annotator_agreement"),
+        [r#"{"annotator_a":"7","annotator_b":"8"}"#]
+    );
+    // Tasks 1 and 2 are judged by the aliases (thresholds A 0.9, B 0.2: each answer is
+    // confident in its own label, no issue); task 3's "probabilities" are text and a boolean:
+    // left out.
+    assert_eq!(
+        rows(&env, "SELECT * FROM label_issue_summary"),
+        [
+            r#"{"from_name":"label","answers":6,"judged":4,"issues":0,"no_probabilities":2,"not_one_label":0}"#
+        ]
+    );
+    assert_eq!(
+        rows(
+            &env,
+            "SELECT completion_id, given_label, suggested_label, left_out IS NULL AS judged FROM label_judgements ORDER BY 1"
+        ),
+        [
+            r#"{"completion_id":1,"given_label":"A","suggested_label":"A","judged":true}"#,
+            r#"{"completion_id":2,"given_label":"A","suggested_label":"A","judged":true}"#,
+            r#"{"completion_id":3,"given_label":"B","suggested_label":"B","judged":true}"#,
+            r#"{"completion_id":4,"given_label":"B","suggested_label":"B","judged":true}"#,
+            r#"{"completion_id":5,"given_label":"B","suggested_label":null,"judged":false}"#,
+            r#"{"completion_id":9,"given_label":"B","suggested_label":null,"judged":false}"#,
+        ]
+    );
+    // A review queue orders annotations: a model version does not apply.
+    env.lsdb(&["-p", "proj", "sample", "--strategy", "label-issues", "--model-version", "m1"])
+        .fails_with("--model-version does not apply to the review queue label-issues");
+    env.lsdb(&[
+        "-p",
+        "proj",
+        "export",
+        "--sample",
+        "low-agreement",
+        "--model-version",
+        "m1",
+        "-o",
+        "x.json",
+    ])
+    .fails_with("--model-version does not apply");
+    assert!(!env.path("x.json").exists());
 }

@@ -52,7 +52,7 @@ def check(ok, what):
 SEEDED_CONFIG = """<View>
   <Image name="image" value="$image"/>
   <Choices name="label" toName="image" choice="single">
-    <Choice value="cat"/><Choice value="dog"/><Choice value="bird"/><Choice value="fish"/><Choice value="frog"/>
+    <Choice value="Cat" alias="cat"/><Choice value="dog"/><Choice value="bird"/><Choice value="fish"/><Choice value="frog"/>
   </Choices>
   <Choices name="ok" toName="image" choice="single-radio">
     <Choice value="yes"/><Choice value="no"/>
@@ -87,6 +87,8 @@ def seeded_tasks(n=400, seed=25):
                 label = truth if rng.random() < skill.get(a, 0.7) else rng.randrange(5)
                 result = [{'from_name': 'label', 'to_name': 'image', 'type': 'choices',
                            'value': {'choices': [CLASSES[label]]}}]
+                if rng.random() < 0.05:  # the same label twice is one label
+                    result.append(dict(result[0]))
                 if rng.random() < 0.9:
                     ok = ok_truth if rng.random() < 0.9 else rng.choice(['yes', 'no'])
                     result.append({'from_name': 'ok', 'to_name': 'image', 'type': 'choices',
@@ -107,10 +109,14 @@ def seeded_tasks(n=400, seed=25):
                                              'rectanglelabels': [rng.choice(['cat', 'dog'])]}})
                 cid += rng.randint(1, 3)
                 c = {'id': cid, 'result': result, 'was_cancelled': rng.random() < 0.03}
+                if repeat or rng.random() < 0.1:  # the latest is the last created_at
+                    c['created_at'] = f'2026-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}T10:00:00Z'
                 r = rng.random()
                 if r < 0.15:
                     c['completed_by'] = {'id': a, 'email': f'user{a}@example.com'}
-                elif r < 0.17:
+                elif r < 0.16:
+                    c['completed_by'] = {'id': a}  # no email: its id
+                elif r < 0.18:
                     pass  # no annotator named: counts as one of its own
                 else:
                     c['completed_by'] = a
@@ -129,7 +135,9 @@ def seeded_tasks(n=400, seed=25):
                     del probs[CLASSES[rng.randrange(5)]]  # not a full vector
                 if rng.random() < 0.02:
                     probs[CLASSES[0]] = 1.5  # outside [0, 1]
-                top = max(probs, key=probs.get)
+                if rng.random() < 0.02:
+                    probs[CLASSES[1]] = str(probs.get(CLASSES[1], 0))  # text: no probability
+                top = max((k for k in probs if not isinstance(probs[k], str)), key=probs.get)
                 pid += 1
                 predictions.append({'id': pid, 'model_version': mv, 'score': probs[top], 'result': [
                     {'from_name': 'label', 'to_name': 'image', 'type': 'choices',
@@ -168,12 +176,26 @@ def controls_of(xml):
 
 
 def annotator(c):
+    """`completed_by`'s email, else its id (a user object), else the value itself."""
     by = c.get('completed_by')
-    if isinstance(by, dict) and 'email' in by:
-        return by['email']
+    if isinstance(by, dict):
+        for key in ('email', 'id'):
+            if by.get(key) is not None:
+                v = by[key]
+                return v if isinstance(v, str) else json.dumps(v)
+        return json.dumps(by, separators=(',', ':'))
     if by is None:
         return None
     return by if isinstance(by, str) else json.dumps(by)
+
+
+def value_text(x):
+    """One value of an answer: text as it is, numbers as numbers (1 and 1.0 alike)."""
+    if isinstance(x, str):
+        return x
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return ('num', float(x))
+    return json.dumps(x, separators=(',', ':'))
 
 
 def answer(result, name):
@@ -184,10 +206,10 @@ def answer(result, name):
         key = {'textarea': 'text', 'pairwise': 'selected'}.get(item.get('type'), item.get('type'))
         v = item.get('value', {}).get(key)
         if isinstance(v, list):
-            values.update(x if isinstance(x, str) else json.dumps(x) for x in v)
+            values.update(x if isinstance(x, str) else json.dumps(x) for x in v if x is not None)
         elif v is not None:
-            values.add(v if isinstance(v, str) else json.dumps(v))
-    return tuple(sorted(values))
+            values.add(value_text(v))
+    return tuple(sorted(values, key=repr))
 
 
 def latest_answers(tasks, controls):
@@ -200,7 +222,9 @@ def latest_answers(tasks, controls):
                 continue
             who = annotator(c)
             coder = who if who is not None else f"#{c['id']}"
-            if coder not in best or c['id'] > best[coder]['id']:
+            # The latest: the last created_at (ISO text), then the highest id.
+            order = lambda x: (x.get('created_at') or '', x['id'])
+            if coder not in best or order(c) > order(best[coder]):
                 best[coder] = c
         for coder, c in best.items():
             for name in out:
@@ -269,8 +293,8 @@ def compare(name, lsdb, work, config_xml, tasks):
                     if a < b:
                         pairs.setdefault((a, b), []).append((named[a][2], named[b][2]))
         for (a, b), ys in pairs.items():
-            y1 = ['|'.join(x) for x, _ in ys]
-            y2 = ['|'.join(y) for _, y in ys]
+            y1 = [repr(x) for x, _ in ys]
+            y2 = [repr(y) for _, y in ys]
             with warnings.catch_warnings():
                 warnings.simplefilter('ignore')
                 kappa = cohen_kappa_score(y1, y2)
