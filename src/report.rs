@@ -88,8 +88,9 @@ impl QualityPart {
 }
 
 /// The memory DuckDB may use while `lsdb quality` runs (more spills to the temp folder):
-/// at 1M tasks with two annotations each, 200 MB kept the process under 300 MiB.
-const QUALITY_MEMORY: &str = "200MB";
+/// at 1M tasks with two annotations each, 160 MB kept the process at 247 MiB (200 MB
+/// reached 301 MiB; 128 MB 219 MiB but 10% slower).
+const QUALITY_MEMORY: &str = "160MB";
 
 /// The views every part of `lsdb quality` reads, kept once as temp tables of the same name
 /// (a connection's temp tables come first in DuckDB's search path, so the views read them)
