@@ -407,3 +407,19 @@ fn issue_25_aliases_repeats_probabilities_and_annotators() {
     .fails_with("--model-version does not apply");
     assert!(!env.path("x.json").exists());
 }
+
+/// The shell reads the same views, regions included (`lsdb_region_match` is registered on
+/// the shell's instance too), and the review queue's macro.
+#[test]
+fn issue_25_the_shell_queries_the_quality_views() {
+    let env = project();
+    let out = env
+        .lsdb_stdin(
+            &["-p", "proj", "shell", "--format", "csv"],
+            "SELECT from_name, alpha FROM control_agreement WHERE alpha IS NOT NULL;\n\
+             SELECT round(agreement, 4) AS a FROM task_agreement WHERE task_id = 1 AND from_name = 'ner';\n\
+             SELECT count(*) AS n FROM review_queue('label-issues', 0, NULL);\n",
+        )
+        .ok();
+    assert_eq!(out, "from_name,alpha\nsentiment,0.5\nnote,0.0\na\n0.3333\nn\n2\n");
+}
