@@ -27,9 +27,10 @@ import random
 import string
 import sys
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
+
+from ls_exports import Api  # the same token-authenticated JSON client
 
 UNREACHABLE = "http://127.0.0.1:1"  # nothing listens on port 1: URLs that never load
 
@@ -212,24 +213,6 @@ def plan(rng):
 
 
 # ---------------------------------------------------------------------------------------
-
-
-class Api:
-    def __init__(self, base, token):
-        self.base, self.token = base.rstrip("/"), token
-
-    def call(self, method, path, body=None, raw=False):
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.base + path, data=data, method=method)
-        req.add_header("Authorization", f"Token {self.token}")
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(req, timeout=120) as resp:
-                payload = resp.read()
-        except urllib.error.HTTPError as e:
-            raise SystemExit(f"{method} {path}: HTTP {e.code}: {e.read()[:500]!r}")
-        return payload if raw else json.loads(payload or b"null")
 
 
 def sign_up(base, email, password, invite_token):
