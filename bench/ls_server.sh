@@ -15,7 +15,7 @@ start_label_studio() {
     TOKEN="lsdb-$name-$(date +%s)"
     if [ ! -x "$LS_VENV/bin/label-studio" ]; then
         python3 -m venv "$LS_VENV"
-        "$LS_VENV/bin/pip" install -q label-studio 'sentry-sdk<3'
+        "$LS_VENV/bin/pip" install -q "label-studio==1.23.2" 'sentry-sdk<3'
     fi
     env LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN=true \
         LABEL_STUDIO_USERNAME="$name@example.com" LABEL_STUDIO_PASSWORD="$TOKEN" \

@@ -111,6 +111,17 @@ CREATE TABLE IF NOT EXISTS storages (
     last_sync_import BIGINT
 );
 
+-- Tasks pushed into Label Studio projects (`lsdb push`, schema 4): which task of the store is
+-- which task of which project on which server. Written when Label Studio answers an import
+-- (and, for a push cut off before that, from the `meta.lsdb_task_id` of the project's tasks).
+CREATE TABLE IF NOT EXISTS ls_links (
+    server VARCHAR NOT NULL,
+    project_id BIGINT NOT NULL,
+    task_id BIGINT NOT NULL,
+    ls_task_id BIGINT NOT NULL,
+    pushed_at TIMESTAMP NOT NULL
+);
+
 -- Every bucket object an import or a sync read, by its canonical URI (s3://bucket/key),
 -- whichever storage definition read it: a sync reads an object again only when its ETag or
 -- size changed, and never from two definitions that cover it.

@@ -50,6 +50,7 @@ pub enum Command {
     Shell(ShellArgs),
     Stats(StatsArgs),
     Quality(QualityArgs),
+    Push(PushArgs),
     Serve(ServeArgs),
     #[command(subcommand)]
     Storage(StorageCommand),
@@ -559,6 +560,62 @@ pub struct QualityArgs {
     /// table shows all three when this is left out, csv and json the controls
     #[arg(long, value_name = "controls|pairs|issues")]
     pub show: Option<crate::report::QualityPart>,
+}
+
+/// Push tasks into a Label Studio project: the selected tasks with their predictions, each
+/// once (the store links every pushed task to its Label Studio task; pushing again sends
+/// only what the project lacks). Media go as URLs Label Studio loads, never as bytes.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  lsdb push http://localhost:8080 --token $TOKEN --sample uncertainty --limit 100 \\
+      --document-root /data
+  lsdb push http://localhost:8080 --ls-project 3 --sample uncertainty --limit 200 --document-root /data
+  lsdb push http://localhost:8080 --where \"id <= 50\" --host-url http://localhost:8081
+
+With --limit N the top N of the queue end up in the project (the ones already there are not
+sent again). Credentials: --token, or LABEL_STUDIO_API_KEY; a legacy token or a personal
+access token. See docs/labeling-loop.md.")]
+pub struct PushArgs {
+    /// Label Studio's address
+    #[arg(value_name = "URL", env = "LABEL_STUDIO_URL")]
+    pub url: String,
+    /// Its API token (a legacy token or a personal access token)
+    #[arg(long, value_name = "T", env = "LABEL_STUDIO_API_KEY", hide_env_values = true)]
+    pub token: String,
+    /// Push into this existing Label Studio project (its config must have the store's
+    /// controls); without it, a new project is made with the store's label config.
+    /// (`--project`/`-p` is lsdb's own project folder, as in every command.)
+    #[arg(long, value_name = "ID")]
+    pub ls_project: Option<i64>,
+    /// The new project's title (default: "lsdb <project folder>")
+    #[arg(long, value_name = "NAME", conflicts_with = "ls_project")]
+    pub title: Option<String>,
+    /// Push the queue of this sampling strategy, in its order
+    #[arg(long, value_name = "STRATEGY", value_parser = Choice(Strategy::parse))]
+    pub sample: Option<Strategy>,
+    /// The top N tasks (of the queue, or by id)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+    /// The seed of `uniform`
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+    /// Use only this model version's predictions for sampling
+    #[arg(long, value_name = "V")]
+    pub model_version: Option<String>,
+    /// A SQL condition on the tasks table (e.g. "id > 100")
+    #[arg(long = "where", value_name = "SQL")]
+    pub condition: Option<String>,
+    /// Send the tasks' annotations too
+    #[arg(long)]
+    pub with_annotations: bool,
+    /// Label Studio's LOCAL_FILES_DOCUMENT_ROOT: local files go as its local-files URLs, and
+    /// push connects a local storage for each folder they are in
+    #[arg(long, value_name = "DIR", conflicts_with = "host_url")]
+    pub document_root: Option<std::path::PathBuf>,
+    /// Local files as URLs of a running `lsdb serve` at this address instead
+    #[arg(long, value_name = "URL")]
+    pub host_url: Option<String>,
 }
 
 /// How rows are printed.

@@ -17,6 +17,7 @@ mod sqltext;
 // 1: the store, the label config, buckets
 mod bucket;
 mod labelconfig;
+mod labelstudio;
 mod store;
 mod templates;
 // 2: what is done to a store
@@ -28,6 +29,7 @@ mod report;
 mod sample;
 // 3: orchestration
 mod project;
+mod push;
 mod sync;
 // 4: front ends
 mod repl;

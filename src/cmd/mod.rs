@@ -5,6 +5,7 @@ mod config;
 mod export;
 mod import;
 mod init;
+mod push;
 mod quality;
 mod sample;
 mod serve;
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Shell(args) => shell::run(&project, args),
         Command::Stats(args) => stats::run(&project, args),
         Command::Quality(args) => quality::run(&project, args),
+        Command::Push(args) => push::run(&project, args),
         Command::Serve(args) => serve::run(&project, args),
         Command::Storage(args) => storage::run(&project, args),
     }

@@ -1,0 +1,50 @@
+//! `lsdb push`: tasks into a Label Studio project.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use crate::cli::PushArgs;
+use crate::export::Selection;
+use crate::push::{PushOptions, push};
+use crate::sample::SampleRequest;
+use crate::store::Store;
+
+pub fn run(project: &Path, args: PushArgs) -> Result<()> {
+    let store = Store::open(project)?;
+    let options = PushOptions {
+        url: args.url,
+        token: args.token,
+        project: args.ls_project,
+        title: args.title,
+        selection: Selection {
+            sample: args.sample.map(|strategy| SampleRequest {
+                strategy,
+                limit: args.limit,
+                seed: args.seed,
+                model_version: args.model_version,
+            }),
+            limit: args.limit,
+            condition: args.condition,
+        },
+        with_annotations: args.with_annotations,
+        host_url: args.host_url,
+        document_root: args.document_root,
+    };
+    let pushed = push(&store, &options)?;
+    for folder in &pushed.storages {
+        eprintln!("note: connected a Label Studio local storage for {folder}");
+    }
+    println!(
+        "pushed {} tasks to project {} ({}){}",
+        pushed.sent,
+        pushed.project,
+        pushed.project_url,
+        if pushed.already > 0 {
+            format!("; {} were there already", pushed.already)
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}

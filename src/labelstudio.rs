@@ -1,0 +1,154 @@
+//! A client of a live Label Studio's API (`lsdb push`), knowing nothing of the store: the
+//! server's address, its credentials and the few calls a push makes. Credentials are a
+//! legacy token (`Authorization: Token …`) or a personal access token, a JWT refresh token
+//! exchanged at `/api/token/refresh/` for short-lived access tokens (`Bearer …`), as the
+//! SDK does with `LABEL_STUDIO_API_KEY`.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+/// A connection to one Label Studio server.
+pub struct Client {
+    /// The server's address without a trailing slash (`http://localhost:8080`).
+    base: String,
+    http: reqwest::blocking::Client,
+    /// The `Authorization` header every call sends.
+    authorization: String,
+}
+
+/// Whether a token is a JWT (three base64url parts): Label Studio 1.23's personal access
+/// tokens are JWT refresh tokens; legacy tokens are 40 hex digits.
+pub fn is_jwt(token: &str) -> bool {
+    let parts: Vec<&str> = token.split('.').collect();
+    parts.len() == 3
+        && parts.iter().all(|p| {
+            !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+impl Client {
+    /// Connect to `url` with `token`: a personal access token is exchanged for an access
+    /// token first; either way the credentials are checked (`/api/current-user/whoami`), so a
+    /// wrong URL or token fails here, before anything is sent.
+    pub fn connect(url: &str, token: &str) -> Result<Client> {
+        let base = url.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            bail!("{url} is not a Label Studio address; give http://HOST:PORT");
+        }
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(300))
+            .build()
+            .context("starting the HTTP client")?;
+        let token = token.trim();
+        if token.is_empty() {
+            bail!("no Label Studio token: pass --token or set LABEL_STUDIO_API_KEY");
+        }
+        let authorization = if is_jwt(token) {
+            let response = http
+                .post(format!("{base}/api/token/refresh/"))
+                .header("Content-Type", "application/json")
+                .body(serde_json::json!({ "refresh": token }).to_string())
+                .send()
+                .map_err(|e| unreachable_error(&base, &e))?;
+            let status = response.status();
+            let body: Value =
+                serde_json::from_str(&response.text().unwrap_or_default()).unwrap_or(Value::Null);
+            let Some(access) = body.get("access").and_then(Value::as_str) else {
+                bail!(
+                    "{base} refused the personal access token ({status}); create a new one in \
+                     Label Studio's Account & Settings"
+                );
+            };
+            format!("Bearer {access}")
+        } else {
+            format!("Token {token}")
+        };
+        let client = Client { base, http, authorization };
+        if let Err(err) = client.get("/api/current-user/whoami") {
+            if err.to_string().starts_with("cannot reach") {
+                return Err(err);
+            }
+            bail!("{} did not accept the token: {err}", client.base);
+        }
+        Ok(client)
+    }
+
+    /// The server's address.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// GET a JSON answer.
+    pub fn get(&self, path: &str) -> Result<Value> {
+        self.call(self.http.get(self.url(path)), "GET", path)
+    }
+
+    /// POST a JSON body (already serialized), for a JSON answer.
+    pub fn post(&self, path: &str, body: String) -> Result<Value> {
+        let request = self.http.post(self.url(path)).header("Content-Type", "application/json");
+        self.call(request.body(body), "POST", path)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn call(
+        &self,
+        request: reqwest::blocking::RequestBuilder,
+        method: &str,
+        path: &str,
+    ) -> Result<Value> {
+        let response = request
+            .header("Authorization", &self.authorization)
+            .send()
+            .map_err(|e| unreachable_error(&self.base, &e))?;
+        let status = response.status();
+        let text = response.text().unwrap_or_default();
+        if !status.is_success() {
+            let detail = crate::error::one_line(&text);
+            let detail: String = detail.chars().take(300).collect();
+            bail!("{method} {path}: HTTP {status}: {detail}");
+        }
+        if text.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&text)
+            .with_context(|| format!("{method} {path}: the answer is not JSON"))
+    }
+}
+
+fn unreachable_error(base: &str, err: &reqwest::Error) -> anyhow::Error {
+    anyhow::anyhow!(
+        "cannot reach Label Studio at {base}: {}",
+        crate::error::one_line(&err.to_string())
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jwt_or_legacy_token() {
+        assert!(is_jwt("eyJhbGciOiJIUzI1NiJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl"));
+        assert!(!is_jwt("0123456789abcdef0123456789abcdef01234567"));
+        assert!(!is_jwt("a..b"));
+        assert!(!is_jwt("a.b.c d"));
+    }
+
+    #[test]
+    fn bad_addresses_fail_in_one_line() {
+        let err = Client::connect("localhost:8080", "t").err().expect("refused");
+        assert!(err.to_string().contains("give http://HOST:PORT"), "{err}");
+        // Nothing listens on port 1.
+        let err = Client::connect("http://127.0.0.1:1", "t").err().expect("refused");
+        assert!(
+            err.to_string().starts_with("cannot reach Label Studio at http://127.0.0.1:1"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains('\n'));
+    }
+}

@@ -1,0 +1,463 @@
+//! `lsdb push`: the selected tasks (a sampling queue, `--where`, or all) into a Label Studio
+//! project, with their predictions (and annotations when asked), each task once. The store
+//! keeps a link per pushed task (`ls_links`: server, project, task, Label Studio's task id);
+//! every pushed task also carries `meta.lsdb_task_id` and `meta.lsdb_store`, so a push that
+//! was cut off after Label Studio took a chunk but before the links were written finds those
+//! tasks again (`reconcile`) instead of sending them twice. Media never travel as bytes:
+//! local files become Label Studio local-files URLs (a local storage per folder, which
+//! Label Studio needs before it serves them) or URLs of a running `lsdb serve`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use duckdb::{Connection, params};
+use serde_json::Value;
+
+use crate::export::{Selection, UrlRewrite, UrlStyle, select_tasks};
+use crate::fileurl::parse_local_file_url;
+use crate::import::raw::RawObject;
+use crate::labelstudio::Client;
+use crate::store::Store;
+
+/// At most this many bytes of task JSON in one import request.
+const CHUNK_BYTES: usize = 2 << 20;
+/// At most this many tasks in one import request.
+const CHUNK_TASKS: usize = 1000;
+/// Tasks per page when reading a project's tasks back.
+const PAGE_SIZE: usize = 500;
+
+/// What to push where.
+#[derive(Debug, Clone, Default)]
+pub struct PushOptions {
+    pub url: String,
+    pub token: String,
+    /// An existing project; `None` creates one.
+    pub project: Option<i64>,
+    /// The new project's title.
+    pub title: Option<String>,
+    pub selection: Selection,
+    pub with_annotations: bool,
+    /// Media through a running `lsdb serve` at this address instead of Label Studio's local
+    /// files.
+    pub host_url: Option<String>,
+    /// Label Studio's `LOCAL_FILES_DOCUMENT_ROOT` (local-files URLs are relative to it).
+    pub document_root: Option<PathBuf>,
+}
+
+/// What a push did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pushed {
+    pub project: i64,
+    pub project_url: String,
+    /// Tasks sent now.
+    pub sent: u64,
+    /// Selected tasks the project already held.
+    pub already: u64,
+    /// Local storages created for the media's folders.
+    pub storages: Vec<String>,
+}
+
+/// Push the selected tasks; see the module's comment.
+pub fn push(store: &Store, options: &PushOptions) -> Result<Pushed> {
+    store.check_writable()?;
+    let conn = store.conn();
+    let config = crate::store::config::load_config(conn)?
+        .context("the store has no label config to create a project with; set one with `lsdb config set FILE`")?;
+    let client = Client::connect(&options.url, &options.token)?;
+    let server = client.base().to_string();
+    let project = match options.project {
+        Some(id) => {
+            check_project_config(&client, id, &config)?;
+            id
+        }
+        None => create_project(&client, store.project(), options.title.as_deref(), &config.xml)?,
+    };
+    let store_id = store_id(conn)?;
+    reconcile(conn, &client, &server, project, &store_id)?;
+
+    let selected = select_tasks(conn, &options.selection)?;
+    let urls = url_rewrite(options);
+    let (mut sent, mut storages) = (0u64, Vec::new());
+    let mut known_folders: BTreeSet<PathBuf> = BTreeSet::new();
+    let bar = crate::import::progress_bar();
+    let tasks = pending_tasks(conn, &server, project, options.with_annotations)?;
+    let already = selected - tasks.len() as u64;
+    let mut chunk: Vec<(i64, String)> = Vec::new();
+    let mut chunk_bytes = 0usize;
+    let mut folders: BTreeSet<PathBuf> = BTreeSet::new();
+    for task in tasks {
+        if urls.style == UrlStyle::Ls1 {
+            folders.extend(local_folders(&task.data));
+        }
+        let json = task_json(&task, &urls, &store_id)?;
+        if !chunk.is_empty()
+            && (chunk_bytes + json.len() > CHUNK_BYTES || chunk.len() >= CHUNK_TASKS)
+        {
+            storages.extend(ensure_storages(
+                &client,
+                project,
+                &mut known_folders,
+                &folders,
+                options,
+            )?);
+            sent += send_chunk(conn, &client, &server, project, &chunk)?;
+            bar.set_position(sent);
+            chunk.clear();
+            chunk_bytes = 0;
+        }
+        chunk_bytes += json.len() + 1;
+        chunk.push((task.id, json));
+    }
+    if !chunk.is_empty() {
+        storages.extend(ensure_storages(&client, project, &mut known_folders, &folders, options)?);
+        sent += send_chunk(conn, &client, &server, project, &chunk)?;
+    }
+    bar.finish_and_clear();
+    Ok(Pushed {
+        project,
+        project_url: format!("{server}/projects/{project}"),
+        sent,
+        already,
+        storages,
+    })
+}
+
+/// The label config's controls must all be in the project's config (same name and tag), or
+/// the labels that come back would not fit the store.
+fn check_project_config(
+    client: &Client,
+    id: i64,
+    config: &crate::labelconfig::LabelConfig,
+) -> Result<()> {
+    let project = client.get(&format!("/api/projects/{id}/"))?;
+    let xml = project.get("label_config").and_then(Value::as_str).unwrap_or_default();
+    let theirs =
+        crate::labelconfig::parse_label_config(xml, &format!("project {id}'s label config"))
+            .with_context(|| format!("project {id} of {}", client.base()))?;
+    let missing: Vec<String> = config
+        .controls
+        .iter()
+        .filter(|c| {
+            !theirs.controls.iter().any(|t| t.name == c.name && t.tag.eq_ignore_ascii_case(&c.tag))
+        })
+        .map(|c| format!("<{} name=\"{}\">", c.tag, c.name))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "project {id} of {} lacks {} of the store's label config; push to a new project \
+             (leave out --ls-project) or give it the store's config",
+            client.base(),
+            missing.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn create_project(client: &Client, folder: &Path, title: Option<&str>, xml: &str) -> Result<i64> {
+    let name = folder
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "lsdb".into());
+    let title = title.map_or_else(|| format!("lsdb {name}"), str::to_string);
+    let body = serde_json::json!({ "title": title, "label_config": xml });
+    let made = client.post("/api/projects/", body.to_string())?;
+    made.get("id").and_then(Value::as_i64).context("Label Studio made a project but gave no id")
+}
+
+/// This store's identity in the `meta` of the tasks it pushes (made once, kept in
+/// `lsdb_meta`).
+fn store_id(conn: &Connection) -> Result<String> {
+    if let Some(id) = crate::store::schema::meta(conn, "store_id")? {
+        return Ok(id);
+    }
+    let id: String = conn.query_row("SELECT uuid()::VARCHAR", [], |r| r.get(0))?;
+    crate::store::schema::set_meta(conn, "store_id", &id)?;
+    Ok(id)
+}
+
+/// Read the project's tasks back and write a link for every task this store pushed that has
+/// none (a push cut off between Label Studio's answer and the links).
+fn reconcile(
+    conn: &Connection,
+    client: &Client,
+    server: &str,
+    project: i64,
+    store_id: &str,
+) -> Result<u64> {
+    let mut found: Vec<(i64, i64)> = Vec::new();
+    let mut page = 1;
+    let mut seen = 0u64;
+    loop {
+        let answer = client.get(&format!(
+            "/api/tasks/?project={project}&page={page}&page_size={PAGE_SIZE}&fields=all"
+        ))?;
+        let tasks = answer.get("tasks").and_then(Value::as_array).cloned().unwrap_or_default();
+        let total = answer.get("total").and_then(Value::as_u64).unwrap_or(0);
+        for task in &tasks {
+            let meta = task.get("meta");
+            let ours =
+                meta.and_then(|m| m.get("lsdb_store")).and_then(Value::as_str) == Some(store_id);
+            if let (true, Some(id), Some(lsdb_id)) = (
+                ours,
+                task.get("id").and_then(Value::as_i64),
+                meta.and_then(|m| m.get("lsdb_task_id")).and_then(Value::as_i64),
+            ) {
+                found.push((lsdb_id, id));
+            }
+        }
+        seen += tasks.len() as u64;
+        if tasks.is_empty() || seen >= total {
+            break;
+        }
+        page += 1;
+    }
+    let tx = conn.unchecked_transaction()?;
+    let mut added = 0u64;
+    {
+        let mut insert = tx.prepare(
+            "INSERT INTO ls_links SELECT ?, ?, ?, ?, now()::TIMESTAMP WHERE NOT EXISTS \
+             (SELECT 1 FROM ls_links WHERE server = ? AND project_id = ? AND ls_task_id = ?)",
+        )?;
+        for (task_id, ls_id) in found {
+            added += insert
+                .execute(params![server, project, task_id, ls_id, server, project, ls_id])?
+                as u64;
+        }
+    }
+    tx.commit()?;
+    Ok(added)
+}
+
+/// One task to send: its store row.
+struct PendingTask {
+    id: i64,
+    data: String,
+    meta: Option<String>,
+    predictions: String,
+    annotations: Option<String>,
+}
+
+/// The selected tasks (`export_ids`) the project does not hold yet, in queue order.
+fn pending_tasks(
+    conn: &Connection,
+    server: &str,
+    project: i64,
+    with_annotations: bool,
+) -> Result<Vec<PendingTask>> {
+    let sql = "SELECT t.id, t.data::VARCHAR, t.meta::VARCHAR, coalesce(p.items, '[]'), \
+                      CASE WHEN ? THEN coalesce(c.items, '[]') END
+               FROM export_ids AS e
+               JOIN tasks AS t ON t.id = e.task_id
+               LEFT JOIN (SELECT task_id, '[' || string_agg(json_object('model_version', model_version,
+                              'score', score, 'result', result)::VARCHAR, ',' ORDER BY id) || ']' AS items
+                          FROM predictions WHERE task_id IN (SELECT task_id FROM export_ids)
+                          GROUP BY task_id) AS p ON p.task_id = t.id
+               LEFT JOIN (SELECT task_id, '[' || string_agg(json_object('result', result,
+                              'was_cancelled', was_cancelled, 'lead_time', lead_time)::VARCHAR,
+                              ',' ORDER BY id) || ']' AS items
+                          FROM completions WHERE task_id IN (SELECT task_id FROM export_ids)
+                          GROUP BY task_id) AS c ON c.task_id = t.id
+               WHERE t.id NOT IN (SELECT task_id FROM ls_links WHERE server = ? AND project_id = ?)
+               ORDER BY e.pos";
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map(params![with_annotations, server, project], |r| {
+        Ok(PendingTask {
+            id: r.get(0)?,
+            data: r.get(1)?,
+            meta: r.get(2)?,
+            predictions: r.get(3)?,
+            annotations: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// How local-file URLs are written: for the `lsdb serve` at `--host-url`, else as Label
+/// Studio's relative local-files URLs under `--document-root`.
+fn url_rewrite(options: &PushOptions) -> UrlRewrite {
+    match &options.host_url {
+        Some(host) => UrlRewrite { host: Some(host.clone()), ..UrlRewrite::default() },
+        None => UrlRewrite {
+            host: Some(String::new()),
+            style: UrlStyle::Ls1,
+            document_root: options.document_root.clone().unwrap_or_else(|| PathBuf::from("/")),
+            ..UrlRewrite::default()
+        },
+    }
+}
+
+/// The folders of the local files a task's data names.
+fn local_folders(data: &str) -> Vec<PathBuf> {
+    if !data.contains("/data/") {
+        return Vec::new();
+    }
+    let Some(object) = RawObject::parse(data) else { return Vec::new() };
+    object
+        .members()
+        .iter()
+        .filter_map(|(_, value)| serde_json::from_str::<String>(value).ok())
+        .filter_map(|text| parse_local_file_url(&text).map(|(_, path)| path))
+        .filter_map(|path| path.parent().map(Path::to_path_buf))
+        .collect()
+}
+
+/// A task as Label Studio's import takes it: data (URLs rewritten), meta with this store's
+/// marks, predictions, and annotations when asked.
+fn task_json(task: &PendingTask, urls: &UrlRewrite, store_id: &str) -> Result<String> {
+    let data = urls.rewrite_data(&task.data)?;
+    let mut meta = match task.meta.as_deref().map(serde_json::from_str::<Value>) {
+        Some(Ok(Value::Object(map))) => map,
+        _ => serde_json::Map::new(),
+    };
+    meta.insert("lsdb_task_id".into(), Value::from(task.id));
+    meta.insert("lsdb_store".into(), Value::from(store_id));
+    let mut out = format!(
+        "{{\"data\":{data},\"meta\":{},\"predictions\":{}",
+        Value::Object(meta),
+        task.predictions
+    );
+    if let Some(annotations) = &task.annotations {
+        out.push_str(",\"annotations\":");
+        out.push_str(annotations);
+    }
+    out.push('}');
+    Ok(out)
+}
+
+/// A Label Studio local storage for every folder the chunk's media are in that has none yet
+/// (Label Studio serves a local file only under one). Returns the folders connected now.
+fn ensure_storages(
+    client: &Client,
+    project: i64,
+    known: &mut BTreeSet<PathBuf>,
+    folders: &BTreeSet<PathBuf>,
+    options: &PushOptions,
+) -> Result<Vec<String>> {
+    let new: Vec<&PathBuf> = folders.iter().filter(|f| !known.contains(*f)).collect();
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    if options.document_root.is_none() {
+        bail!(
+            "the tasks name local files ({}); give --document-root DIR (Label Studio's \
+             LOCAL_FILES_DOCUMENT_ROOT) so Label Studio can serve them, or --host-url of a \
+             running `lsdb serve`",
+            new[0].display()
+        );
+    }
+    let existing = client.get(&format!("/api/storages/localfiles?project={project}"))?;
+    let have: BTreeSet<String> = existing
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|s| s.get("path").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut made = Vec::new();
+    for folder in new {
+        let path = folder.to_string_lossy().into_owned();
+        if !have.contains(&path) {
+            let body = serde_json::json!({
+                "project": project, "path": path, "title": format!("lsdb {path}"),
+                "use_blob_urls": true, "regex_filter": "",
+            });
+            client.post("/api/storages/localfiles", body.to_string()).map_err(|e| {
+                anyhow::anyhow!(
+                    "Label Studio refused a local storage for {path}: {e} (it needs \
+                     LOCAL_FILES_SERVING_ENABLED=true and LOCAL_FILES_DOCUMENT_ROOT above the folder)"
+                )
+            })?;
+            made.push(path);
+        }
+        known.insert(folder.clone());
+    }
+    Ok(made)
+}
+
+/// Import one chunk and link its tasks to the ids Label Studio gave them, in order.
+fn send_chunk(
+    conn: &Connection,
+    client: &Client,
+    server: &str,
+    project: i64,
+    chunk: &[(i64, String)],
+) -> Result<u64> {
+    crate::cancel::check()?;
+    let mut body = String::with_capacity(chunk.iter().map(|(_, j)| j.len() + 1).sum::<usize>() + 2);
+    body.push('[');
+    for (i, (_, json)) in chunk.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(json);
+    }
+    body.push(']');
+    let answer =
+        client.post(&format!("/api/projects/{project}/import?return_task_ids=true"), body)?;
+    let ids: Vec<i64> = answer
+        .get("task_ids")
+        .and_then(Value::as_array)
+        .map(|ids| ids.iter().filter_map(Value::as_i64).collect())
+        .unwrap_or_default();
+    if ids.len() != chunk.len() {
+        bail!(
+            "Label Studio took {} tasks but gave {} task ids; run the push again: it finds \
+             the tasks it sent by their meta",
+            chunk.len(),
+            ids.len()
+        );
+    }
+    let tx = conn.unchecked_transaction()?;
+    {
+        let mut insert =
+            tx.prepare("INSERT INTO ls_links VALUES (?, ?, ?, ?, now()::TIMESTAMP)")?;
+        for ((task_id, _), ls_id) in chunk.iter().zip(&ids) {
+            insert.execute(params![server, project, task_id, ls_id])?;
+        }
+    }
+    tx.commit()?;
+    Ok(chunk.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(data: &str, meta: Option<&str>) -> PendingTask {
+        PendingTask {
+            id: 7,
+            data: data.into(),
+            meta: meta.map(str::to_string),
+            predictions: "[]".into(),
+            annotations: None,
+        }
+    }
+
+    /// Local-file URLs become Label Studio's, under the document root; the task's own meta
+    /// is kept beside lsdb's marks; other values stay as written.
+    #[test]
+    fn a_task_as_label_studio_imports_it() -> Result<()> {
+        let urls = url_rewrite(&PushOptions {
+            document_root: Some(PathBuf::from("/srv")),
+            ..PushOptions::default()
+        });
+        let t =
+            task(r#"{"image":"/data/a%20b.png?d=%2Fsrv%2Fimgs","n":1.50}"#, Some(r#"{"k":"v"}"#));
+        assert_eq!(
+            task_json(&t, &urls, "S")?,
+            r#"{"data":{"image":"/data/local-files/?d=imgs/a%20b.png","n":1.50},"meta":{"k":"v","lsdb_task_id":7,"lsdb_store":"S"},"predictions":[]}"#
+        );
+        assert_eq!(local_folders(&t.data), [PathBuf::from("/srv/imgs")]);
+        // Outside the document root: refused with the folder named.
+        let outside = task(r#"{"image":"/data/x.png?d=%2Felsewhere"}"#, None);
+        let err = task_json(&outside, &urls, "S").expect_err("outside");
+        assert!(
+            err.to_string().contains("/elsewhere/x.png is not under --document-root /srv"),
+            "{err}"
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""`lsdb push` against a live Label Studio (run by tests/labelstudio/push.sh, in CI):
+
+    python3 tests/labelstudio/push.py --lsdb BIN --ls-url URL --token T --work DIR
+
+DIR is Label Studio's LOCAL_FILES_DOCUMENT_ROOT. Checks, through Label Studio's own API:
+10 tasks of an uncertainty queue arrive with their predictions and their images load through
+Label Studio's local files; pushing again sends nothing; --limit 12 sends the next 2; links
+lost after Label Studio took the tasks are found again by the tasks' meta (no duplicate);
+a personal access token (JWT) works; a wrong token, a wrong address and a project whose
+config lacks the store's controls fail in one line with exit 2 and change nothing.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+FAILURES = []
+
+CONFIG = """<View>
+  <Image name="image" value="$image"/>
+  <Choices name="label" toName="image"><Choice value="cat"/><Choice value="dog"/></Choices>
+</View>"""
+
+
+def check(ok, what):
+    print(('ok   ' if ok else 'FAIL ') + what)
+    if not ok:
+        FAILURES.append(what)
+
+
+class Api:
+    def __init__(self, base, token):
+        self.base, self.token = base.rstrip('/'), token
+
+    def call(self, method, path, body=None, raw=False):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        req.add_header('Authorization', f'Token {self.token}')
+        if data is not None:
+            req.add_header('Content-Type', 'application/json')
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            payload = resp.read()
+        return payload if raw else json.loads(payload or b'null')
+
+    def tasks(self, project):
+        out, page = [], 1
+        while True:
+            got = self.call('GET', f'/api/tasks/?project={project}&page={page}&page_size=100&fields=all')
+            out += got['tasks']
+            if len(out) >= got['total'] or not got['tasks']:
+                return out
+            page += 1
+
+
+def lsdb(args, *cmd):
+    return subprocess.run([args.lsdb, *cmd], capture_output=True, text=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--lsdb', required=True)
+    ap.add_argument('--ls-url', required=True)
+    ap.add_argument('--token', required=True)
+    ap.add_argument('--work', required=True, help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT")
+    args = ap.parse_args()
+    args.lsdb = os.path.abspath(args.lsdb)
+    api = Api(args.ls_url, args.token)
+    work = os.path.abspath(args.work)
+    images = os.path.join(work, 'images')
+    os.makedirs(images, exist_ok=True)
+    png = os.path.join(ROOT, 'fixtures', 'media', 'rgb_40x30.png')
+    tasks = []
+    for i in range(20):
+        shutil.copy(png, os.path.join(images, f'img{i}.png'))
+        url = f'/data/img{i}.png?d=' + urllib.request.quote(images, safe='')
+        score = round(abs(0.5 - i / 40) + 0.01 * i, 4)  # a spread around 0.5
+        tasks.append({'data': {'image': url}, 'predictions': [{'model_version': 'm1', 'score': score, 'result': [
+            {'from_name': 'label', 'to_name': 'image', 'type': 'choices', 'value': {'choices': ['cat']}}]}]})
+    with open(os.path.join(work, 'tasks.json'), 'w') as f:
+        json.dump(tasks, f)
+    with open(os.path.join(work, 'config.xml'), 'w') as f:
+        f.write(CONFIG)
+    proj = os.path.join(work, 'proj')
+    shutil.rmtree(proj, ignore_errors=True)
+    run = lsdb(args, 'init', proj, '-l', os.path.join(work, 'config.xml'), '--input-path', os.path.join(work, 'tasks.json'))
+    check(run.returncode == 0, f'lsdb init: {run.stderr.strip()}')
+    queue = lsdb(args, '-p', proj, 'sample', '--strategy', 'uncertainty', '--limit', '12', '--format', 'json')
+    queue_ids = [r['task_id'] for r in json.loads(queue.stdout)]
+
+    # Push 10 of the queue into a new project.
+    push = ['-p', proj, 'push', args.ls_url, '--token', args.token, '--document-root', work,
+            '--sample', 'uncertainty']
+    run = lsdb(args, *push, '--limit', '10')
+    check(run.returncode == 0 and run.stdout.startswith('pushed 10 tasks to project '), f'push 10: {run.stdout.strip()} {run.stderr.strip()}')
+    project = int(run.stdout.split('project ')[1].split(' ')[0])
+    held = api.tasks(project)
+    check(len(held) == 10, f'the project holds 10 tasks ({len(held)})')
+    check(all(len(t['predictions']) == 1 for t in held), 'each with its prediction')
+    check(sorted(t['meta']['lsdb_task_id'] for t in held) == sorted(queue_ids[:10]), 'the top 10 of the queue')
+    # The images load through Label Studio's local files.
+    with open(png, 'rb') as f:
+        want = f.read()
+    url = held[0]['data']['image']
+    check(url.startswith('/data/local-files/?d=images/'), f'a local-files URL: {url}')
+    body = api.call('GET', url, raw=True)
+    check(body == want, 'the image loads through Label Studio')
+    links = json.loads(lsdb(args, '-p', proj, 'sql', '--format', 'json',
+                            'SELECT task_id, ls_task_id FROM ls_links ORDER BY task_id').stdout)
+    check(sorted((l['task_id'], l['ls_task_id']) for l in links)
+          == sorted((t['meta']['lsdb_task_id'], t['id']) for t in held), 'the link table matches Label Studio')
+
+    # Again: nothing is sent. --limit 12: the next 2.
+    run = lsdb(args, *push, '--limit', '10', '--ls-project', str(project))
+    check(run.stdout.startswith('pushed 0 tasks') and '10 were there already' in run.stdout, f'push again: {run.stdout.strip()}')
+    run = lsdb(args, *push, '--limit', '12', '--ls-project', str(project))
+    check(run.stdout.startswith('pushed 2 tasks'), f'push 12: {run.stdout.strip()}')
+    check(len(api.tasks(project)) == 12, 'the project holds 12 tasks')
+
+    # Links lost after Label Studio took the tasks (a push cut off): found again by meta.
+    lsdb(args, '-p', proj, 'sql', 'DELETE FROM ls_links WHERE task_id IN (SELECT task_id FROM ls_links LIMIT 3)')
+    run = lsdb(args, *push, '--limit', '12', '--ls-project', str(project))
+    check(run.stdout.startswith('pushed 0 tasks'), f'after lost links: {run.stdout.strip()}')
+    check(len(api.tasks(project)) == 12, 'no task twice')
+
+    # A personal access token (a JWT refresh token).
+    try:
+        api.call('POST', '/api/jwt/settings', {'api_tokens_enabled': True, 'legacy_api_tokens_enabled': True})
+        pat = api.call('POST', '/api/token/', {})['token']
+        run = lsdb(args, *push, '--limit', '13', '--ls-project', str(project))
+        env_run = subprocess.run([args.lsdb, '-p', proj, 'push', args.ls_url, '--document-root', work,
+                                  '--sample', 'uncertainty', '--limit', '14', '--ls-project', str(project)],
+                                 capture_output=True, text=True, env={**os.environ, 'LABEL_STUDIO_API_KEY': pat})
+        check(env_run.returncode == 0 and env_run.stdout.startswith('pushed 1 tasks'),
+              f'a personal access token from LABEL_STUDIO_API_KEY: {env_run.stdout.strip()} {env_run.stderr.strip()}')
+    except urllib.error.HTTPError as e:
+        check(False, f'making a personal access token: HTTP {e.code} {e.read()[:200]!r}')
+
+    # Bad input: one line, exit 2, nothing changed.
+    before = len(api.tasks(project))
+    for what, cmd, text in [
+        ('a wrong token', ['--token', 'not-a-token'], 'did not accept the token'),
+        ('a wrong address', ['--token', args.token, '--ls-project', str(project)], 'cannot reach Label Studio'),
+    ]:
+        base = 'http://127.0.0.1:1' if what == 'a wrong address' else args.ls_url
+        run = subprocess.run([args.lsdb, '-p', proj, 'push', base, *cmd, '--document-root', work],
+                             capture_output=True, text=True, env={k: v for k, v in os.environ.items() if k != 'LABEL_STUDIO_API_KEY'})
+        check(run.returncode == 2 and run.stderr.startswith(f'lsdb: error: {base}' if what == 'a wrong token' else 'lsdb: error: cannot reach')
+              and text in run.stderr and run.stderr.count('\n') == 1, f'{what}: {run.stderr.strip()}')
+    other = api.call('POST', '/api/projects/', {'title': 'other', 'label_config': '<View><Text name="t" value="$t"/><Choices name="x" toName="t"><Choice value="a"/></Choices></View>'})
+    run = lsdb(args, *push, '--ls-project', str(other['id']))
+    check(run.returncode == 2 and 'lacks <Choices name="label">' in run.stderr, f'a project without the controls: {run.stderr.strip()}')
+    check(len(api.tasks(other['id'])) == 0 and len(api.tasks(project)) == before, 'nothing was sent')
+
+    if FAILURES:
+        print(f'{len(FAILURES)} failures')
+        sys.exit(1)
+    print('lsdb push: as Label Studio sees it')
+
+
+if __name__ == '__main__':
+    main()
