@@ -122,6 +122,24 @@ CREATE TABLE IF NOT EXISTS ls_links (
     pushed_at TIMESTAMP NOT NULL
 );
 
+-- Annotations `lsdb pull` brought from Label Studio (schema 4): which completion each is, and
+-- the `updated_at` it had, so an edit there replaces the stored one and nothing comes twice.
+CREATE TABLE IF NOT EXISTS ls_annotation_links (
+    server VARCHAR NOT NULL,
+    project_id BIGINT NOT NULL,
+    ls_annotation_id BIGINT NOT NULL,
+    completion_id BIGINT NOT NULL,
+    updated_at VARCHAR
+);
+
+-- What a completion held before `lsdb pull` replaced it with an edit made in Label Studio.
+CREATE TABLE IF NOT EXISTS completion_history (
+    completion_id BIGINT NOT NULL,
+    result JSON NOT NULL,
+    fields JSON NOT NULL,
+    replaced_at TIMESTAMP NOT NULL
+);
+
 -- Every bucket object an import or a sync read, by its canonical URI (s3://bucket/key),
 -- whichever storage definition read it: a sync reads an object again only when its ETag or
 -- size changed, and never from two definitions that cover it.

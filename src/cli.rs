@@ -51,6 +51,7 @@ pub enum Command {
     Stats(StatsArgs),
     Quality(QualityArgs),
     Push(PushArgs),
+    Pull(PullArgs),
     Serve(ServeArgs),
     #[command(subcommand)]
     Storage(StorageCommand),
@@ -616,6 +617,32 @@ pub struct PushArgs {
     /// Local files as URLs of a running `lsdb serve` at this address instead
     #[arg(long, value_name = "URL")]
     pub host_url: Option<String>,
+}
+
+/// Pull a Label Studio project's annotations onto the tasks `lsdb push` sent there: new ones
+/// are added, ones edited there replace the stored ones (the previous kept in
+/// completion_history), ones deleted there are reported (--prune deletes them). Pulling
+/// twice changes nothing.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  lsdb pull http://localhost:8080 --token $TOKEN --ls-project 4
+  lsdb pull http://localhost:8080 --ls-project 4 --prune
+
+See docs/labeling-loop.md.")]
+pub struct PullArgs {
+    /// Label Studio's address
+    #[arg(value_name = "URL", env = "LABEL_STUDIO_URL")]
+    pub url: String,
+    /// Its API token (a legacy token or a personal access token)
+    #[arg(long, value_name = "T", env = "LABEL_STUDIO_API_KEY", hide_env_values = true)]
+    pub token: String,
+    /// The Label Studio project to pull from
+    #[arg(long, value_name = "ID")]
+    pub ls_project: i64,
+    /// Delete the completions whose annotations were deleted in Label Studio
+    #[arg(long)]
+    pub prune: bool,
 }
 
 /// How rows are printed.

@@ -29,6 +29,7 @@ mod report;
 mod sample;
 // 3: orchestration
 mod project;
+mod pull;
 mod push;
 mod sync;
 // 4: front ends

@@ -5,6 +5,7 @@ mod config;
 mod export;
 mod import;
 mod init;
+mod pull;
 mod push;
 mod quality;
 mod sample;
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Stats(args) => stats::run(&project, args),
         Command::Quality(args) => quality::run(&project, args),
         Command::Push(args) => push::run(&project, args),
+        Command::Pull(args) => pull::run(&project, args),
         Command::Serve(args) => serve::run(&project, args),
         Command::Storage(args) => storage::run(&project, args),
     }

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""`lsdb push` against a live Label Studio (run by tests/labelstudio/push.sh, in CI):
+"""`lsdb push` and `lsdb pull` against a live Label Studio (run by tests/labelstudio/push.sh,
+in CI):
 
     python3 tests/labelstudio/push.py --lsdb BIN --ls-url URL --token T --work DIR
 
@@ -7,7 +8,9 @@ DIR is Label Studio's LOCAL_FILES_DOCUMENT_ROOT. Checks, through Label Studio's 
 10 tasks of an uncertainty queue arrive with their predictions and their images load through
 Label Studio's local files; pushing again sends nothing; --limit 12 sends the next 2; links
 lost after Label Studio took the tasks are found again by the tasks' meta (no duplicate);
-a personal access token (JWT) works; a wrong token, a wrong address and a project whose
+a personal access token (JWT) works; 4 annotations made through Label Studio's API are
+pulled onto the right tasks, pulling again changes nothing, an edit replaces the stored
+result; pushing again moves the queue on; a wrong token, a wrong address and a project whose
 config lacks the store's controls fail in one line with exit 2 and change nothing.
 """
 import argparse
@@ -141,6 +144,42 @@ def main():
               f'a personal access token from LABEL_STUDIO_API_KEY: {env_run.stdout.strip()} {env_run.stderr.strip()}')
     except urllib.error.HTTPError as e:
         check(False, f'making a personal access token: HTTP {e.code} {e.read()[:200]!r}')
+
+    # Annotations made in Label Studio come back: 4 new, on the right tasks; again, nothing.
+    pull = ['-p', proj, 'pull', args.ls_url, '--token', args.token, '--ls-project', str(project)]
+    held = sorted(api.tasks(project), key=lambda t: t['id'])
+    made = []
+    for t, label in zip(held[:4], ['cat', 'dog', 'dog', 'cat']):
+        made.append(api.call('POST', f"/api/tasks/{t['id']}/annotations/", {
+            'result': [{'from_name': 'label', 'to_name': 'image', 'type': 'choices', 'value': {'choices': [label]}}],
+            'lead_time': 2.5}))
+    run = lsdb(args, *pull)
+    check(run.returncode == 0 and run.stdout.startswith('pulled 4 new and 0 edited'), f'pull: {run.stdout.strip()} {run.stderr.strip()}')
+    got = json.loads(lsdb(args, '-p', proj, 'sql', '--format', 'json',
+                          "SELECT c.task_id, c.result->'$[0].value.choices[0]' AS label, c.lead_time, "
+                          "c.fields->'$.completed_by.email' AS email FROM completions c ORDER BY c.task_id").stdout)
+    want = sorted((t['meta']['lsdb_task_id'], l) for t, l in zip(held[:4], ['cat', 'dog', 'dog', 'cat']))
+    check(sorted((g['task_id'], g['label']) for g in got) == want, f'on the right tasks: {got}')
+    check(all(g['lead_time'] == 2.5 and g['email'] == 'push@example.com' for g in got), 'lead time and annotator (email) kept')
+    run = lsdb(args, *pull)
+    check(run.stdout.startswith('pulled 0 new and 0 edited') and '4 unchanged' in run.stdout, f'pull again: {run.stdout.strip()}')
+    # An edit in Label Studio replaces the stored result; the old one goes to history.
+    api.call('PATCH', f"/api/annotations/{made[0]['id']}/", {
+        'result': [{'from_name': 'label', 'to_name': 'image', 'type': 'choices', 'value': {'choices': ['dog']}}]})
+    run = lsdb(args, *pull)
+    check(run.stdout.startswith('pulled 0 new and 1 edited'), f'pull after an edit: {run.stdout.strip()}')
+    edited = json.loads(lsdb(args, '-p', proj, 'sql', '--format', 'json',
+                             f"SELECT c.result->>'$[0].value.choices[0]' AS label, (SELECT count(*) FROM completion_history) AS history "
+                             f"FROM completions c WHERE c.task_id = {held[0]['meta']['lsdb_task_id']}").stdout)
+    check(edited == [{'label': 'dog', 'history': 1}], f'the edit is stored, the old result kept: {edited}')
+    # Push again: the labeled tasks left the queue, the next ones arrive, no duplicate.
+    before = {t['meta']['lsdb_task_id'] for t in api.tasks(project)}
+    run = lsdb(args, *push, '--limit', '14', '--ls-project', str(project))
+    after = api.tasks(project)
+    check(run.returncode == 0 and len(after) == len({t['meta']['lsdb_task_id'] for t in after}), f'no duplicate: {run.stdout.strip()}')
+    queue = [r['task_id'] for r in json.loads(lsdb(args, '-p', proj, 'sample', '--strategy', 'uncertainty', '--limit', '14', '--format', 'json').stdout)]
+    check(set(queue) <= {t['meta']['lsdb_task_id'] for t in after} and not set(queue) & {g['task_id'] for g in got},
+          'the labeled tasks left the queue and the next ones are in the project')
 
     # Bad input: one line, exit 2, nothing changed.
     before = len(api.tasks(project))

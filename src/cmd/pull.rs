@@ -1,0 +1,30 @@
+//! `lsdb pull`: a Label Studio project's annotations back onto their tasks.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use crate::cli::PullArgs;
+use crate::pull::pull;
+use crate::store::Store;
+
+pub fn run(project: &Path, args: PullArgs) -> Result<()> {
+    let store = Store::open(project)?;
+    let pulled = pull(&store, &args.url, &args.token, args.ls_project, args.prune)?;
+    if pulled.unlinked > 0 {
+        eprintln!(
+            "note: {} annotations are on tasks this store did not push; left alone",
+            pulled.unlinked
+        );
+    }
+    let gone = match (pulled.gone, pulled.pruned) {
+        (0, _) => String::new(),
+        (n, 0) => format!(", {n} deleted in Label Studio (kept; --prune deletes them)"),
+        (_, n) => format!(", {n} deleted in Label Studio and here"),
+    };
+    println!(
+        "pulled {} new and {} edited annotations from project {} ({} unchanged{gone})",
+        pulled.added, pulled.updated, args.ls_project, pulled.unchanged
+    );
+    Ok(())
+}

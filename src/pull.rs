@@ -1,0 +1,219 @@
+//! `lsdb pull`: a Label Studio project's annotations onto the tasks `lsdb push` sent there.
+//! Each annotation is linked to the completion it became (`ls_annotation_links`, with its
+//! `updated_at`): a new one is added, one edited in Label Studio replaces the stored result
+//! (the previous result and fields go to `completion_history`), one deleted there is
+//! reported (`--prune` deletes it), and pulling twice changes nothing. Everything read is
+//! written in one transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use anyhow::{Context, Result};
+use duckdb::{OptionalExt, params};
+use serde_json::{Map, Value};
+
+use crate::labelstudio::Client;
+use crate::store::Store;
+
+/// Tasks per page when reading the project.
+const PAGE_SIZE: usize = 200;
+
+/// What a pull did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pulled {
+    pub added: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    /// Linked annotations Label Studio no longer has.
+    pub gone: u64,
+    /// Of those, deleted here (`--prune`).
+    pub pruned: u64,
+    /// Annotations on tasks this store did not push (left alone).
+    pub unlinked: u64,
+}
+
+/// Pull project `project`'s annotations; see the module's comment.
+pub fn pull(store: &Store, url: &str, token: &str, project: i64, prune: bool) -> Result<Pulled> {
+    store.check_writable()?;
+    let conn = store.conn();
+    let client = Client::connect(url, token)?;
+    let server = client.base().to_string();
+    let emails = user_emails(&client);
+    let tasks = read_tasks(&client, project)?;
+    let links: HashMap<i64, i64> = {
+        let mut stmt = conn.prepare(
+            "SELECT ls_task_id, task_id FROM ls_links WHERE server = ? AND project_id = ?",
+        )?;
+        let rows = stmt.query_map(params![server, project], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let tx = conn.unchecked_transaction()?;
+    let mut out = Pulled::default();
+    let mut seen: HashSet<i64> = HashSet::new();
+    let mut next_id: i64 =
+        tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM completions", [], |r| r.get(0))?;
+    for task in &tasks {
+        let ls_task = task.get("id").and_then(Value::as_i64).unwrap_or(-1);
+        let annotations =
+            task.get("annotations").and_then(Value::as_array).cloned().unwrap_or_default();
+        let Some(&task_id) = links.get(&ls_task) else {
+            out.unlinked += annotations.len() as u64;
+            continue;
+        };
+        for a in &annotations {
+            let Some(ls_id) = a.get("id").and_then(Value::as_i64) else { continue };
+            seen.insert(ls_id);
+            let updated_at = a.get("updated_at").and_then(Value::as_str).map(str::to_string);
+            let (result, fields, cancelled, lead_time, created_at) = completion_of(a, &emails);
+            let linked: Option<(i64, Option<String>)> = tx
+                .query_row(
+                    "SELECT completion_id, updated_at FROM ls_annotation_links \
+                     WHERE server = ? AND project_id = ? AND ls_annotation_id = ?",
+                    params![server, project, ls_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            match linked {
+                Some((_, stored)) if stored == updated_at => out.unchanged += 1,
+                Some((completion, _)) => {
+                    tx.execute(
+                        "INSERT INTO completion_history SELECT id, result, fields, now()::TIMESTAMP \
+                         FROM completions WHERE id = ?",
+                        params![completion],
+                    )?;
+                    tx.execute(
+                        "UPDATE completions SET result = ?, fields = ?, was_cancelled = ?, \
+                         lead_time = ?, created_at = ? WHERE id = ?",
+                        params![result, fields, cancelled, lead_time, created_at, completion],
+                    )?;
+                    tx.execute(
+                        "UPDATE ls_annotation_links SET updated_at = ? \
+                         WHERE server = ? AND project_id = ? AND ls_annotation_id = ?",
+                        params![updated_at, server, project, ls_id],
+                    )?;
+                    out.updated += 1;
+                }
+                None => {
+                    tx.execute(
+                        "INSERT INTO completions (id, task_id, result, was_cancelled, lead_time, \
+                         created_at, fields) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        params![next_id, task_id, result, cancelled, lead_time, created_at, fields],
+                    )?;
+                    tx.execute(
+                        "INSERT INTO ls_annotation_links VALUES (?, ?, ?, ?, ?)",
+                        params![server, project, ls_id, next_id, updated_at],
+                    )?;
+                    next_id += 1;
+                    out.added += 1;
+                }
+            }
+        }
+    }
+    let gone: Vec<(i64, i64)> = {
+        let mut stmt = tx.prepare(
+            "SELECT ls_annotation_id, completion_id FROM ls_annotation_links \
+             WHERE server = ? AND project_id = ?",
+        )?;
+        let rows = stmt.query_map(params![server, project], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<Vec<(i64, i64)>, _>>()?
+            .into_iter()
+            .filter(|(ls_id, _)| !seen.contains(ls_id))
+            .collect()
+    };
+    out.gone = gone.len() as u64;
+    if prune {
+        for (ls_id, completion) in gone {
+            tx.execute("DELETE FROM completions WHERE id = ?", params![completion])?;
+            tx.execute(
+                "DELETE FROM ls_annotation_links WHERE server = ? AND project_id = ? AND ls_annotation_id = ?",
+                params![server, project, ls_id],
+            )?;
+            out.pruned += 1;
+        }
+    }
+    tx.commit().context("writing the pulled annotations")?;
+    store.changed();
+    Ok(out)
+}
+
+/// The project's tasks with their annotations, page by page.
+fn read_tasks(client: &Client, project: i64) -> Result<Vec<Value>> {
+    let mut out = Vec::new();
+    let mut page = 1;
+    loop {
+        let answer = client.get(&format!(
+            "/api/tasks/?project={project}&page={page}&page_size={PAGE_SIZE}&fields=all"
+        ))?;
+        let tasks = answer.get("tasks").and_then(Value::as_array).cloned().unwrap_or_default();
+        let total = answer.get("total").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let done = tasks.is_empty();
+        out.extend(tasks);
+        if done || out.len() >= total {
+            return Ok(out);
+        }
+        page += 1;
+    }
+}
+
+/// The organization's users by id, for `completed_by` as an email (empty when Label Studio
+/// does not list them to this token).
+fn user_emails(client: &Client) -> HashMap<i64, String> {
+    let Ok(users) = client.get("/api/users/") else { return HashMap::new() };
+    let list = users.as_array().cloned().unwrap_or_default();
+    list.iter()
+        .filter_map(|u| Some((u.get("id")?.as_i64()?, u.get("email")?.as_str()?.to_string())))
+        .collect()
+}
+
+/// A Label Studio annotation as a completion: result (JSON text), the other fields it came
+/// with (JSON text; `completed_by` as the user's email when known), cancelled, lead time,
+/// created_at.
+fn completion_of(
+    a: &Value,
+    emails: &HashMap<i64, String>,
+) -> (String, String, bool, Option<f64>, Option<String>) {
+    let result = a.get("result").cloned().unwrap_or(Value::Array(Vec::new())).to_string();
+    let mut fields = Map::new();
+    if let Value::Object(map) = a {
+        for (key, value) in map {
+            if matches!(key.as_str(), "id" | "result") {
+                continue;
+            }
+            fields.insert(key.clone(), value.clone());
+        }
+    }
+    if let Some(email) =
+        a.get("completed_by").and_then(Value::as_i64).and_then(|id| emails.get(&id))
+    {
+        fields.insert(
+            "completed_by".into(),
+            serde_json::json!({ "id": a["completed_by"], "email": email }),
+        );
+    }
+    let cancelled = a.get("was_cancelled").and_then(Value::as_bool).unwrap_or(false);
+    let lead_time = a.get("lead_time").and_then(Value::as_f64);
+    let created_at = a.get("created_at").and_then(Value::as_str).map(str::to_string);
+    (result, Value::Object(fields).to_string(), cancelled, lead_time, created_at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_annotation_as_a_completion() {
+        let a = serde_json::json!({"id": 5, "completed_by": 2, "result": [{"x": 1.50}],
+            "was_cancelled": false, "lead_time": 3.5, "created_at": "2026-01-01T00:00:00Z",
+            "updated_at": "2026-01-02T00:00:00Z", "task": 9});
+        let emails = HashMap::from([(2, "ann@example.com".to_string())]);
+        let (result, fields, cancelled, lead, created) = completion_of(&a, &emails);
+        assert_eq!(result, r#"[{"x":1.50}]"#);
+        let fields: Value = serde_json::from_str(&fields).unwrap();
+        assert_eq!(fields["completed_by"]["email"], "ann@example.com");
+        assert_eq!(fields["task"], 9);
+        assert!(fields.get("id").is_none() && fields.get("result").is_none());
+        assert_eq!(
+            (cancelled, lead, created.as_deref()),
+            (false, Some(3.5), Some("2026-01-01T00:00:00Z"))
+        );
+    }
+}
