@@ -201,9 +201,13 @@ mod tests {
 
     #[test]
     fn an_annotation_as_a_completion() {
-        let a = serde_json::json!({"id": 5, "completed_by": 2, "result": [{"x": 1.50}],
-            "was_cancelled": false, "lead_time": 3.5, "created_at": "2026-01-01T00:00:00Z",
-            "updated_at": "2026-01-02T00:00:00Z", "task": 9});
+        // Parsed from text, as Label Studio's answer is: numbers keep their digits.
+        let a: Value = serde_json::from_str(
+            r#"{"id": 5, "completed_by": 2, "result": [{"x": 1.50}], "was_cancelled": false,
+                "lead_time": 3.5, "created_at": "2026-01-01T00:00:00Z",
+                "updated_at": "2026-01-02T00:00:00Z", "task": 9}"#,
+        )
+        .unwrap();
         let emails = HashMap::from([(2, "ann@example.com".to_string())]);
         let (result, fields, cancelled, lead, created) = completion_of(&a, &emails);
         assert_eq!(result, r#"[{"x":1.50}]"#);
