@@ -2,8 +2,10 @@
 //! Each annotation is linked to the completion it became (`ls_annotation_links`, with its
 //! `updated_at`): a new one is added, one edited in Label Studio replaces the stored result
 //! (the previous result and fields go to `completion_history`), one deleted there is
-//! reported (`--prune` deletes it), and pulling twice changes nothing. Everything read is
-//! written in one transaction.
+//! reported (`--prune` deletes it), and pulling twice changes nothing. A task made inside
+//! Label Studio (no lsdb marks in its `meta`) becomes a new task of the store, linked; one
+//! this store pushed whose link was lost is linked again; one another store pushed is left.
+//! Everything read is written in one transaction.
 
 use std::collections::{HashMap, HashSet};
 
@@ -27,8 +29,10 @@ pub struct Pulled {
     pub gone: u64,
     /// Of those, deleted here (`--prune`).
     pub pruned: u64,
-    /// Annotations on tasks this store did not push (left alone).
-    pub unlinked: u64,
+    /// Tasks made in Label Studio (no lsdb marks), imported as new tasks with a link.
+    pub new_tasks: u64,
+    /// Tasks another lsdb store pushed (left alone).
+    pub foreign_tasks: u64,
 }
 
 /// Pull project `project`'s annotations; see the module's comment.
@@ -39,7 +43,8 @@ pub fn pull(store: &Store, url: &str, token: &str, project: i64, prune: bool) ->
     let server = client.base().to_string();
     let emails = user_emails(&client);
     let tasks = read_tasks(&client, project)?;
-    let links: HashMap<i64, i64> = {
+    let store_id = crate::push::store_id(conn)?;
+    let mut links: HashMap<i64, i64> = {
         let mut stmt = conn.prepare(
             "SELECT ls_task_id, task_id FROM ls_links WHERE server = ? AND project_id = ?",
         )?;
@@ -51,13 +56,52 @@ pub fn pull(store: &Store, url: &str, token: &str, project: i64, prune: bool) ->
     let mut seen: HashSet<i64> = HashSet::new();
     let mut next_id: i64 =
         tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM completions", [], |r| r.get(0))?;
+    let mut next_task: i64 =
+        tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM tasks", [], |r| r.get(0))?;
     for task in &tasks {
-        let ls_task = task.get("id").and_then(Value::as_i64).unwrap_or(-1);
+        let Some(ls_task) = task.get("id").and_then(Value::as_i64) else { continue };
         let annotations =
             task.get("annotations").and_then(Value::as_array).cloned().unwrap_or_default();
-        let Some(&task_id) = links.get(&ls_task) else {
-            out.unlinked += annotations.len() as u64;
-            continue;
+        let task_id = match links.get(&ls_task) {
+            Some(&id) => id,
+            None => {
+                let meta = task.get("meta");
+                let mark = |key: &str| meta.and_then(|m| m.get(key));
+                let id = match (mark("lsdb_store").and_then(Value::as_str), mark("lsdb_task_id")) {
+                    // Pushed by this store, its link lost (a push cut off): linked again.
+                    (Some(store), Some(id)) if store == store_id => match id.as_i64() {
+                        Some(id) => id,
+                        None => continue,
+                    },
+                    (Some(_), _) => {
+                        out.foreign_tasks += 1;
+                        continue;
+                    }
+                    // Made in Label Studio: a new task of the store.
+                    _ => {
+                        let data = task.get("data").cloned().unwrap_or(Value::Object(Map::new()));
+                        let meta = meta.filter(|m| m.as_object().is_some_and(|m| !m.is_empty()));
+                        tx.execute(
+                            "INSERT INTO tasks (id, data, meta, source) VALUES (?, ?, ?, ?)",
+                            params![
+                                next_task,
+                                data.to_string(),
+                                meta.map(Value::to_string),
+                                format!("{server}/projects/{project} task {ls_task}")
+                            ],
+                        )?;
+                        out.new_tasks += 1;
+                        next_task += 1;
+                        next_task - 1
+                    }
+                };
+                tx.execute(
+                    "INSERT INTO ls_links VALUES (?, ?, ?, ?, now()::TIMESTAMP)",
+                    params![server, project, id, ls_task],
+                )?;
+                links.insert(ls_task, id);
+                id
+            }
         };
         for a in &annotations {
             let Some(ls_id) = a.get("id").and_then(Value::as_i64) else { continue };

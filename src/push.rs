@@ -168,7 +168,7 @@ fn create_project(client: &Client, folder: &Path, title: Option<&str>, xml: &str
 
 /// This store's identity in the `meta` of the tasks it pushes (made once, kept in
 /// `lsdb_meta`).
-fn store_id(conn: &Connection) -> Result<String> {
+pub fn store_id(conn: &Connection) -> Result<String> {
     if let Some(id) = crate::store::schema::meta(conn, "store_id")? {
         return Ok(id);
     }

@@ -11,11 +11,11 @@ use crate::store::Store;
 pub fn run(project: &Path, args: PullArgs) -> Result<()> {
     let store = Store::open(project)?;
     let pulled = pull(&store, &args.url, &args.token, args.ls_project, args.prune)?;
-    if pulled.unlinked > 0 {
-        eprintln!(
-            "note: {} annotations are on tasks this store did not push; left alone",
-            pulled.unlinked
-        );
+    if pulled.new_tasks > 0 {
+        eprintln!("note: {} tasks made in Label Studio were added to the store", pulled.new_tasks);
+    }
+    if pulled.foreign_tasks > 0 {
+        eprintln!("note: {} tasks another lsdb store pushed were left alone", pulled.foreign_tasks);
     }
     let gone = match (pulled.gone, pulled.pruned) {
         (0, _) => String::new(),

@@ -172,13 +172,27 @@ def main():
                              f"SELECT c.result->>'$[0].value.choices[0]' AS label, (SELECT count(*) FROM completion_history) AS history "
                              f"FROM completions c WHERE c.task_id = {held[0]['meta']['lsdb_task_id']}").stdout)
     check(edited == [{'label': 'dog', 'history': 1}], f'the edit is stored, the old result kept: {edited}')
+    # A task made inside Label Studio comes into the store with its annotation, linked.
+    made_in_ls = api.call('POST', '/api/tasks/', {'project': project, 'data': {'image': 'https://example.com/new.png'}})
+    api.call('POST', f"/api/tasks/{made_in_ls['id']}/annotations/", {
+        'result': [{'from_name': 'label', 'to_name': 'image', 'type': 'choices', 'value': {'choices': ['cat']}}]})
+    run = lsdb(args, *pull)
+    check(run.stdout.startswith('pulled 1 new and 0 edited') and '1 tasks made in Label Studio' in run.stderr,
+          f'a task made in Label Studio: {run.stdout.strip()} {run.stderr.strip()}')
+    new = json.loads(lsdb(args, '-p', proj, 'sql', '--format', 'json',
+                          f"SELECT t.data->>'image' AS image, (SELECT count(*) FROM completions c WHERE c.task_id = t.id) AS n "
+                          f"FROM tasks t JOIN ls_links l ON l.task_id = t.id WHERE l.ls_task_id = {made_in_ls['id']}").stdout)
+    check(new == [{'image': 'https://example.com/new.png', 'n': 1}], f'stored and linked: {new}')
+    run = lsdb(args, *pull)
+    check(run.stdout.startswith('pulled 0 new and 0 edited') and 'made in Label Studio' not in run.stderr, 'pulling again adds nothing')
+
     # Push again: the labeled tasks left the queue, the next ones arrive, no duplicate.
-    before = {t['meta']['lsdb_task_id'] for t in api.tasks(project)}
+    marks = lambda tasks: [t['meta'].get('lsdb_task_id') for t in tasks if t['meta'].get('lsdb_task_id')]
     run = lsdb(args, *push, '--limit', '14', '--ls-project', str(project))
-    after = api.tasks(project)
-    check(run.returncode == 0 and len(after) == len({t['meta']['lsdb_task_id'] for t in after}), f'no duplicate: {run.stdout.strip()}')
+    after = marks(api.tasks(project))
+    check(run.returncode == 0 and len(after) == len(set(after)), f'no duplicate: {run.stdout.strip()}')
     queue = [r['task_id'] for r in json.loads(lsdb(args, '-p', proj, 'sample', '--strategy', 'uncertainty', '--limit', '14', '--format', 'json').stdout)]
-    check(set(queue) <= {t['meta']['lsdb_task_id'] for t in after} and not set(queue) & {g['task_id'] for g in got},
+    check(set(queue) <= set(after) and not set(queue) & {g['task_id'] for g in got},
           'the labeled tasks left the queue and the next ones are in the project')
 
     # Bad input: one line, exit 2, nothing changed.
