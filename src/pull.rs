@@ -42,7 +42,7 @@ pub fn pull(store: &Store, url: &str, token: &str, project: i64, prune: bool) ->
     let client = Client::connect(url, token)?;
     let server = client.base().to_string();
     let emails = user_emails(&client);
-    let tasks = read_tasks(&client, project)?;
+    let mut pages = Pages { client: &client, project, page: 0, seen: 0, is_done: false };
     let store_id = crate::push::store_id(conn)?;
     let mut links: HashMap<i64, i64> = {
         let mut stmt = conn.prepare(
@@ -58,30 +58,34 @@ pub fn pull(store: &Store, url: &str, token: &str, project: i64, prune: bool) ->
         tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM completions", [], |r| r.get(0))?;
     let mut next_task: i64 =
         tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM tasks", [], |r| r.get(0))?;
-    for task in &tasks {
-        let Some(ls_task) = task.get("id").and_then(Value::as_i64) else { continue };
-        let annotations =
-            task.get("annotations").and_then(Value::as_array).cloned().unwrap_or_default();
-        let task_id = match links.get(&ls_task) {
-            Some(&id) => id,
-            None => {
-                let meta = task.get("meta");
-                let mark = |key: &str| meta.and_then(|m| m.get(key));
-                let id = match (mark("lsdb_store").and_then(Value::as_str), mark("lsdb_task_id")) {
-                    // Pushed by this store, its link lost (a push cut off): linked again.
-                    (Some(store), Some(id)) if store == store_id => match id.as_i64() {
-                        Some(id) => id,
-                        None => continue,
-                    },
-                    (Some(_), _) => {
-                        out.foreign_tasks += 1;
-                        continue;
-                    }
-                    // Made in Label Studio: a new task of the store.
-                    _ => {
-                        let data = task.get("data").cloned().unwrap_or(Value::Object(Map::new()));
-                        let meta = meta.filter(|m| m.as_object().is_some_and(|m| !m.is_empty()));
-                        tx.execute(
+    while let Some(tasks) = pages.next_page()? {
+        for task in &tasks {
+            let Some(ls_task) = task.get("id").and_then(Value::as_i64) else { continue };
+            let annotations =
+                task.get("annotations").and_then(Value::as_array).cloned().unwrap_or_default();
+            let task_id = match links.get(&ls_task) {
+                Some(&id) => id,
+                None => {
+                    let meta = task.get("meta");
+                    let mark = |key: &str| meta.and_then(|m| m.get(key));
+                    let id =
+                        match (mark("lsdb_store").and_then(Value::as_str), mark("lsdb_task_id")) {
+                            // Pushed by this store, its link lost (a push cut off): linked again.
+                            (Some(store), Some(id)) if store == store_id => match id.as_i64() {
+                                Some(id) => id,
+                                None => continue,
+                            },
+                            (Some(_), _) => {
+                                out.foreign_tasks += 1;
+                                continue;
+                            }
+                            // Made in Label Studio: a new task of the store.
+                            _ => {
+                                let data =
+                                    task.get("data").cloned().unwrap_or(Value::Object(Map::new()));
+                                let meta =
+                                    meta.filter(|m| m.as_object().is_some_and(|m| !m.is_empty()));
+                                tx.execute(
                             "INSERT INTO tasks (id, data, meta, source) VALUES (?, ?, ?, ?)",
                             params![
                                 next_task,
@@ -90,64 +94,65 @@ pub fn pull(store: &Store, url: &str, token: &str, project: i64, prune: bool) ->
                                 format!("{server}/projects/{project} task {ls_task}")
                             ],
                         )?;
-                        out.new_tasks += 1;
-                        next_task += 1;
-                        next_task - 1
-                    }
-                };
-                tx.execute(
-                    "INSERT INTO ls_links VALUES (?, ?, ?, ?, now()::TIMESTAMP)",
-                    params![server, project, id, ls_task],
-                )?;
-                links.insert(ls_task, id);
-                id
-            }
-        };
-        for a in &annotations {
-            let Some(ls_id) = a.get("id").and_then(Value::as_i64) else { continue };
-            seen.insert(ls_id);
-            let updated_at = a.get("updated_at").and_then(Value::as_str).map(str::to_string);
-            let (result, fields, cancelled, lead_time, created_at) = completion_of(a, &emails);
-            let linked: Option<(i64, Option<String>)> = tx
-                .query_row(
-                    "SELECT completion_id, updated_at FROM ls_annotation_links \
-                     WHERE server = ? AND project_id = ? AND ls_annotation_id = ?",
-                    params![server, project, ls_id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            match linked {
-                Some((_, stored)) if stored == updated_at => out.unchanged += 1,
-                Some((completion, _)) => {
+                                out.new_tasks += 1;
+                                next_task += 1;
+                                next_task - 1
+                            }
+                        };
                     tx.execute(
+                        "INSERT INTO ls_links VALUES (?, ?, ?, ?, now()::TIMESTAMP)",
+                        params![server, project, id, ls_task],
+                    )?;
+                    links.insert(ls_task, id);
+                    id
+                }
+            };
+            for a in &annotations {
+                let Some(ls_id) = a.get("id").and_then(Value::as_i64) else { continue };
+                seen.insert(ls_id);
+                let updated_at = a.get("updated_at").and_then(Value::as_str).map(str::to_string);
+                let (result, fields, cancelled, lead_time, created_at) = completion_of(a, &emails);
+                let linked: Option<(i64, Option<String>)> = tx
+                    .query_row(
+                        "SELECT completion_id, updated_at FROM ls_annotation_links \
+                     WHERE server = ? AND project_id = ? AND ls_annotation_id = ?",
+                        params![server, project, ls_id],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                match linked {
+                    Some((_, stored)) if stored == updated_at => out.unchanged += 1,
+                    Some((completion, _)) => {
+                        tx.execute(
                         "INSERT INTO completion_history SELECT id, result, fields, now()::TIMESTAMP \
                          FROM completions WHERE id = ?",
                         params![completion],
                     )?;
-                    tx.execute(
-                        "UPDATE completions SET result = ?, fields = ?, was_cancelled = ?, \
+                        tx.execute(
+                            "UPDATE completions SET result = ?, fields = ?, was_cancelled = ?, \
                          lead_time = ?, created_at = ? WHERE id = ?",
-                        params![result, fields, cancelled, lead_time, created_at, completion],
-                    )?;
-                    tx.execute(
-                        "UPDATE ls_annotation_links SET updated_at = ? \
+                            params![result, fields, cancelled, lead_time, created_at, completion],
+                        )?;
+                        tx.execute(
+                            "UPDATE ls_annotation_links SET updated_at = ? \
                          WHERE server = ? AND project_id = ? AND ls_annotation_id = ?",
-                        params![updated_at, server, project, ls_id],
-                    )?;
-                    out.updated += 1;
-                }
-                None => {
-                    tx.execute(
+                            params![updated_at, server, project, ls_id],
+                        )?;
+                        out.updated += 1;
+                    }
+                    None => {
+                        tx.execute(
                         "INSERT INTO completions (id, task_id, result, was_cancelled, lead_time, \
                          created_at, fields) VALUES (?, ?, ?, ?, ?, ?, ?)",
                         params![next_id, task_id, result, cancelled, lead_time, created_at, fields],
                     )?;
-                    tx.execute(
-                        "INSERT INTO ls_annotation_links VALUES (?, ?, ?, ?, ?)",
-                        params![server, project, ls_id, next_id, updated_at],
-                    )?;
-                    next_id += 1;
-                    out.added += 1;
+                        tx.execute(
+                            "INSERT INTO ls_annotation_links VALUES (?, ?, ?, ?, ?)",
+                            params![server, project, ls_id, next_id, updated_at],
+                        )?;
+                        next_id += 1;
+                        out.added += 1;
+                    }
                 }
             }
         }
@@ -179,22 +184,31 @@ pub fn pull(store: &Store, url: &str, token: &str, project: i64, prune: bool) ->
     Ok(out)
 }
 
-/// The project's tasks with their annotations, page by page.
-fn read_tasks(client: &Client, project: i64) -> Result<Vec<Value>> {
-    let mut out = Vec::new();
-    let mut page = 1;
-    loop {
-        let answer = client.get(&format!(
-            "/api/tasks/?project={project}&page={page}&page_size={PAGE_SIZE}&fields=all"
+/// The project's tasks with their annotations, a page at a time (only one page is held).
+struct Pages<'c> {
+    client: &'c Client,
+    project: i64,
+    page: u64,
+    seen: u64,
+    is_done: bool,
+}
+
+impl Pages<'_> {
+    fn next_page(&mut self) -> Result<Option<Vec<Value>>> {
+        if self.is_done {
+            return Ok(None);
+        }
+        crate::cancel::check()?;
+        self.page += 1;
+        let answer = self.client.get(&format!(
+            "/api/tasks/?project={}&page={}&page_size={PAGE_SIZE}&fields=all",
+            self.project, self.page
         ))?;
         let tasks = answer.get("tasks").and_then(Value::as_array).cloned().unwrap_or_default();
-        let total = answer.get("total").and_then(Value::as_u64).unwrap_or(0) as usize;
-        let done = tasks.is_empty();
-        out.extend(tasks);
-        if done || out.len() >= total {
-            return Ok(out);
-        }
-        page += 1;
+        let total = answer.get("total").and_then(Value::as_u64).unwrap_or(0);
+        self.seen += tasks.len() as u64;
+        self.is_done = tasks.is_empty() || self.seen >= total;
+        Ok(if tasks.is_empty() { None } else { Some(tasks) })
     }
 }
 
