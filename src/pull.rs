@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 
 use anyhow::{Context, Result};
-use duckdb::{OptionalExt, params};
+use duckdb::params;
 use serde_json::{Map, Value};
 
 use crate::labelstudio::Client;
@@ -51,7 +51,25 @@ pub fn pull(store: &Store, url: &str, token: &str, project: i64, prune: bool) ->
         let rows = stmt.query_map(params![server, project], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<Result<_, _>>()?
     };
+    // Each annotation Label Studio had at the last pull: its completion and updated_at.
+    let known: HashMap<i64, (i64, Option<String>)> = {
+        let mut stmt = conn.prepare(
+            "SELECT ls_annotation_id, completion_id, updated_at FROM ls_annotation_links \
+             WHERE server = ? AND project_id = ?",
+        )?;
+        let rows =
+            stmt.query_map(params![server, project], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
+        rows.collect::<Result<_, _>>()?
+    };
     let tx = conn.unchecked_transaction()?;
+    // New and edited annotations are staged through appenders and moved in a few
+    // statements: a statement per annotation cost 3 ms of CPU each.
+    tx.execute_batch(
+        "CREATE OR REPLACE TEMP TABLE lsdb_pulled (is_new BOOLEAN, completion_id BIGINT, \
+             task_id BIGINT, result VARCHAR, was_cancelled BOOLEAN, lead_time DOUBLE, \
+             created_at VARCHAR, fields VARCHAR, ls_annotation_id BIGINT, updated_at VARCHAR)",
+    )?;
+    let mut staged = tx.appender("lsdb_pulled")?;
     let mut out = Pulled::default();
     let mut seen: HashSet<i64> = HashSet::new();
     let mut next_id: i64 =
@@ -111,52 +129,54 @@ pub fn pull(store: &Store, url: &str, token: &str, project: i64, prune: bool) ->
                 let Some(ls_id) = a.get("id").and_then(Value::as_i64) else { continue };
                 seen.insert(ls_id);
                 let updated_at = a.get("updated_at").and_then(Value::as_str).map(str::to_string);
-                let (result, fields, cancelled, lead_time, created_at) = completion_of(a, &emails);
-                let linked: Option<(i64, Option<String>)> = tx
-                    .query_row(
-                        "SELECT completion_id, updated_at FROM ls_annotation_links \
-                     WHERE server = ? AND project_id = ? AND ls_annotation_id = ?",
-                        params![server, project, ls_id],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()?;
-                match linked {
-                    Some((_, stored)) if stored == updated_at => out.unchanged += 1,
-                    Some((completion, _)) => {
-                        tx.execute(
-                        "INSERT INTO completion_history SELECT id, result, fields, now()::TIMESTAMP \
-                         FROM completions WHERE id = ?",
-                        params![completion],
-                    )?;
-                        tx.execute(
-                            "UPDATE completions SET result = ?, fields = ?, was_cancelled = ?, \
-                         lead_time = ?, created_at = ? WHERE id = ?",
-                            params![result, fields, cancelled, lead_time, created_at, completion],
-                        )?;
-                        tx.execute(
-                            "UPDATE ls_annotation_links SET updated_at = ? \
-                         WHERE server = ? AND project_id = ? AND ls_annotation_id = ?",
-                            params![updated_at, server, project, ls_id],
-                        )?;
-                        out.updated += 1;
+                let (completion, is_new) = match known.get(&ls_id) {
+                    Some((_, stored)) if *stored == updated_at => {
+                        out.unchanged += 1;
+                        continue;
                     }
+                    Some((completion, _)) => (*completion, false),
                     None => {
-                        tx.execute(
-                        "INSERT INTO completions (id, task_id, result, was_cancelled, lead_time, \
-                         created_at, fields) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        params![next_id, task_id, result, cancelled, lead_time, created_at, fields],
-                    )?;
-                        tx.execute(
-                            "INSERT INTO ls_annotation_links VALUES (?, ?, ?, ?, ?)",
-                            params![server, project, ls_id, next_id, updated_at],
-                        )?;
                         next_id += 1;
-                        out.added += 1;
+                        (next_id - 1, true)
                     }
+                };
+                let (result, fields, cancelled, lead_time, created_at) = completion_of(a, &emails);
+                staged.append_row(params![
+                    is_new, completion, task_id, result, cancelled, lead_time, created_at, fields,
+                    ls_id, updated_at
+                ])?;
+                if is_new {
+                    out.added += 1;
+                } else {
+                    out.updated += 1;
                 }
             }
         }
     }
+    staged.flush()?;
+    drop(staged);
+    tx.execute_batch(
+        "INSERT INTO completion_history SELECT c.id, c.result, c.fields, now()::TIMESTAMP \
+         FROM completions AS c JOIN lsdb_pulled AS p ON p.completion_id = c.id WHERE NOT p.is_new;
+         UPDATE completions SET result = p.result, fields = p.fields, \
+             was_cancelled = p.was_cancelled, lead_time = p.lead_time, created_at = p.created_at \
+         FROM lsdb_pulled AS p WHERE completions.id = p.completion_id AND NOT p.is_new;
+         INSERT INTO completions (id, task_id, result, was_cancelled, lead_time, created_at, fields) \
+         SELECT completion_id, task_id, result, was_cancelled, lead_time, created_at, fields \
+         FROM lsdb_pulled WHERE is_new;",
+    )?;
+    tx.execute(
+        "UPDATE ls_annotation_links SET updated_at = p.updated_at FROM lsdb_pulled AS p \
+         WHERE server = ? AND project_id = ? AND ls_annotation_links.ls_annotation_id = p.ls_annotation_id \
+           AND NOT p.is_new",
+        params![server, project],
+    )?;
+    tx.execute(
+        "INSERT INTO ls_annotation_links SELECT ?, ?, ls_annotation_id, completion_id, updated_at \
+         FROM lsdb_pulled WHERE is_new",
+        params![server, project],
+    )?;
+    tx.execute_batch("DROP TABLE lsdb_pulled")?;
     let gone: Vec<(i64, i64)> = {
         let mut stmt = tx.prepare(
             "SELECT ls_annotation_id, completion_id FROM ls_annotation_links \
