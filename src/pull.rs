@@ -69,7 +69,14 @@ pub fn pull(store: &Store, url: &str, token: &str, project: i64, prune: bool) ->
              task_id BIGINT, result VARCHAR, was_cancelled BOOLEAN, lead_time DOUBLE, \
              created_at VARCHAR, fields VARCHAR, ls_annotation_id BIGINT, updated_at VARCHAR)",
     )?;
+    tx.execute_batch(
+        "CREATE OR REPLACE TEMP TABLE lsdb_pulled_tasks (id BIGINT, data VARCHAR, meta VARCHAR, \
+             source VARCHAR);
+         CREATE OR REPLACE TEMP TABLE lsdb_pulled_links (task_id BIGINT, ls_task_id BIGINT);",
+    )?;
     let mut staged = tx.appender("lsdb_pulled")?;
+    let mut new_tasks = tx.appender("lsdb_pulled_tasks")?;
+    let mut new_links = tx.appender("lsdb_pulled_links")?;
     let mut out = Pulled::default();
     let mut seen: HashSet<i64> = HashSet::new();
     let mut next_id: i64 =
@@ -103,24 +110,18 @@ pub fn pull(store: &Store, url: &str, token: &str, project: i64, prune: bool) ->
                                     task.get("data").cloned().unwrap_or(Value::Object(Map::new()));
                                 let meta =
                                     meta.filter(|m| m.as_object().is_some_and(|m| !m.is_empty()));
-                                tx.execute(
-                            "INSERT INTO tasks (id, data, meta, source) VALUES (?, ?, ?, ?)",
-                            params![
-                                next_task,
-                                data.to_string(),
-                                meta.map(Value::to_string),
-                                format!("{server}/projects/{project} task {ls_task}")
-                            ],
-                        )?;
+                                new_tasks.append_row(params![
+                                    next_task,
+                                    data.to_string(),
+                                    meta.map(Value::to_string),
+                                    format!("{server}/projects/{project} task {ls_task}")
+                                ])?;
                                 out.new_tasks += 1;
                                 next_task += 1;
                                 next_task - 1
                             }
                         };
-                    tx.execute(
-                        "INSERT INTO ls_links VALUES (?, ?, ?, ?, now()::TIMESTAMP)",
-                        params![server, project, id, ls_task],
-                    )?;
+                    new_links.append_row(params![id, ls_task])?;
                     links.insert(ls_task, id);
                     id
                 }
@@ -153,8 +154,19 @@ pub fn pull(store: &Store, url: &str, token: &str, project: i64, prune: bool) ->
             }
         }
     }
-    staged.flush()?;
-    drop(staged);
+    for appender in [&mut staged, &mut new_tasks, &mut new_links] {
+        appender.flush()?;
+    }
+    drop((staged, new_tasks, new_links));
+    tx.execute_batch(
+        "INSERT INTO tasks (id, data, meta, source) SELECT id, data, meta, source FROM lsdb_pulled_tasks;
+         DROP TABLE lsdb_pulled_tasks;",
+    )?;
+    tx.execute(
+        "INSERT INTO ls_links SELECT ?, ?, task_id, ls_task_id, now()::TIMESTAMP FROM lsdb_pulled_links",
+        params![server, project],
+    )?;
+    tx.execute_batch("DROP TABLE lsdb_pulled_links")?;
     tx.execute_batch(
         "INSERT INTO completion_history SELECT c.id, c.result, c.fields, now()::TIMESTAMP \
          FROM completions AS c JOIN lsdb_pulled AS p ON p.completion_id = c.id WHERE NOT p.is_new;
