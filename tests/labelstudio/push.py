@@ -172,6 +172,15 @@ def main():
                              f"SELECT c.result->>'$[0].value.choices[0]' AS label, (SELECT count(*) FROM completion_history) AS history "
                              f"FROM completions c WHERE c.task_id = {held[0]['meta']['lsdb_task_id']}").stdout)
     check(edited == [{'label': 'dog', 'history': 1}], f'the edit is stored, the old result kept: {edited}')
+    # An annotation deleted in Label Studio is reported, and deleted here only with --prune.
+    api.call('DELETE', f"/api/annotations/{made[3]['id']}/", raw=True)
+    run = lsdb(args, *pull)
+    check('1 deleted in Label Studio (kept; --prune deletes them)' in run.stdout, f'a deletion reported: {run.stdout.strip()}')
+    count = lambda: json.loads(lsdb(args, '-p', proj, 'sql', '--format', 'json', 'SELECT count(*) AS n FROM completions').stdout)[0]['n']
+    check(count() == 4, 'and kept')
+    run = lsdb(args, *pull, '--prune')
+    check('1 deleted in Label Studio and here' in run.stdout and count() == 3, f'--prune deletes it: {run.stdout.strip()}')
+
     # A task made inside Label Studio comes into the store with its annotation, linked.
     made_in_ls = api.call('POST', '/api/tasks/', {'project': project, 'data': {'image': 'https://example.com/new.png'}})
     api.call('POST', f"/api/tasks/{made_in_ls['id']}/annotations/", {
@@ -192,7 +201,8 @@ def main():
     after = marks(api.tasks(project))
     check(run.returncode == 0 and len(after) == len(set(after)), f'no duplicate: {run.stdout.strip()}')
     queue = [r['task_id'] for r in json.loads(lsdb(args, '-p', proj, 'sample', '--strategy', 'uncertainty', '--limit', '14', '--format', 'json').stdout)]
-    check(set(queue) <= set(after) and not set(queue) & {g['task_id'] for g in got},
+    labeled = {g['task_id'] for g in got} - {held[3]['meta']['lsdb_task_id']}  # its annotation was pruned
+    check(set(queue) <= set(after) and not set(queue) & labeled,
           'the labeled tasks left the queue and the next ones are in the project')
 
     # Bad input: one line, exit 2, nothing changed.
