@@ -82,6 +82,7 @@ pub fn push(store: &Store, options: &PushOptions) -> Result<Pushed> {
     let mut known_folders: BTreeSet<PathBuf> = BTreeSet::new();
     let bar = crate::import::progress_bar();
     let tasks = pending_tasks(conn, &server, project, options.with_annotations)?;
+    let completions = if options.with_annotations { Some(completion_ids(conn)?) } else { None };
     let already = selected - tasks.len() as u64;
     let mut chunk: Vec<(i64, String)> = Vec::new();
     let mut chunk_bytes = 0usize;
@@ -101,7 +102,7 @@ pub fn push(store: &Store, options: &PushOptions) -> Result<Pushed> {
                 &folders,
                 options,
             )?);
-            sent += send_chunk(conn, &client, &server, project, &chunk)?;
+            sent += send_chunk(conn, &client, &server, project, &chunk, completions.as_ref())?;
             bar.set_position(sent);
             chunk.clear();
             chunk_bytes = 0;
@@ -111,7 +112,7 @@ pub fn push(store: &Store, options: &PushOptions) -> Result<Pushed> {
     }
     if !chunk.is_empty() {
         storages.extend(ensure_storages(&client, project, &mut known_folders, &folders, options)?);
-        sent += send_chunk(conn, &client, &server, project, &chunk)?;
+        sent += send_chunk(conn, &client, &server, project, &chunk, completions.as_ref())?;
     }
     bar.finish_and_clear();
     Ok(Pushed {
@@ -404,6 +405,7 @@ fn send_chunk(
     server: &str,
     project: i64,
     chunk: &[(i64, String)],
+    completions: Option<&std::collections::HashMap<i64, Vec<i64>>>,
 ) -> Result<u64> {
     crate::cancel::check()?;
     let mut body = String::with_capacity(chunk.iter().map(|(_, j)| j.len() + 1).sum::<usize>() + 2);
@@ -432,7 +434,77 @@ fn send_chunk(
     }
     let pairs: Vec<(i64, i64)> = chunk.iter().map(|(task_id, _)| *task_id).zip(ids).collect();
     link_tasks(conn, server, project, &pairs)?;
+    if let Some(completions) = completions {
+        link_annotations(conn, client, server, project, &pairs, completions)?;
+    }
     Ok(chunk.len() as u64)
+}
+
+/// The completion ids of each selected task, in id order (the order push sends them in).
+fn completion_ids(conn: &Connection) -> Result<std::collections::HashMap<i64, Vec<i64>>> {
+    let mut stmt = conn.prepare(
+        "SELECT task_id, list(id ORDER BY id) FROM completions \
+         WHERE task_id IN (SELECT task_id FROM export_ids) GROUP BY task_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let ids: duckdb::types::Value = r.get(1)?;
+        let ids = match ids {
+            duckdb::types::Value::List(items) => items
+                .into_iter()
+                .filter_map(|v| match v {
+                    duckdb::types::Value::BigInt(id) => Some(id),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok((r.get::<_, i64>(0)?, ids))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Link the annotations `--with-annotations` just sent to the completions they came from, so
+/// a pull knows them: Label Studio's import answers with task ids only, so each task's
+/// annotations are read back; it makes them in the order sent, which is the completions'
+/// id order.
+fn link_annotations(
+    conn: &Connection,
+    client: &Client,
+    server: &str,
+    project: i64,
+    pairs: &[(i64, i64)],
+    completions: &std::collections::HashMap<i64, Vec<i64>>,
+) -> Result<()> {
+    let mut app = conn.appender("ls_annotation_links")?;
+    for (task_id, ls_task) in pairs {
+        let Some(ours) = completions.get(task_id) else { continue };
+        let theirs = client.get(&format!("/api/tasks/{ls_task}/annotations/"))?;
+        let mut theirs: Vec<(i64, Option<String>)> = theirs
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|a| {
+                        let id = a.get("id")?.as_i64()?;
+                        Some((id, a.get("updated_at").and_then(Value::as_str).map(str::to_string)))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        theirs.sort();
+        if theirs.len() != ours.len() {
+            bail!(
+                "Label Studio task {ls_task} holds {} annotations where {} were sent; its \
+                 annotations were not linked",
+                theirs.len(),
+                ours.len()
+            );
+        }
+        for ((ls_id, updated_at), completion) in theirs.iter().zip(ours) {
+            app.append_row(params![server, project, ls_id, completion, updated_at])?;
+        }
+    }
+    app.flush()?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -205,6 +205,19 @@ def main():
     check(set(queue) <= set(after) and not set(queue) & labeled,
           'the labeled tasks left the queue and the next ones are in the project')
 
+    # Annotations sent with --with-annotations are linked: pulling that project brings
+    # nothing twice.
+    with_ann = [*push[:push.index('--sample')], '--with-annotations', '--where', 'id IN (SELECT task_id FROM completions)',
+                '--title', 'with annotations']
+    run = lsdb(args, *with_ann)
+    second = int(run.stdout.split('project ')[1].split(' ')[0]) if run.returncode == 0 else None
+    n_completions = count()
+    check(second is not None and sum(len(t['annotations']) for t in api.tasks(second)) == n_completions,
+          f'annotations sent: {run.stdout.strip()} {run.stderr.strip()}')
+    run = lsdb(args, '-p', proj, 'pull', args.ls_url, '--token', args.token, '--ls-project', str(second))
+    check(run.stdout.startswith('pulled 0 new and 0 edited') and count() == n_completions,
+          f'pulled back, nothing twice: {run.stdout.strip()} {run.stderr.strip()}')
+
     # Bad input: one line, exit 2, nothing changed.
     before = len(api.tasks(project))
     for what, cmd, text in [
