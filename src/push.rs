@@ -3,7 +3,8 @@
 //! keeps a link per pushed task (`ls_links`: server, project, task, Label Studio's task id);
 //! every pushed task also carries `meta.lsdb_task_id` and `meta.lsdb_store`, so a push that
 //! was cut off after Label Studio took a chunk but before the links were written finds those
-//! tasks again (`reconcile`) instead of sending them twice. Media never travel as bytes:
+//! tasks again (`reconcile`, run when a push left its `push_pending` mark in `lsdb_meta`)
+//! instead of sending them twice. Media never travel as bytes:
 //! local files become Label Studio local-files URLs (a local storage per folder, which
 //! Label Studio needs before it serves them) or URLs of a running `lsdb serve`.
 
@@ -74,7 +75,13 @@ pub fn push(store: &Store, options: &PushOptions) -> Result<Pushed> {
         None => create_project(&client, store.project(), options.title.as_deref(), &config.xml)?,
     };
     let store_id = store_id(conn)?;
-    reconcile(conn, &client, &server, project, &store_id)?;
+    // A push that did not finish leaves its mark: only then can Label Studio hold tasks of
+    // this store without links (reading a large project back takes minutes).
+    let pending = format!("push_pending {server} {project}");
+    if crate::store::schema::meta(conn, &pending)?.is_some() {
+        reconcile(conn, &client, &server, project, &store_id)?;
+    }
+    crate::store::schema::set_meta(conn, &pending, "1")?;
 
     let selected = select_tasks(conn, &options.selection)?;
     let urls = url_rewrite(options);
@@ -115,6 +122,7 @@ pub fn push(store: &Store, options: &PushOptions) -> Result<Pushed> {
         sent += send_chunk(conn, &client, &server, project, &chunk, completions.as_ref())?;
     }
     bar.finish_and_clear();
+    conn.execute("DELETE FROM lsdb_meta WHERE key = ?", params![pending])?;
     Ok(Pushed {
         project,
         project_url: format!("{server}/projects/{project}"),

@@ -127,10 +127,16 @@ def main():
     check(len(api.tasks(project)) == 12, 'the project holds 12 tasks')
 
     # Links lost after Label Studio took the tasks (a push cut off): found again by meta.
-    lsdb(args, '-p', proj, 'sql', 'DELETE FROM ls_links WHERE task_id IN (SELECT task_id FROM ls_links LIMIT 3)')
+    # (The state a push killed between Label Studio's answer and the links leaves: links
+    # missing, and the push's pending mark.)
+    lsdb(args, '-p', proj, 'sql', 'DELETE FROM ls_links WHERE task_id IN (SELECT task_id FROM ls_links LIMIT 3); '
+         f"INSERT OR REPLACE INTO lsdb_meta VALUES ('push_pending {args.ls_url} {project}', '1')")
     run = lsdb(args, *push, '--limit', '12', '--ls-project', str(project))
     check(run.stdout.startswith('pushed 0 tasks'), f'after lost links: {run.stdout.strip()}')
     check(len(api.tasks(project)) == 12, 'no task twice')
+    left = json.loads(lsdb(args, '-p', proj, 'sql', '--format', 'json',
+                           "SELECT count(*) AS n FROM lsdb_meta WHERE key LIKE 'push_pending%'").stdout)[0]['n']
+    check(left == 0, 'a finished push leaves no pending mark')
 
     # A personal access token (a JWT refresh token).
     try:
