@@ -382,6 +382,44 @@ pub struct SampleFlags {
     pub model_version: Option<String>,
 }
 
+/// Flags that choose the tasks an export or a push takes: a sampling queue, a condition, or
+/// all of them in id order.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectionFlags {
+    /// Take the queue of this sampling strategy, in its order
+    #[arg(long, value_name = "STRATEGY", value_parser = Choice(Strategy::parse))]
+    pub sample: Option<Strategy>,
+    /// At most N tasks: the top N of the queue, or the first N by id
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+    /// The seed of `uniform`
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+    /// Use only this model version's predictions for sampling (and, for a training export
+    /// with --source predictions, as its labels)
+    #[arg(long, value_name = "V")]
+    pub model_version: Option<String>,
+    /// A SQL condition on the tasks table (e.g. "id > 100")
+    #[arg(long = "where", value_name = "SQL")]
+    pub condition: Option<String>,
+}
+
+impl SelectionFlags {
+    /// The selection these flags make.
+    pub fn selection(&self) -> crate::export::Selection {
+        crate::export::Selection {
+            sample: self.sample.map(|strategy| crate::sample::SampleRequest {
+                strategy,
+                limit: self.limit,
+                seed: self.seed,
+                model_version: self.model_version.clone(),
+            }),
+            limit: self.limit,
+            condition: self.condition.clone(),
+        }
+    }
+}
+
 /// Export tasks with their completions and predictions.
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -407,21 +445,8 @@ pub struct ExportArgs {
     /// The export format (docs/export.md)
     #[arg(short, long, value_name = "FORMAT", default_value = "json", value_parser = Choice(ExportFormat::parse))]
     pub format: ExportFormat,
-    /// Export the queue of this sampling strategy, in its order
-    #[arg(long, value_name = "STRATEGY", value_parser = Choice(Strategy::parse))]
-    pub sample: Option<Strategy>,
-    /// At most N tasks
-    #[arg(long, value_name = "N")]
-    pub limit: Option<u64>,
-    /// The seed of `uniform`
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub seed: u64,
-    /// Use only this model version's predictions for sampling
-    #[arg(long, value_name = "V")]
-    pub model_version: Option<String>,
-    /// A SQL condition on the tasks table (e.g. "id > 100")
-    #[arg(long = "where", value_name = "SQL")]
-    pub condition: Option<String>,
+    #[command(flatten)]
+    pub selection: SelectionFlags,
     /// Which Label Studio reads a json/jsonl export: ls1 writes human annotations under
     /// `annotations` (Label Studio 1.x), ls0 under `completions` (0.x)
     #[arg(long, value_name = "DIALECT", default_value = "ls1")]
@@ -592,21 +617,8 @@ pub struct PushArgs {
     /// The new project's title (default: "lsdb <project folder>")
     #[arg(long, value_name = "NAME", conflicts_with = "ls_project")]
     pub title: Option<String>,
-    /// Push the queue of this sampling strategy, in its order
-    #[arg(long, value_name = "STRATEGY", value_parser = Choice(Strategy::parse))]
-    pub sample: Option<Strategy>,
-    /// The top N tasks (of the queue, or by id)
-    #[arg(long, value_name = "N")]
-    pub limit: Option<u64>,
-    /// The seed of `uniform`
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub seed: u64,
-    /// Use only this model version's predictions for sampling
-    #[arg(long, value_name = "V")]
-    pub model_version: Option<String>,
-    /// A SQL condition on the tasks table (e.g. "id > 100")
-    #[arg(long = "where", value_name = "SQL")]
-    pub condition: Option<String>,
+    #[command(flatten)]
+    pub selection: SelectionFlags,
     /// Send the tasks' annotations too
     #[arg(long)]
     pub with_annotations: bool,

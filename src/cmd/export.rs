@@ -6,8 +6,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::cli::ExportArgs;
-use crate::export::{ExportJob, Selection, TrainingOptions, UrlRewrite, presigner, run_export};
-use crate::sample::SampleRequest;
+use crate::export::{ExportJob, TrainingOptions, UrlRewrite, presigner, run_export};
 use crate::store::Store;
 
 pub fn run(project: &Path, args: ExportArgs) -> Result<()> {
@@ -25,20 +24,11 @@ pub fn run(project: &Path, args: ExportArgs) -> Result<()> {
             presign,
             sign: args.sign_urls,
         },
-        selection: Selection {
-            sample: args.sample.map(|strategy| SampleRequest {
-                strategy,
-                limit: args.limit,
-                seed: args.seed,
-                model_version: args.model_version.clone(),
-            }),
-            limit: args.limit,
-            condition: args.condition,
-        },
+        selection: args.selection.selection(),
         output: args.output,
         training: TrainingOptions {
             source: args.source,
-            model_version: args.model_version,
+            model_version: args.selection.model_version,
             with_images: args.with_images,
         },
         connect,

@@ -5,9 +5,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::cli::PushArgs;
-use crate::export::Selection;
 use crate::push::{PushOptions, push};
-use crate::sample::SampleRequest;
 use crate::store::Store;
 
 pub fn run(project: &Path, args: PushArgs) -> Result<()> {
@@ -17,16 +15,7 @@ pub fn run(project: &Path, args: PushArgs) -> Result<()> {
         token: args.token,
         project: args.ls_project,
         title: args.title,
-        selection: Selection {
-            sample: args.sample.map(|strategy| SampleRequest {
-                strategy,
-                limit: args.limit,
-                seed: args.seed,
-                model_version: args.model_version,
-            }),
-            limit: args.limit,
-            condition: args.condition,
-        },
+        selection: args.selection.selection(),
         with_annotations: args.with_annotations,
         host_url: args.host_url,
         document_root: args.document_root,
