@@ -91,6 +91,12 @@ impl Client {
         self.call(request.body(body), "POST", path)
     }
 
+    /// A project's tasks with everything Label Studio has on them (data, meta, annotations,
+    /// predictions), a page at a time.
+    pub fn tasks(&self, project: i64) -> TaskPages<'_> {
+        TaskPages { client: self, project, page: 0, seen: 0, is_done: false }
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -117,6 +123,38 @@ impl Client {
         }
         serde_json::from_str(&text)
             .with_context(|| format!("{method} {path}: the answer is not JSON"))
+    }
+}
+
+/// Tasks per page of a project's task list (`/api/tasks`).
+const PAGE_SIZE: usize = 200;
+
+/// The pages of a project's task list: only one is held at a time.
+pub struct TaskPages<'c> {
+    client: &'c Client,
+    project: i64,
+    page: u64,
+    seen: u64,
+    is_done: bool,
+}
+
+impl TaskPages<'_> {
+    /// The next page's tasks, `None` after the last; Ctrl-C is checked before each request.
+    pub fn next_page(&mut self) -> Result<Option<Vec<Value>>> {
+        if self.is_done {
+            return Ok(None);
+        }
+        crate::cancel::check()?;
+        self.page += 1;
+        let answer = self.client.get(&format!(
+            "/api/tasks/?project={}&page={}&page_size={PAGE_SIZE}&fields=all",
+            self.project, self.page
+        ))?;
+        let tasks = answer.get("tasks").and_then(Value::as_array).cloned().unwrap_or_default();
+        let total = answer.get("total").and_then(Value::as_u64).unwrap_or(0);
+        self.seen += tasks.len() as u64;
+        self.is_done = tasks.is_empty() || self.seen >= total;
+        Ok(if tasks.is_empty() { None } else { Some(tasks) })
     }
 }
 

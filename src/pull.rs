@@ -14,10 +14,8 @@ use duckdb::params;
 use serde_json::{Map, Value};
 
 use crate::labelstudio::Client;
+use crate::push::Mark;
 use crate::store::Store;
-
-/// Tasks per page when reading the project.
-const PAGE_SIZE: usize = 200;
 
 /// What a pull did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,7 +40,7 @@ pub fn pull(store: &Store, url: &str, token: &str, project: i64, prune: bool) ->
     let client = Client::connect(url, token)?;
     let server = client.base().to_string();
     let emails = user_emails(&client);
-    let mut pages = Pages { client: &client, project, page: 0, seen: 0, is_done: false };
+    let mut pages = client.tasks(project);
     let store_id = crate::push::store_id(conn)?;
     let mut links: HashMap<i64, i64> = {
         let mut stmt = conn.prepare(
@@ -91,36 +89,31 @@ pub fn pull(store: &Store, url: &str, token: &str, project: i64, prune: bool) ->
             let task_id = match links.get(&ls_task) {
                 Some(&id) => id,
                 None => {
-                    let meta = task.get("meta");
-                    let mark = |key: &str| meta.and_then(|m| m.get(key));
-                    let id =
-                        match (mark("lsdb_store").and_then(Value::as_str), mark("lsdb_task_id")) {
-                            // Pushed by this store, its link lost (a push cut off): linked again.
-                            (Some(store), Some(id)) if store == store_id => match id.as_i64() {
-                                Some(id) => id,
-                                None => continue,
-                            },
-                            (Some(_), _) => {
-                                out.foreign_tasks += 1;
-                                continue;
-                            }
-                            // Made in Label Studio: a new task of the store.
-                            _ => {
-                                let data =
-                                    task.get("data").cloned().unwrap_or(Value::Object(Map::new()));
-                                let meta =
-                                    meta.filter(|m| m.as_object().is_some_and(|m| !m.is_empty()));
-                                new_tasks.append_row(params![
-                                    next_task,
-                                    data.to_string(),
-                                    meta.map(Value::to_string),
-                                    format!("{server}/projects/{project} task {ls_task}")
-                                ])?;
-                                out.new_tasks += 1;
-                                next_task += 1;
-                                next_task - 1
-                            }
-                        };
+                    let id = match crate::push::mark(task, &store_id) {
+                        // Pushed by this store, its link lost (a push cut off): linked again.
+                        Mark::Ours(id) => id,
+                        Mark::Foreign => {
+                            out.foreign_tasks += 1;
+                            continue;
+                        }
+                        // Made in Label Studio: a new task of the store.
+                        Mark::Unmarked => {
+                            let data =
+                                task.get("data").cloned().unwrap_or(Value::Object(Map::new()));
+                            let meta = task
+                                .get("meta")
+                                .filter(|m| m.as_object().is_some_and(|m| !m.is_empty()));
+                            new_tasks.append_row(params![
+                                next_task,
+                                data.to_string(),
+                                meta.map(Value::to_string),
+                                format!("{server}/projects/{project} task {ls_task}")
+                            ])?;
+                            out.new_tasks += 1;
+                            next_task += 1;
+                            next_task - 1
+                        }
+                    };
                     new_links.append_row(params![id, ls_task])?;
                     links.insert(ls_task, id);
                     id
@@ -214,34 +207,6 @@ pub fn pull(store: &Store, url: &str, token: &str, project: i64, prune: bool) ->
     tx.commit().context("writing the pulled annotations")?;
     store.changed();
     Ok(out)
-}
-
-/// The project's tasks with their annotations, a page at a time (only one page is held).
-struct Pages<'c> {
-    client: &'c Client,
-    project: i64,
-    page: u64,
-    seen: u64,
-    is_done: bool,
-}
-
-impl Pages<'_> {
-    fn next_page(&mut self) -> Result<Option<Vec<Value>>> {
-        if self.is_done {
-            return Ok(None);
-        }
-        crate::cancel::check()?;
-        self.page += 1;
-        let answer = self.client.get(&format!(
-            "/api/tasks/?project={}&page={}&page_size={PAGE_SIZE}&fields=all",
-            self.project, self.page
-        ))?;
-        let tasks = answer.get("tasks").and_then(Value::as_array).cloned().unwrap_or_default();
-        let total = answer.get("total").and_then(Value::as_u64).unwrap_or(0);
-        self.seen += tasks.len() as u64;
-        self.is_done = tasks.is_empty() || self.seen >= total;
-        Ok(if tasks.is_empty() { None } else { Some(tasks) })
-    }
 }
 
 /// The organization's users by id, for `completed_by` as an email (empty when Label Studio

@@ -25,8 +25,6 @@ use crate::store::Store;
 const CHUNK_BYTES: usize = 2 << 20;
 /// At most this many tasks in one import request.
 const CHUNK_TASKS: usize = 1000;
-/// Tasks per page when reading a project's tasks back.
-const PAGE_SIZE: usize = 500;
 
 /// What to push where.
 #[derive(Debug, Clone, Default)]
@@ -186,6 +184,28 @@ pub fn store_id(conn: &Connection) -> Result<String> {
     Ok(id)
 }
 
+/// Whose a Label Studio task is, by the marks push puts in its `meta`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// This store's task with this id.
+    Ours(i64),
+    /// Pushed by another lsdb store.
+    Foreign,
+    /// No marks: made in Label Studio.
+    Unmarked,
+}
+
+/// The marks of a Label Studio task (`meta.lsdb_store`, `meta.lsdb_task_id`).
+pub fn mark(task: &Value, store_id: &str) -> Mark {
+    let meta = task.get("meta");
+    let get = |key: &str| meta.and_then(|m| m.get(key));
+    match (get("lsdb_store").and_then(Value::as_str), get("lsdb_task_id").and_then(Value::as_i64)) {
+        (Some(store), Some(id)) if store == store_id => Mark::Ours(id),
+        (Some(_), _) => Mark::Foreign,
+        (None, _) => Mark::Unmarked,
+    }
+}
+
 /// Read the project's tasks back and write a link for every task this store pushed that has
 /// none (a push cut off between Label Studio's answer and the links).
 fn reconcile(
@@ -196,31 +216,15 @@ fn reconcile(
     store_id: &str,
 ) -> Result<u64> {
     let mut found: Vec<(i64, i64)> = Vec::new();
-    let mut page = 1;
-    let mut seen = 0u64;
-    loop {
-        let answer = client.get(&format!(
-            "/api/tasks/?project={project}&page={page}&page_size={PAGE_SIZE}&fields=all"
-        ))?;
-        let tasks = answer.get("tasks").and_then(Value::as_array).cloned().unwrap_or_default();
-        let total = answer.get("total").and_then(Value::as_u64).unwrap_or(0);
+    let mut pages = client.tasks(project);
+    while let Some(tasks) = pages.next_page()? {
         for task in &tasks {
-            let meta = task.get("meta");
-            let ours =
-                meta.and_then(|m| m.get("lsdb_store")).and_then(Value::as_str) == Some(store_id);
-            if let (true, Some(id), Some(lsdb_id)) = (
-                ours,
-                task.get("id").and_then(Value::as_i64),
-                meta.and_then(|m| m.get("lsdb_task_id")).and_then(Value::as_i64),
-            ) {
+            if let (Mark::Ours(lsdb_id), Some(id)) =
+                (mark(task, store_id), task.get("id").and_then(Value::as_i64))
+            {
                 found.push((lsdb_id, id));
             }
         }
-        seen += tasks.len() as u64;
-        if tasks.is_empty() || seen >= total {
-            break;
-        }
-        page += 1;
     }
     link_tasks(conn, server, project, &found)
 }
