@@ -15,7 +15,8 @@ import os
 import random
 import subprocess
 import time
-import urllib.request
+
+from ls_api import Api
 
 CONFIG = """<View>
   <Text name="text" value="$text"/>
@@ -30,16 +31,6 @@ def choice(label):
     return {'from_name': 'sentiment', 'to_name': 'text', 'type': 'choices', 'value': {'choices': [label]}}
 
 
-def call(args, method, path, body=None, raw_body=None):
-    data = raw_body if raw_body is not None else (None if body is None else json.dumps(body).encode())
-    req = urllib.request.Request(args.ls_url + path, data=data, method=method)
-    req.add_header('Authorization', f'Token {args.token}')
-    if data is not None:
-        req.add_header('Content-Type', 'application/json')
-    with urllib.request.urlopen(req, timeout=3600) as resp:
-        return json.loads(resp.read() or b'null')
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--lsdb', required=True)
@@ -49,6 +40,7 @@ def main():
     ap.add_argument('--tasks', type=int, default=100_000)
     args = ap.parse_args()
     n, work = args.tasks, args.work
+    api = Api(args.ls_url, args.token, timeout=3600)
     rng = random.Random(26)
     tasks = []
     for i in range(n):
@@ -77,11 +69,11 @@ def main():
         print(json.dumps(row), flush=True)
 
     # Label Studio importing the file itself.
-    project = call(args, 'POST', '/api/projects/', {'title': 'baseline', 'label_config': CONFIG})['id']
+    project = api.call('POST', '/api/projects/', {'title': 'baseline', 'label_config': CONFIG})['id']
     with open(path, 'rb') as f:
         body = f.read()
     start = time.perf_counter()
-    got = call(args, 'POST', f'/api/projects/{project}/import', raw_body=body)
+    got = api.call('POST', f'/api/projects/{project}/import', data=body)
     ls_s = time.perf_counter() - start
     report(f'Label Studio imports {n} tasks with predictions (one request)', ls_s,
            note=f"{got['task_count']} tasks, {n / ls_s:.0f} tasks/s")
@@ -109,8 +101,8 @@ def main():
     annotated = [{'data': t['data'], 'meta': {'lsdb_task_id': i, 'lsdb_store': store_id},
                   'annotations': [{'result': [choice(rng.choice(LABELS))], 'lead_time': 2.0}]}
                  for t, i in zip(tasks, ids)]
-    target = call(args, 'POST', '/api/projects/', {'title': 'annotated', 'label_config': CONFIG})['id']
-    call(args, 'POST', f'/api/projects/{target}/import', raw_body=json.dumps(annotated).encode())
+    target = api.call('POST', '/api/projects/', {'title': 'annotated', 'label_config': CONFIG})['id']
+    api.call('POST', f'/api/projects/{target}/import', data=json.dumps(annotated).encode())
     start = time.perf_counter()
     proc = subprocess.Popen([args.lsdb, '-p', store, 'pull', args.ls_url, '--token', args.token,
                              '--ls-project', str(target)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)

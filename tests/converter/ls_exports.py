@@ -18,13 +18,14 @@ import math
 import os
 import struct
 import sys
-import urllib.error
-import urllib.request
 import wave
 import zlib
 
 import numpy as np
 from label_studio_sdk.converter.brush import decode_rle, mask2rle
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+from ls_api import Api  # noqa: E402  (the shared client; ls_quality.py takes it from here)
 
 UNREACHABLE = "http://127.0.0.1:1"  # nothing listens on port 1: URLs that never load
 
@@ -415,24 +416,6 @@ CASES = {
 
 
 # ---------------------------------------------------------------------------------------
-
-
-class Api:
-    def __init__(self, base, token):
-        self.base, self.token = base.rstrip("/"), token
-
-    def call(self, method, path, body=None, raw=False):
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.base + path, data=data, method=method)
-        req.add_header("Authorization", f"Token {self.token}")
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(req, timeout=120) as resp:
-                payload = resp.read()
-        except urllib.error.HTTPError as e:
-            raise SystemExit(f"{method} {path}: HTTP {e.code}: {e.read()[:500]!r}")
-        return payload if raw else json.loads(payload or b"null")
 
 
 def make_case(api, name, build, out, version, document_root):
