@@ -41,7 +41,6 @@ pub fn pull(store: &Store, url: &str, token: &str, project: i64, prune: bool) ->
     let server = client.base().to_string();
     let emails = user_emails(&client);
     let mut pages = client.tasks(project);
-    let store_id = crate::push::store_id(conn)?;
     let mut links: HashMap<i64, i64> = {
         let mut stmt = conn.prepare(
             "SELECT ls_task_id, task_id FROM ls_links WHERE server = ? AND project_id = ?",
@@ -60,6 +59,8 @@ pub fn pull(store: &Store, url: &str, token: &str, project: i64, prune: bool) ->
         rows.collect::<Result<_, _>>()?
     };
     let tx = conn.unchecked_transaction()?;
+    // Made inside the transaction: a pull that fails leaves the store as it was.
+    let store_id = crate::push::store_id(&tx)?;
     // New and edited annotations are staged through appenders and moved in a few
     // statements: a statement per annotation cost 3 ms of CPU each.
     tx.execute_batch(

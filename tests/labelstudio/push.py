@@ -209,6 +209,14 @@ def main():
                              capture_output=True, text=True, env={k: v for k, v in os.environ.items() if k != 'LABEL_STUDIO_API_KEY'})
         check(run.returncode == 2 and run.stderr.startswith(f'lsdb: error: {base}' if what == 'a wrong token' else 'lsdb: error: cannot reach')
               and text in run.stderr and run.stderr.count('\n') == 1, f'{what}: {run.stderr.strip()}')
+    # A pull that fails (no such project) leaves the store as it was: not even the store's id.
+    fresh = os.path.join(work, 'fresh')
+    lsdb(args, 'init', fresh, '-l', os.path.join(work, 'config.xml'))
+    run = lsdb(args, '-p', fresh, 'pull', args.ls_url, '--token', args.token, '--ls-project', '999999')
+    meta = json.loads(lsdb(args, '-p', fresh, 'sql', '--format', 'json',
+                           "SELECT count(*) AS n FROM lsdb_meta WHERE key = 'store_id'").stdout)[0]['n']
+    check(run.returncode == 2 and run.stderr.startswith('lsdb: error: ') and run.stderr.count('\n') == 1 and meta == 0,
+          f'a pull from no such project: {run.stderr.strip()}')
     other = api.call('POST', '/api/projects/', {'title': 'other', 'label_config': '<View><Text name="t" value="$t"/><Choices name="x" toName="t"><Choice value="a"/></Choices></View>'})
     run = lsdb(args, *push, '--ls-project', str(other['id']))
     check(run.returncode == 2 and 'lacks <Choices name="label">' in run.stderr, f'a project without the controls: {run.stderr.strip()}')
