@@ -25,6 +25,19 @@ pub fn request() {
     REQUESTED.store(true, Ordering::SeqCst);
 }
 
+/// Ctrl-C for a command that stops at safe points (push, pull): the first asks the work to
+/// stop there, a second ends the process at once (the store's transactions keep it whole;
+/// push finds what it sent by the tasks' marks).
+pub fn install_handler() {
+    let _ = ctrlc::set_handler(|| {
+        if REQUESTED.swap(true, Ordering::SeqCst) {
+            eprintln!("lsdb: stopped (second Ctrl-C)");
+            std::process::exit(130);
+        }
+        eprintln!("lsdb: stopping at the next safe point (Ctrl-C again to stop now)");
+    });
+}
+
 /// Forget an earlier request (before the next piece of work starts).
 pub fn reset() {
     REQUESTED.store(false, Ordering::SeqCst);

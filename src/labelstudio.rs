@@ -16,6 +16,8 @@ pub struct Client {
     http: reqwest::blocking::Client,
     /// The `Authorization` header every call sends.
     authorization: String,
+    /// The server is an `lsdb serve` (its `/api/version` says `"app": "lsdb"`).
+    is_lsdb: bool,
 }
 
 /// Whether a token is a JWT (three base64url parts): Label Studio 1.23's personal access
@@ -65,14 +67,22 @@ impl Client {
         } else {
             format!("Token {token}")
         };
-        let client = Client { base, http, authorization };
+        let mut client = Client { base, http, authorization, is_lsdb: false };
         if let Err(err) = client.get("/api/current-user/whoami") {
             if err.to_string().starts_with("cannot reach") {
                 return Err(err);
             }
             bail!("{} did not accept the token: {err}", client.base);
         }
+        client.is_lsdb = client
+            .get("/api/version")
+            .is_ok_and(|v| v.get("app").and_then(Value::as_str) == Some("lsdb"));
         Ok(client)
+    }
+
+    /// Whether the server is an `lsdb serve` rather than Label Studio.
+    pub fn is_lsdb(&self) -> bool {
+        self.is_lsdb
     }
 
     /// The server's address.
@@ -114,7 +124,12 @@ impl Client {
         let status = response.status();
         let text = response.text().unwrap_or_default();
         if !status.is_success() {
-            let detail = crate::error::one_line(&text);
+            // Label Studio's (and lsdb serve's) errors say what is wrong in `detail`.
+            let detail = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v.get("detail").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or(text);
+            let detail = crate::error::one_line(&detail);
             let detail: String = detail.chars().take(300).collect();
             bail!("{method} {path}: HTTP {status}: {detail}");
         }

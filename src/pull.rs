@@ -83,6 +83,8 @@ pub fn pull(store: &Store, url: &str, token: &str, project: i64, prune: bool) ->
     let mut next_task: i64 =
         tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM tasks", [], |r| r.get(0))?;
     while let Some(tasks) = pages.next_page()? {
+        // Ctrl-C: the transaction rolls back, the store is as it was.
+        crate::cancel::check()?;
         for task in &tasks {
             let Some(ls_task) = task.get("id").and_then(Value::as_i64) else { continue };
             let annotations =
@@ -197,6 +199,12 @@ pub fn pull(store: &Store, url: &str, token: &str, project: i64, prune: bool) ->
     out.gone = gone.len() as u64;
     if prune {
         for (ls_id, completion) in gone {
+            // Kept in the history, as an edit's previous result is.
+            tx.execute(
+                "INSERT INTO completion_history SELECT id, result, fields, now()::TIMESTAMP \
+                 FROM completions WHERE id = ?",
+                params![completion],
+            )?;
             tx.execute("DELETE FROM completions WHERE id = ?", params![completion])?;
             tx.execute(
                 "DELETE FROM ls_annotation_links WHERE server = ? AND project_id = ? AND ls_annotation_id = ?",

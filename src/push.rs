@@ -82,13 +82,14 @@ pub fn push(store: &Store, options: &PushOptions) -> Result<Pushed> {
     crate::store::schema::set_meta(conn, &pending, "1")?;
 
     let selected = select_tasks(conn, &options.selection)?;
-    let urls = url_rewrite(options);
+    let urls = url_rewrite(options, client.is_lsdb());
     let (mut sent, mut storages) = (0u64, Vec::new());
     let mut known_folders: BTreeSet<PathBuf> = BTreeSet::new();
     let bar = crate::import::progress_bar();
     let tasks = pending_tasks(conn, &server, project, options.with_annotations)?;
     let completions = if options.with_annotations { Some(completion_ids(conn)?) } else { None };
-    let already = selected - tasks.len() as u64;
+    let total = tasks.len() as u64;
+    let already = selected - total;
     let mut chunk: Vec<(i64, String)> = Vec::new();
     let mut chunk_bytes = 0usize;
     let mut folders: BTreeSet<PathBuf> = BTreeSet::new();
@@ -100,6 +101,7 @@ pub fn push(store: &Store, options: &PushOptions) -> Result<Pushed> {
         if !chunk.is_empty()
             && (chunk_bytes + json.len() > CHUNK_BYTES || chunk.len() >= CHUNK_TASKS)
         {
+            stop_if_interrupted(conn, &pending, sent, total)?;
             storages.extend(ensure_storages(
                 &client,
                 project,
@@ -116,6 +118,7 @@ pub fn push(store: &Store, options: &PushOptions) -> Result<Pushed> {
         chunk.push((task.id, json));
     }
     if !chunk.is_empty() {
+        stop_if_interrupted(conn, &pending, sent, total)?;
         storages.extend(ensure_storages(&client, project, &mut known_folders, &folders, options)?);
         sent += send_chunk(conn, &client, &server, project, &chunk, completions.as_ref())?;
     }
@@ -128,6 +131,19 @@ pub fn push(store: &Store, options: &PushOptions) -> Result<Pushed> {
         already,
         storages,
     })
+}
+
+/// Stop between chunks after a Ctrl-C: what was sent is linked, so the store is true to the
+/// project and the push's mark can go; the same push again sends the rest.
+fn stop_if_interrupted(conn: &Connection, pending: &str, sent: u64, total: u64) -> Result<()> {
+    if crate::cancel::check().is_ok() {
+        return Ok(());
+    }
+    conn.execute("DELETE FROM lsdb_meta WHERE key = ?", params![pending])?;
+    bail!(
+        "interrupted (Ctrl-C) after {sent} of {total} tasks were sent (and linked); run the \
+         same push again to send the rest"
+    )
 }
 
 /// The label config's controls must all be in the project's config (same name and tag), or
@@ -307,11 +323,13 @@ fn pending_tasks(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// How local-file URLs are written: for the `lsdb serve` at `--host-url`, else as Label
-/// Studio's relative local-files URLs under `--document-root`.
-fn url_rewrite(options: &PushOptions) -> UrlRewrite {
+/// How local-file URLs are written: for the `lsdb serve` at `--host-url`; as they are when
+/// the target is itself an `lsdb serve` (it serves the files its tasks reference); else as
+/// Label Studio's relative local-files URLs under `--document-root`.
+fn url_rewrite(options: &PushOptions, is_lsdb: bool) -> UrlRewrite {
     match &options.host_url {
         Some(host) => UrlRewrite { host: Some(host.clone()), ..UrlRewrite::default() },
+        None if is_lsdb && options.document_root.is_none() => UrlRewrite::default(),
         None => UrlRewrite {
             host: Some(String::new()),
             style: UrlStyle::Ls1,
@@ -419,7 +437,6 @@ fn send_chunk(
     chunk: &[(i64, String)],
     completions: Option<&std::collections::HashMap<i64, Vec<i64>>>,
 ) -> Result<u64> {
-    crate::cancel::check()?;
     let mut body = String::with_capacity(chunk.iter().map(|(_, j)| j.len() + 1).sum::<usize>() + 2);
     body.push('[');
     for (i, (_, json)) in chunk.iter().enumerate() {
@@ -537,10 +554,9 @@ mod tests {
     /// is kept beside lsdb's marks; other values stay as written.
     #[test]
     fn a_task_as_label_studio_imports_it() -> Result<()> {
-        let urls = url_rewrite(&PushOptions {
-            document_root: Some(PathBuf::from("/srv")),
-            ..PushOptions::default()
-        });
+        let options =
+            PushOptions { document_root: Some(PathBuf::from("/srv")), ..PushOptions::default() };
+        let urls = url_rewrite(&options, false);
         let t =
             task(r#"{"image":"/data/a%20b.png?d=%2Fsrv%2Fimgs","n":1.50}"#, Some(r#"{"k":"v"}"#));
         assert_eq!(

@@ -10,6 +10,8 @@ use crate::store::Store;
 
 pub fn run(project: &Path, args: PullArgs) -> Result<()> {
     let store = Store::open(project)?;
+    // Ctrl-C stops the work at its next safe point (between chunks, between pages).
+    crate::cancel::install_handler();
     let pulled = pull(&store, &args.url, &args.token, args.ls_project, args.prune)?;
     if pulled.new_tasks > 0 {
         eprintln!("note: {} tasks made in Label Studio were added to the store", pulled.new_tasks);

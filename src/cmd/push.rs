@@ -10,6 +10,8 @@ use crate::store::Store;
 
 pub fn run(project: &Path, args: PushArgs) -> Result<()> {
     let store = Store::open(project)?;
+    // Ctrl-C stops the work at its next safe point (between chunks, between pages).
+    crate::cancel::install_handler();
     let options = PushOptions {
         url: args.url,
         token: args.token,
@@ -25,12 +27,17 @@ pub fn run(project: &Path, args: PushArgs) -> Result<()> {
         eprintln!("note: connected a Label Studio local storage for {folder}");
     }
     println!(
-        "pushed {} tasks to project {} ({}){}",
+        "pushed {} task{} to project {} ({}){}",
         pushed.sent,
+        if pushed.sent == 1 { "" } else { "s" },
         pushed.project,
         pushed.project_url,
         if pushed.already > 0 {
-            format!("; {} were there already", pushed.already)
+            format!(
+                "; {} {} there already",
+                pushed.already,
+                if pushed.already == 1 { "was" } else { "were" }
+            )
         } else {
             String::new()
         }

@@ -31,7 +31,7 @@ fn is_open_route(path: &str) -> bool {
     matches!(path.trim_end_matches('/'), "" | "/import" | "/health" | "/api/version")
 }
 
-/// Every request: a POST from a web page of another origin (than this server's, or
+/// Every request: a POST (PATCH, DELETE) from a web page of another origin (than this server's, or
 /// `--cors`) is refused (browsers send such requests without asking first); with a token,
 /// every route but the open ones needs `Authorization: Token T` (Label Studio's header and
 /// 401 body), or, for a local file, the URL's signature (`sig=`, `lsdb export --sign-urls`).
@@ -45,7 +45,7 @@ pub async fn guard(State(state): State<Arc<Served>>, request: Request, next: Nex
                 localhost) only; give it --token T to be reached under another name" }),
         );
     }
-    if request.method() == http::Method::POST
+    if !matches!(*request.method(), http::Method::GET | http::Method::HEAD | http::Method::OPTIONS)
         && let Some(origin) = request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok())
         && !is_same_origin(origin, request.headers())
         && state.opts.cors.as_deref() != Some(origin)

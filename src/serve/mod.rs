@@ -4,6 +4,7 @@
 //! its own to the process's one instance of the store (`store::Shared`), and sees the last
 //! commit, also while an import writes. Other processes wait or are told the store is busy.
 
+mod annotate;
 mod api;
 use api::bad_request;
 mod fetch;
@@ -170,12 +171,17 @@ fn router(state: Arc<Served>) -> Router {
         ("/api/version", get(version)),
         ("/api/projects/{id}", get(project)),
         ("/api/projects/{id}/export", get(export)),
-        ("/api/projects", get(projects)),
+        ("/api/projects", get(projects).post(annotate::create_project)),
+        ("/api/current-user/whoami", get(annotate::whoami)),
         ("/api/projects/{id}/export/formats", get(export_formats)),
         ("/api/projects/{id}/exports", get(exports_list).post(exports_create)),
         ("/api/tasks", get(tasks)),
         ("/api/tasks/{id}", get(task)),
-        ("/api/tasks/{id}/annotations", get(annotations)),
+        ("/api/tasks/{id}/annotations", get(annotations).post(annotate::add)),
+        (
+            "/api/annotations/{id}",
+            get(annotate::get).patch(annotate::update).delete(annotate::delete),
+        ),
         ("/api/predictions", get(predictions)),
         ("/api/projects/{id}/import", axum::routing::post(import)),
         ("/api/project/import", axum::routing::post(import_0x)),

@@ -2,6 +2,7 @@
 //! Opening, creating and locking live here; the label config's tables are in `config.rs`,
 //! the embedded SQL in `schema.rs`.
 
+pub mod annotations;
 pub mod config;
 pub mod functions;
 mod instance;

@@ -13,6 +13,7 @@ mod integrity;
 mod merge;
 mod one_store;
 mod perf;
+mod push;
 mod quality;
 mod roundtrip;
 mod sample;

@@ -170,7 +170,19 @@ impl TestEnv {
     /// (tasks, completions, predictions) of the project.
     #[track_caller]
     pub fn counts(&self) -> (i64, i64, i64) {
-        (self.count("tasks"), self.count("completions"), self.count("predictions"))
+        self.counts_in("proj")
+    }
+
+    /// (tasks, completions, predictions) of project `project`.
+    #[track_caller]
+    pub fn counts_in(&self, project: &str) -> (i64, i64, i64) {
+        let row = &self.query_in(
+            project,
+            "SELECT (SELECT count(*) FROM tasks) AS t, (SELECT count(*) FROM completions) AS c, \
+             (SELECT count(*) FROM predictions) AS p",
+        )[0];
+        let n = |key: &str| row[key].as_i64().expect("count");
+        (n("t"), n("c"), n("p"))
     }
 }
 

@@ -122,7 +122,7 @@ def main():
     env_run = subprocess.run([args.lsdb, '-p', proj, 'push', args.ls_url, '--document-root', work,
                               '--sample', 'uncertainty', '--limit', '14', '--ls-project', str(project)],
                              capture_output=True, text=True, env={**os.environ, 'LABEL_STUDIO_API_KEY': pat})
-    check(env_run.returncode == 0 and env_run.stdout.startswith('pushed 1 tasks'),
+    check(env_run.returncode == 0 and env_run.stdout.startswith('pushed 1 task to'),
           f'a personal access token from LABEL_STUDIO_API_KEY: {env_run.stdout.strip()} {env_run.stderr.strip()}')
 
     # Annotations made in Label Studio come back: 4 new, on the right tasks; again, nothing.
