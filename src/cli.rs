@@ -598,6 +598,7 @@ Examples:
       --document-root /data
   lsdb push http://localhost:8080 --ls-project 3 --sample uncertainty --limit 200 --document-root /data
   lsdb push http://localhost:8080 --where \"id <= 50\" --host-url http://localhost:8081
+  lsdb push http://localhost:8080 --sample entropy --limit 500 --presign
 
 With --limit N the top N of the queue end up in the project (the ones already there are not
 sent again). Credentials: --token, or LABEL_STUDIO_API_KEY; a legacy token or a personal
@@ -629,6 +630,16 @@ pub struct PushArgs {
     /// Local files as URLs of a running `lsdb serve` at this address instead
     #[arg(long, value_name = "URL")]
     pub host_url: Option<String>,
+    /// Bucket URIs (s3://, gs://, azure-blob://) as presigned HTTPS URLs; without it they
+    /// stay URIs and push connects a Label Studio cloud storage over each bucket (with the
+    /// credentials lsdb reaches it with)
+    #[arg(long)]
+    pub presign: bool,
+    /// Minutes presigned URLs live (at most 7 days); also the cloud storages' presign TTL
+    #[arg(long, value_name = "MINUTES", default_value_t = 60)]
+    pub presign_ttl: u64,
+    #[command(flatten)]
+    pub connect: ConnectFlags,
 }
 
 /// Pull a Label Studio project's annotations onto the tasks `lsdb push` sent there: new ones

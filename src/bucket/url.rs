@@ -4,7 +4,7 @@
 use anyhow::{Result, bail};
 
 /// The cloud a bucket URL names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Provider {
     S3,
     Gcs,

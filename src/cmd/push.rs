@@ -21,10 +21,17 @@ pub fn run(project: &Path, args: PushArgs) -> Result<()> {
         with_annotations: args.with_annotations,
         host_url: args.host_url,
         document_root: args.document_root,
+        presign: if args.presign {
+            Some(crate::export::presigner(&store, &args.connect.connect(), args.presign_ttl)?)
+        } else {
+            None
+        },
+        presign_ttl: args.presign_ttl,
+        connect: args.connect.connect(),
     };
     let pushed = push(&store, &options)?;
     for folder in &pushed.storages {
-        eprintln!("note: connected a Label Studio local storage for {folder}");
+        eprintln!("note: connected {folder} to the project");
     }
     println!(
         "pushed {} task{} to project {} ({}){}",

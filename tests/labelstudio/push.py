@@ -11,7 +11,9 @@ lost after Label Studio took the tasks are found again by the tasks' meta (no du
 a personal access token (JWT) works; 4 annotations made through Label Studio's API are
 pulled onto the right tasks, pulling again changes nothing, an edit replaces the stored
 result; pushing again moves the queue on; a wrong token, a wrong address and a project whose
-config lacks the store's controls fail in one line with exit 2 and change nothing.
+config lacks the store's controls fail in one line with exit 2 and change nothing. Bucket
+media (a local S3, moto): tasks of s3:// URIs get a Label Studio S3 storage over their bucket,
+through which Label Studio serves the objects; with --presign they go as presigned URLs.
 """
 import argparse
 import json
@@ -49,6 +51,7 @@ def main():
     ap.add_argument('--ls-url', required=True)
     ap.add_argument('--token', required=True)
     ap.add_argument('--work', required=True, help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT")
+    ap.add_argument('--s3', required=True, help='a local S3 server (moto)')
     args = ap.parse_args()
     args.lsdb = os.path.abspath(args.lsdb)
     api = Api(args.ls_url, args.token)
@@ -222,10 +225,71 @@ def main():
     check(run.returncode == 2 and 'lacks <Choices name="label">' in run.stderr, f'a project without the controls: {run.stderr.strip()}')
     check(len(api.tasks(other['id'])) == 0 and len(api.tasks(project)) == before, 'nothing was sent')
 
+    buckets(args, api, work)
+
     if FAILURES:
         print(f'{len(FAILURES)} failures')
         sys.exit(1)
     print('lsdb push: as Label Studio sees it')
+
+
+def buckets(args, api, work):
+    """Tasks whose media are s3:// objects: a Label Studio S3 storage over the bucket, or
+    presigned URLs."""
+    import base64
+    import boto3
+    with open(os.path.join(ROOT, 'fixtures', 'media', 'rgb_40x30.png'), 'rb') as f:
+        png = f.read()
+    s3 = boto3.client('s3', endpoint_url=args.s3, region_name='us-east-1',
+                      aws_access_key_id='ls', aws_secret_access_key='ls')
+    s3.create_bucket(Bucket='pushmedia')
+    for i in range(3):
+        s3.put_object(Bucket='pushmedia', Key=f'imgs/{i}.png', Body=png)
+    env = {**os.environ, 'AWS_ACCESS_KEY_ID': 'ls', 'AWS_SECRET_ACCESS_KEY': 'ls', 'AWS_ENDPOINT_URL': args.s3}
+    env.pop('LABEL_STUDIO_API_KEY', None)
+    run_env = lambda *cmd: subprocess.run([args.lsdb, *cmd], capture_output=True, text=True, env=env)
+    proj = os.path.join(work, 'bucketproj')
+    run_env('init', proj, '-l', os.path.join(work, 'config.xml'))
+    run_env('-p', proj, 'storage', 'add', 'media', 's3://pushmedia/imgs/', '--format', 'image-dir')
+    run = run_env('-p', proj, 'storage', 'sync')
+    check(run.returncode == 0, f'lsdb storage sync: {run.stderr.strip()}')
+    push = ['-p', proj, 'push', args.ls_url, '--token', args.token]
+    run = run_env(*push, '--title', 'bucket media')
+    check(run.returncode == 0 and 'connected the S3 bucket s3://pushmedia (a Label Studio cloud storage)' in run.stderr,
+          f'push of bucket tasks: {run.stdout.strip()} {run.stderr.strip()}')
+    project = int(run.stdout.split('project ')[1].split(' ')[0]) if run.returncode == 0 else None
+    if project is None:
+        return
+    held = api.tasks(project)
+    # Label Studio's task API answers with the URIs it can resolve through a storage as its
+    # resolve route, `/tasks/{id}/resolve/?fileuri=<base64 of the URI>`.
+    def uri_of(url):
+        fileuri = url.split('fileuri=')[1] if 'fileuri=' in url else ''
+        return base64.urlsafe_b64decode(fileuri + '=' * (-len(fileuri) % 4)).decode() if fileuri else url
+    check(sorted(uri_of(t['data']['image']) for t in held) == [f's3://pushmedia/imgs/{i}.png' for i in range(3)]
+          and all(t['data']['image'].startswith(f"/tasks/{t['id']}/resolve/?fileuri=") for t in held),
+          f"the project holds the 3 tasks, resolved through the storage (not synced): {held[0]['data']['image']}")
+    storages = api.call('GET', f'/api/storages/s3?project={project}')
+    check([(s['bucket'], s['s3_endpoint']) for s in storages] == [('pushmedia', args.s3)],
+          f'one S3 storage over the bucket: {[(s["bucket"], s["s3_endpoint"]) for s in storages]}')
+    # Label Studio's editor loads the image from that URL: a redirect to a presigned URL.
+    body = api.call('GET', held[0]['data']['image'], raw=True)
+    check(body == png, 'the object loads through Label Studio')
+    run = run_env(*push, '--ls-project', str(project))
+    check(run.returncode == 0 and 'connected' not in run.stderr and len(api.call('GET', f'/api/storages/s3?project={project}')) == 1,
+          f'pushing again reuses the storage: {run.stderr.strip()}')
+    # --presign: presigned URLs, no storage.
+    run = run_env(*push, '--title', 'presigned', '--presign')
+    project = int(run.stdout.split('project ')[1].split(' ')[0]) if run.returncode == 0 else None
+    check(project is not None, f'push --presign: {run.stdout.strip()} {run.stderr.strip()}')
+    if project is None:
+        return
+    held = api.tasks(project)
+    url = held[0]['data']['image']
+    check(url.startswith(args.s3 + '/pushmedia/imgs/') and 'X-Amz-Signature=' in url, f'a presigned URL: {url[:80]}')
+    with urllib.request.urlopen(url) as resp:
+        check(resp.read() == png, 'the presigned URL loads the object')
+    check(api.call('GET', f'/api/storages/s3?project={project}') == [], 'no storage made')
 
 
 if __name__ == '__main__':

@@ -4,22 +4,25 @@
 //! every pushed task also carries `meta.lsdb_task_id` and `meta.lsdb_store`, so a push that
 //! was cut off after Label Studio took a chunk but before the links were written finds those
 //! tasks again (`reconcile`, run when a push left its `push_pending` mark in `lsdb_meta`)
-//! instead of sending them twice. Media never travel as bytes:
-//! local files become Label Studio local-files URLs (a local storage per folder, which
-//! Label Studio needs before it serves them) or URLs of a running `lsdb serve`.
+//! instead of sending them twice. Media never travel as bytes: local files become Label
+//! Studio local-files URLs or URLs of a running `lsdb serve`, bucket URIs stay URIs
+//! (or become presigned URLs), and `media.rs` makes the storages Label Studio needs
+//! before it serves them.
 
-use std::collections::BTreeSet;
+mod media;
+
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use duckdb::{Connection, params};
 use serde_json::Value;
 
-use crate::export::{Selection, UrlRewrite, UrlStyle, select_tasks};
-use crate::fileurl::parse_local_file_url;
-use crate::import::raw::RawObject;
+use crate::bucket::Connect;
+use crate::export::{Presign, Selection, UrlRewrite, UrlStyle, select_tasks};
 use crate::labelstudio::Client;
 use crate::store::Store;
+use media::Media;
 
 /// At most this many bytes of task JSON in one import request.
 const CHUNK_BYTES: usize = 2 << 20;
@@ -42,6 +45,13 @@ pub struct PushOptions {
     pub host_url: Option<String>,
     /// Label Studio's `LOCAL_FILES_DOCUMENT_ROOT` (local-files URLs are relative to it).
     pub document_root: Option<PathBuf>,
+    /// Bucket URIs as presigned URLs (`--presign`) instead of through a cloud storage.
+    pub presign: Option<Arc<dyn Presign>>,
+    /// Minutes the presigned URLs live (Label Studio's storage presigns for as long).
+    pub presign_ttl: u64,
+    /// How to reach buckets no storage definition names (the flags, else the environment);
+    /// a cloud storage gets the same credentials.
+    pub connect: Connect,
 }
 
 /// What a push did.
@@ -53,7 +63,7 @@ pub struct Pushed {
     pub sent: u64,
     /// Selected tasks the project already held.
     pub already: u64,
-    /// Local storages created for the media's folders.
+    /// Storages made for the media's folders and buckets, in words.
     pub storages: Vec<String>,
 }
 
@@ -84,7 +94,14 @@ pub fn push(store: &Store, options: &PushOptions) -> Result<Pushed> {
     let selected = select_tasks(conn, &options.selection)?;
     let urls = url_rewrite(options, client.is_lsdb());
     let (mut sent, mut storages) = (0u64, Vec::new());
-    let mut known_folders: BTreeSet<PathBuf> = BTreeSet::new();
+    // lsdb serve has no storages: it serves what its tasks reference.
+    let mut media = Media::new(
+        options.document_root.clone(),
+        options.presign.is_none() && !client.is_lsdb(),
+        crate::store::storages::bucket_connections(&crate::store::storages::all(conn)?),
+        options.connect.clone(),
+        options.presign_ttl,
+    );
     let bar = crate::import::progress_bar();
     let tasks = pending_tasks(conn, &server, project, options.with_annotations)?;
     let completions = if options.with_annotations { Some(completion_ids(conn)?) } else { None };
@@ -92,23 +109,14 @@ pub fn push(store: &Store, options: &PushOptions) -> Result<Pushed> {
     let already = selected - total;
     let mut chunk: Vec<(i64, String)> = Vec::new();
     let mut chunk_bytes = 0usize;
-    let mut folders: BTreeSet<PathBuf> = BTreeSet::new();
     for task in tasks {
-        if urls.style == UrlStyle::Ls1 {
-            folders.extend(local_folders(&task.data));
-        }
+        media.note(&task.data, urls.style == UrlStyle::Ls1);
         let json = task_json(&task, &urls, &store_id)?;
         if !chunk.is_empty()
             && (chunk_bytes + json.len() > CHUNK_BYTES || chunk.len() >= CHUNK_TASKS)
         {
             stop_if_interrupted(conn, &pending, sent, total)?;
-            storages.extend(ensure_storages(
-                &client,
-                project,
-                &mut known_folders,
-                &folders,
-                options,
-            )?);
+            storages.extend(media.connect(&client, project)?);
             sent += send_chunk(conn, &client, &server, project, &chunk, completions.as_ref())?;
             bar.set_position(sent);
             chunk.clear();
@@ -119,7 +127,7 @@ pub fn push(store: &Store, options: &PushOptions) -> Result<Pushed> {
     }
     if !chunk.is_empty() {
         stop_if_interrupted(conn, &pending, sent, total)?;
-        storages.extend(ensure_storages(&client, project, &mut known_folders, &folders, options)?);
+        storages.extend(media.connect(&client, project)?);
         sent += send_chunk(conn, &client, &server, project, &chunk, completions.as_ref())?;
     }
     bar.finish_and_clear();
@@ -327,31 +335,20 @@ fn pending_tasks(
 /// the target is itself an `lsdb serve` (it serves the files its tasks reference); else as
 /// Label Studio's relative local-files URLs under `--document-root`.
 fn url_rewrite(options: &PushOptions, is_lsdb: bool) -> UrlRewrite {
+    let presign = options.presign.clone();
     match &options.host_url {
-        Some(host) => UrlRewrite { host: Some(host.clone()), ..UrlRewrite::default() },
-        None if is_lsdb && options.document_root.is_none() => UrlRewrite::default(),
+        Some(host) => UrlRewrite { host: Some(host.clone()), presign, ..UrlRewrite::default() },
+        None if is_lsdb && options.document_root.is_none() => {
+            UrlRewrite { presign, ..UrlRewrite::default() }
+        }
         None => UrlRewrite {
             host: Some(String::new()),
             style: UrlStyle::Ls1,
             document_root: options.document_root.clone().unwrap_or_else(|| PathBuf::from("/")),
+            presign,
             ..UrlRewrite::default()
         },
     }
-}
-
-/// The folders of the local files a task's data names.
-fn local_folders(data: &str) -> Vec<PathBuf> {
-    if !data.contains("/data/") {
-        return Vec::new();
-    }
-    let Some(object) = RawObject::parse(data) else { return Vec::new() };
-    object
-        .members()
-        .iter()
-        .filter_map(|(_, value)| serde_json::from_str::<String>(value).ok())
-        .filter_map(|text| parse_local_file_url(&text).map(|(_, path)| path))
-        .filter_map(|path| path.parent().map(Path::to_path_buf))
-        .collect()
 }
 
 /// A task as Label Studio's import takes it: data (URLs rewritten), meta with this store's
@@ -375,57 +372,6 @@ fn task_json(task: &PendingTask, urls: &UrlRewrite, store_id: &str) -> Result<St
     }
     out.push('}');
     Ok(out)
-}
-
-/// A Label Studio local storage for every folder the chunk's media are in that has none yet
-/// (Label Studio serves a local file only under one). Returns the folders connected now.
-fn ensure_storages(
-    client: &Client,
-    project: i64,
-    known: &mut BTreeSet<PathBuf>,
-    folders: &BTreeSet<PathBuf>,
-    options: &PushOptions,
-) -> Result<Vec<String>> {
-    let new: Vec<&PathBuf> = folders.iter().filter(|f| !known.contains(*f)).collect();
-    if new.is_empty() {
-        return Ok(Vec::new());
-    }
-    if options.document_root.is_none() {
-        bail!(
-            "the tasks name local files ({}); give --document-root DIR (Label Studio's \
-             LOCAL_FILES_DOCUMENT_ROOT) so Label Studio can serve them, or --host-url of a \
-             running `lsdb serve`",
-            new[0].display()
-        );
-    }
-    let existing = client.get(&format!("/api/storages/localfiles?project={project}"))?;
-    let have: BTreeSet<String> = existing
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .filter_map(|s| s.get("path").and_then(Value::as_str).map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut made = Vec::new();
-    for folder in new {
-        let path = folder.to_string_lossy().into_owned();
-        if !have.contains(&path) {
-            let body = serde_json::json!({
-                "project": project, "path": path, "title": format!("lsdb {path}"),
-                "use_blob_urls": true, "regex_filter": "",
-            });
-            client.post("/api/storages/localfiles", body.to_string()).map_err(|e| {
-                anyhow::anyhow!(
-                    "Label Studio refused a local storage for {path}: {e} (it needs \
-                     LOCAL_FILES_SERVING_ENABLED=true and LOCAL_FILES_DOCUMENT_ROOT above the folder)"
-                )
-            })?;
-            made.push(path);
-        }
-        known.insert(folder.clone());
-    }
-    Ok(made)
 }
 
 /// Import one chunk and link its tasks to the ids Label Studio gave them, in order.
@@ -563,7 +509,6 @@ mod tests {
             task_json(&t, &urls, "S")?,
             r#"{"data":{"image":"/data/local-files/?d=imgs/a%20b.png","n":1.50},"meta":{"k":"v","lsdb_task_id":7,"lsdb_store":"S"},"predictions":[]}"#
         );
-        assert_eq!(local_folders(&t.data), [PathBuf::from("/srv/imgs")]);
         // Outside the document root: refused with the folder named.
         let outside = task(r#"{"image":"/data/x.png?d=%2Felsewhere"}"#, None);
         let err = task_json(&outside, &urls, "S").expect_err("outside");
