@@ -7,7 +7,9 @@ starts it), beside Label Studio's own import of the same tasks:
 Rows: Label Studio importing the task file itself (one request, as an upload); lsdb push of
 the same tasks into a new project (wall time, and lsdb's own CPU time and peak memory, from
 wait4: the rest of the wall time is Label Studio's); lsdb pull of N annotations (a project
-holding the tasks with an annotation each, as a push with annotations would leave it).
+holding the tasks with an annotation each, as a push with annotations would leave it),
+through Label Studio's export API; that API's request alone; pull through the paged task
+list (--paged).
 """
 import argparse
 import json
@@ -112,6 +114,25 @@ def main():
     cpu = usage.ru_utime + usage.ru_stime
     report(f'lsdb pull {n} annotations', wall, cpu, usage.ru_maxrss / 1024,
            note=f'{out.strip()}; lsdb CPU {cpu / wall:.0%} of the wall time')
+
+    # Pull reads Label Studio's export API; the same request alone (Python), and pull
+    # through the paged task list (`--paged`; the same project again, so all unchanged:
+    # reading is the whole cost).
+    start = time.perf_counter()
+    body = api.call('GET', f'/api/projects/{target}/export?exportType=JSON&download_all_tasks=true', raw=True)
+    wall = time.perf_counter() - start
+    report(f'Label Studio export API of the {n}-annotation project alone (one request)', wall,
+           note=f'{len(body) / 2**20:.0f} MiB JSON')
+    del body
+    start = time.perf_counter()
+    proc = subprocess.Popen([args.lsdb, '-p', store, 'pull', args.ls_url, '--token', args.token,
+                             '--ls-project', str(target), '--paged'], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    out = proc.stdout.read().decode()
+    cpu = usage.ru_utime + usage.ru_stime
+    report(f'lsdb pull --paged, the same {n} annotations again (task list, 200 a page)', wall, cpu,
+           usage.ru_maxrss / 1024, note=out.strip())
 
     print('\n| benchmark | seconds | lsdb CPU s | peak RSS MiB | note |\n|---|---|---|---|---|')
     for r in rows:

@@ -651,6 +651,7 @@ pub struct PushArgs {
 Examples:
   lsdb pull http://localhost:8080 --token $TOKEN --ls-project 4
   lsdb pull http://localhost:8080 --ls-project 4 --prune
+  lsdb pull http://localhost:8080 --ls-project 4 --paged
 
 See docs/labeling-loop.md.")]
 pub struct PullArgs {
@@ -666,6 +667,10 @@ pub struct PullArgs {
     /// Delete the completions whose annotations were deleted in Label Studio
     #[arg(long)]
     pub prune: bool,
+    /// Read the project's task list page by page instead of Label Studio's export (slower;
+    /// for a server whose export times out behind a proxy)
+    #[arg(long)]
+    pub paged: bool,
 }
 
 /// How rows are printed.

@@ -33,14 +33,21 @@ pub struct Pulled {
     pub foreign_tasks: u64,
 }
 
-/// Pull project `project`'s annotations; see the module's comment.
-pub fn pull(store: &Store, url: &str, token: &str, project: i64, prune: bool) -> Result<Pulled> {
+/// Pull project `project`'s annotations; see the module's comment. `paged`: read the task
+/// list page by page instead of the export.
+pub fn pull(
+    store: &Store,
+    url: &str,
+    token: &str,
+    project: i64,
+    prune: bool,
+    paged: bool,
+) -> Result<Pulled> {
     store.check_writable()?;
     let conn = store.conn();
     let client = Client::connect(url, token)?;
     let server = client.base().to_string();
     let emails = user_emails(&client);
-    let mut pages = client.tasks(project);
     let mut links: HashMap<i64, i64> = {
         let mut stmt = conn.prepare(
             "SELECT ls_task_id, task_id FROM ls_links WHERE server = ? AND project_id = ?",
@@ -82,74 +89,86 @@ pub fn pull(store: &Store, url: &str, token: &str, project: i64, prune: bool) ->
         tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM completions", [], |r| r.get(0))?;
     let mut next_task: i64 =
         tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM tasks", [], |r| r.get(0))?;
-    while let Some(tasks) = pages.next_page()? {
+    let bar = crate::import::counter("tasks read");
+    let mut take = |task: &Value| -> Result<()> {
         // Ctrl-C: the transaction rolls back, the store is as it was.
         crate::cancel::check()?;
-        for task in &tasks {
-            let Some(ls_task) = task.get("id").and_then(Value::as_i64) else { continue };
-            let annotations =
-                task.get("annotations").and_then(Value::as_array).cloned().unwrap_or_default();
-            let task_id = match links.get(&ls_task) {
-                Some(&id) => id,
-                None => {
-                    let id = match crate::push::mark(task, &store_id) {
-                        // Pushed by this store, its link lost (a push cut off): linked again.
-                        Mark::Ours(id) => id,
-                        Mark::Foreign => {
-                            out.foreign_tasks += 1;
-                            continue;
-                        }
-                        // Made in Label Studio: a new task of the store.
-                        Mark::Unmarked => {
-                            let data =
-                                task.get("data").cloned().unwrap_or(Value::Object(Map::new()));
-                            let meta = task
-                                .get("meta")
-                                .filter(|m| m.as_object().is_some_and(|m| !m.is_empty()));
-                            new_tasks.append_row(params![
-                                next_task,
-                                data.to_string(),
-                                meta.map(Value::to_string),
-                                format!("{server}/projects/{project} task {ls_task}")
-                            ])?;
-                            out.new_tasks += 1;
-                            next_task += 1;
-                            next_task - 1
-                        }
-                    };
-                    new_links.append_row(params![id, ls_task])?;
-                    links.insert(ls_task, id);
-                    id
-                }
-            };
-            for a in &annotations {
-                let Some(ls_id) = a.get("id").and_then(Value::as_i64) else { continue };
-                seen.insert(ls_id);
-                let updated_at = a.get("updated_at").and_then(Value::as_str).map(str::to_string);
-                let (completion, is_new) = match known.get(&ls_id) {
-                    Some((_, stored)) if *stored == updated_at => {
-                        out.unchanged += 1;
-                        continue;
+        bar.inc(1);
+        let Some(ls_task) = task.get("id").and_then(Value::as_i64) else { return Ok(()) };
+        let annotations =
+            task.get("annotations").and_then(Value::as_array).cloned().unwrap_or_default();
+        let task_id = match links.get(&ls_task) {
+            Some(&id) => id,
+            None => {
+                let id = match crate::push::mark(task, &store_id) {
+                    // Pushed by this store, its link lost (a push cut off): linked again.
+                    Mark::Ours(id) => id,
+                    Mark::Foreign => {
+                        out.foreign_tasks += 1;
+                        return Ok(());
                     }
-                    Some((completion, _)) => (*completion, false),
-                    None => {
-                        next_id += 1;
-                        (next_id - 1, true)
+                    // Made in Label Studio: a new task of the store.
+                    Mark::Unmarked => {
+                        let data = task.get("data").cloned().unwrap_or(Value::Object(Map::new()));
+                        let meta = task
+                            .get("meta")
+                            .filter(|m| m.as_object().is_some_and(|m| !m.is_empty()));
+                        new_tasks.append_row(params![
+                            next_task,
+                            data.to_string(),
+                            meta.map(Value::to_string),
+                            format!("{server}/projects/{project} task {ls_task}")
+                        ])?;
+                        out.new_tasks += 1;
+                        next_task += 1;
+                        next_task - 1
                     }
                 };
-                let (result, fields, cancelled, lead_time, created_at) = completion_of(a, &emails);
-                staged.append_row(params![
-                    is_new, completion, task_id, result, cancelled, lead_time, created_at, fields,
-                    ls_id, updated_at
-                ])?;
-                if is_new {
-                    out.added += 1;
-                } else {
-                    out.updated += 1;
+                new_links.append_row(params![id, ls_task])?;
+                links.insert(ls_task, id);
+                id
+            }
+        };
+        for a in &annotations {
+            let Some(ls_id) = a.get("id").and_then(Value::as_i64) else { continue };
+            seen.insert(ls_id);
+            let updated_at = a.get("updated_at").and_then(Value::as_str).map(str::to_string);
+            let (completion, is_new) = match known.get(&ls_id) {
+                Some((_, stored)) if *stored == updated_at => {
+                    out.unchanged += 1;
+                    continue;
                 }
+                Some((completion, _)) => (*completion, false),
+                None => {
+                    next_id += 1;
+                    (next_id - 1, true)
+                }
+            };
+            let (result, fields, cancelled, lead_time, created_at) = completion_of(a, &emails);
+            staged.append_row(params![
+                is_new, completion, task_id, result, cancelled, lead_time, created_at, fields,
+                ls_id, updated_at
+            ])?;
+            if is_new {
+                out.added += 1;
+            } else {
+                out.updated += 1;
+            }
+        }
+        Ok(())
+    };
+    // Label Studio's export (one request, streamed), or its paged task list.
+    if !paged {
+        client.export_tasks(project, &mut |task| take(&task))?;
+    } else {
+        let mut pages = client.tasks(project);
+        while let Some(tasks) = pages.next_page()? {
+            for task in &tasks {
+                take(task)?;
             }
         }
     }
+    bar.finish_and_clear();
     for appender in [&mut staged, &mut new_tasks, &mut new_links] {
         appender.flush()?;
     }

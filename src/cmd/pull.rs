@@ -12,7 +12,7 @@ pub fn run(project: &Path, args: PullArgs) -> Result<()> {
     let store = Store::open(project)?;
     // Ctrl-C stops the work at its next safe point (between chunks, between pages).
     crate::cancel::install_handler();
-    let pulled = pull(&store, &args.url, &args.token, args.ls_project, args.prune)?;
+    let pulled = pull(&store, &args.url, &args.token, args.ls_project, args.prune, args.paged)?;
     if pulled.new_tasks > 0 {
         eprintln!("note: {} tasks made in Label Studio were added to the store", pulled.new_tasks);
     }

@@ -43,7 +43,7 @@ pub use context::ReadContext;
 use inputs::resolve_inputs;
 pub use inputs::{BucketInput, Input, listing_notes};
 use place::section;
-pub use sink::{Counts, progress_bar};
+pub use sink::{Counts, counter};
 use task::Receiver;
 
 use crate::bucket::Connect;

@@ -67,14 +67,20 @@ impl<'c> Sink<'c> {
 
 /// The import's progress on a terminal's stderr (hidden elsewhere).
 pub fn progress_bar() -> ProgressBar {
+    counter("tasks read")
+}
+
+/// A count on stderr when it is a terminal ("{n} <what> in {elapsed}"), hidden otherwise.
+pub fn counter(what: &str) -> ProgressBar {
     if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {human_pos} tasks read in {elapsed} {msg}")
-            .expect("the progress template is valid"),
-    );
+    let template = format!("{{spinner}} {{human_pos}} {what} in {{elapsed}} {{msg}}");
+    match ProgressStyle::with_template(&template) {
+        Ok(style) => bar.set_style(style),
+        Err(_) => return ProgressBar::hidden(),
+    }
     bar
 }
 

@@ -102,7 +102,7 @@ pub fn push(store: &Store, options: &PushOptions) -> Result<Pushed> {
         options.connect.clone(),
         options.presign_ttl,
     );
-    let bar = crate::import::progress_bar();
+    let bar = crate::import::counter("tasks sent");
     let tasks = pending_tasks(conn, &server, project, options.with_annotations)?;
     let completions = if options.with_annotations { Some(completion_ids(conn)?) } else { None };
     let total = tasks.len() as u64;

@@ -123,6 +123,9 @@ fn issue_26_push_and_pull_against_lsdb_serve() {
     let out = env.lsdb(&pull).ok();
     assert!(out.contains("0 new and 0 edited") && out.contains("2 unchanged"), "{out}");
     assert_eq!(env.counts_in("a"), before, "pulling twice changes nothing");
+    // The task list, page by page, reads the same annotations as the export.
+    let out = env.lsdb(&[&pull[..], &["--paged"]].concat()).ok();
+    assert!(out.contains("0 new and 0 edited") && out.contains("2 unchanged"), "{out}");
 
     // An edit replaces the stored result; the old one is kept in the history.
     let edit = json!({"result": [{"from_name": "class", "to_name": "text", "type": "choices",
@@ -134,7 +137,7 @@ fn issue_26_push_and_pull_against_lsdb_serve() {
         edit.to_string().as_bytes(),
     );
     assert_eq!(answer.status, 200, "{}", answer.text());
-    let out = env.lsdb(&pull).ok();
+    let out = env.lsdb(&[&pull[..], &["--paged"]].concat()).ok();
     assert!(out.starts_with("pulled 0 new and 1 edited"), "{out}");
     let history = env.query_in(
         "a",

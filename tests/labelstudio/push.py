@@ -146,11 +146,14 @@ def main():
     check(all(g['lead_time'] == 2.5 and g['email'] == 'push@example.com' for g in got), 'lead time and annotator (email) kept')
     run = lsdb(args, *pull)
     check(run.stdout.startswith('pulled 0 new and 0 edited') and '4 unchanged' in run.stdout, f'pull again: {run.stdout.strip()}')
+    run = lsdb(args, *pull, '--paged')
+    check(run.stdout.startswith('pulled 0 new and 0 edited') and '4 unchanged' in run.stdout,
+          f'pull again through the paged task list: {run.stdout.strip()} {run.stderr.strip()}')
     # An edit in Label Studio replaces the stored result; the old one goes to history.
     api.call('PATCH', f"/api/annotations/{made[0]['id']}/", {
         'result': [{'from_name': 'label', 'to_name': 'image', 'type': 'choices', 'value': {'choices': ['dog']}}]})
-    run = lsdb(args, *pull)
-    check(run.stdout.startswith('pulled 0 new and 1 edited'), f'pull after an edit: {run.stdout.strip()}')
+    run = lsdb(args, *pull, '--paged')
+    check(run.stdout.startswith('pulled 0 new and 1 edited'), f'pull --paged after an edit: {run.stdout.strip()}')
     edited = json.loads(lsdb(args, '-p', proj, 'sql', '--format', 'json',
                              f"SELECT c.result->>'$[0].value.choices[0]' AS label, (SELECT count(*) FROM completion_history) AS history "
                              f"FROM completions c WHERE c.task_id = {held[0]['meta']['lsdb_task_id']}").stdout)
