@@ -9,14 +9,16 @@ use crate::query::stream_query;
 use crate::store::setting::Setting;
 
 /// One row of counts (`lsdb stats`, `.stats`).
+/// The validation errors are read once for both of their counts.
 pub const STATS_SQL: &str = "SELECT \
     (SELECT count(*) FROM tasks) AS tasks, \
     (SELECT count(*) FROM completions) AS completions, \
     (SELECT count(*) FROM predictions) AS predictions, \
-    (SELECT count(DISTINCT task_id) FROM validation_errors) AS invalid_tasks, \
-    (SELECT count(*) FROM validation_errors) AS validation_errors, \
+    v.invalid_tasks, v.validation_errors, \
     (SELECT count(*) FROM import_rejects) AS rejected, \
-    (SELECT count(*) FROM imports) AS imports";
+    (SELECT count(*) FROM imports) AS imports \
+    FROM (SELECT count(DISTINCT task_id) AS invalid_tasks, count(*) AS validation_errors \
+          FROM validation_errors) AS v";
 
 /// A breakdown of the annotations (`lsdb stats --by`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
