@@ -37,6 +37,8 @@ pub struct Pulled {
     pub new_tasks: u64,
     /// Tasks another lsdb store pushed (left alone).
     pub foreign_tasks: u64,
+    /// Tasks this store pushed and has deleted since (left alone).
+    pub deleted_here: u64,
 }
 
 /// Pull project `project`'s annotations; see the module's comment. `paged`: read the task
@@ -54,8 +56,25 @@ pub fn pull(
     let client = Client::connect(url, token)?;
     let server = client.base().to_string();
     let emails = user_emails(&client);
+    // The staged annotations spill to disk beyond this rather than grow with the project.
+    let _memory = crate::store::setting::Setting::set(conn, "memory_limit", PULL_MEMORY)?;
+    let tx = conn.unchecked_transaction()?;
+    // Made inside the transaction: a pull that fails leaves the store as it was.
+    let store_id = crate::push::store_id(&tx)?;
+    // Links to what was deleted here since (a task, a completion) name nothing: they go, so
+    // the annotations of such a completion are pulled again as new.
+    tx.execute(
+        "DELETE FROM ls_links WHERE server = ? AND project_id = ? \
+           AND task_id NOT IN (SELECT id FROM tasks)",
+        params![server, project],
+    )?;
+    tx.execute(
+        "DELETE FROM ls_annotation_links WHERE server = ? AND project_id = ? \
+           AND completion_id NOT IN (SELECT id FROM completions)",
+        params![server, project],
+    )?;
     let mut links: HashMap<i64, i64> = {
-        let mut stmt = conn.prepare(
+        let mut stmt = tx.prepare(
             "SELECT ls_task_id, task_id FROM ls_links WHERE server = ? AND project_id = ?",
         )?;
         let rows = stmt.query_map(params![server, project], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -63,7 +82,7 @@ pub fn pull(
     };
     // Each annotation Label Studio had at the last pull: its completion and updated_at.
     let known: HashMap<i64, (i64, Option<String>)> = {
-        let mut stmt = conn.prepare(
+        let mut stmt = tx.prepare(
             "SELECT ls_annotation_id, completion_id, updated_at FROM ls_annotation_links \
              WHERE server = ? AND project_id = ?",
         )?;
@@ -71,18 +90,33 @@ pub fn pull(
             stmt.query_map(params![server, project], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
         rows.collect::<Result<_, _>>()?
     };
-    // The staged annotations spill to disk beyond this rather than grow with the project.
-    let _memory = crate::store::setting::Setting::set(conn, "memory_limit", PULL_MEMORY)?;
-    let tx = conn.unchecked_transaction()?;
-    // Made inside the transaction: a pull that fails leaves the store as it was.
-    let store_id = crate::push::store_id(&tx)?;
+    // Completions of linked tasks that no annotation is linked to yet (those a push sent
+    // with `--with-annotations`): an annotation with the same result on that task is that
+    // completion, linked, not added again.
+    let mut unlinked: HashMap<i64, Vec<(i64, Value)>> = HashMap::new();
+    {
+        let mut stmt = tx.prepare(
+            "SELECT c.task_id, c.id, c.result::VARCHAR FROM completions AS c \
+             WHERE c.task_id IN (SELECT task_id FROM ls_links WHERE server = ? AND project_id = ?) \
+               AND c.id NOT IN (SELECT completion_id FROM ls_annotation_links \
+                                WHERE server = ? AND project_id = ?) \
+             ORDER BY c.task_id, c.id",
+        )?;
+        let mut rows = stmt.query(params![server, project, server, project])?;
+        while let Some(row) = rows.next()? {
+            let result: String = row.get(2)?;
+            let result = serde_json::from_str(&result).unwrap_or(Value::Null);
+            unlinked.entry(row.get(0)?).or_default().push((row.get(1)?, result));
+        }
+    }
+
     // New and edited annotations are staged through appenders and moved in a few
     // statements: a statement per annotation cost 3 ms of CPU each. The staging tables are
     // the store's own tables made (and dropped) inside the transaction, as the import's
     // are, and the appender is flushed every FLUSH_ROWS: DuckDB's appender otherwise holds
     // ~200,000 rows in memory (380 MiB for 300,000 annotations as Label Studio gives them).
     tx.execute_batch(
-        "CREATE OR REPLACE TABLE lsdb_pulled (is_new BOOLEAN, completion_id BIGINT, \
+        "CREATE OR REPLACE TABLE lsdb_pulled (is_new BOOLEAN, is_link BOOLEAN, completion_id BIGINT, \
              task_id BIGINT, result VARCHAR, was_cancelled BOOLEAN, lead_time DOUBLE, \
              created_at VARCHAR, fields VARCHAR, ls_annotation_id BIGINT, updated_at VARCHAR)",
     )?;
@@ -95,9 +129,11 @@ pub fn pull(
     let mut new_tasks = tx.appender("lsdb_pulled_tasks")?;
     let mut new_links = tx.appender("lsdb_pulled_links")?;
     let mut out = Pulled::default();
+    // The annotations and tasks read (a paged read may give one twice when the list moves).
     let mut seen: HashSet<i64> = HashSet::new();
-    let mut next_id: i64 =
-        tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM completions", [], |r| r.get(0))?;
+    let mut read_tasks: HashSet<i64> = HashSet::new();
+    let mut next_id = crate::store::annotations::next_completion_id(&tx)?;
+
     let mut next_task: i64 =
         tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM tasks", [], |r| r.get(0))?;
     let bar = crate::import::counter("tasks read");
@@ -106,13 +142,17 @@ pub fn pull(
         crate::cancel::check()?;
         bar.inc(1);
         let Some(ls_task) = task.get("id").and_then(Value::as_i64) else { return Ok(()) };
+        if !read_tasks.insert(ls_task) {
+            return Ok(());
+        }
         let annotations =
             task.get("annotations").and_then(Value::as_array).cloned().unwrap_or_default();
         let task_id = match links.get(&ls_task) {
             Some(&id) => id,
             None => {
                 let id = match crate::push::mark(task, &store_id) {
-                    // Pushed by this store, its link lost (a push cut off): linked again.
+                    // Pushed by this store, its link lost (a push cut off): linked again
+                    // (unless the task was deleted here since: sorted out at the end).
                     Mark::Ours(id) => id,
                     Mark::Foreign => {
                         out.foreign_tasks += 1;
@@ -142,24 +182,39 @@ pub fn pull(
         };
         for a in &annotations {
             let Some(ls_id) = a.get("id").and_then(Value::as_i64) else { continue };
-            seen.insert(ls_id);
+            if !seen.insert(ls_id) {
+                continue;
+            }
             let updated_at = a.get("updated_at").and_then(Value::as_str).map(str::to_string);
-            let (completion, is_new) = match known.get(&ls_id) {
-                Some((_, stored)) if *stored == updated_at => {
+            let sent = unlinked.get_mut(&task_id).and_then(|list| {
+                let result = a.get("result")?;
+                let at = list.iter().position(|(_, stored)| same_json(stored, result))?;
+                Some(list.remove(at).0)
+            });
+            let (completion, is_new, is_link) = match (known.get(&ls_id), sent) {
+                (Some((_, stored)), _) if *stored == updated_at => {
                     out.unchanged += 1;
                     continue;
                 }
-                Some((completion, _)) => (*completion, false),
-                None => {
+                (Some((completion, _)), _) => (*completion, false, false),
+                // The completion a push sent: linked, as it is.
+                (None, Some(completion)) => {
+                    out.unchanged += 1;
+                    (completion, false, true)
+                }
+                (None, None) => {
                     next_id += 1;
-                    (next_id - 1, true)
+                    (next_id - 1, true, false)
                 }
             };
             let (result, fields, cancelled, lead_time, created_at) = completion_of(a, &emails);
             staged.append_row(params![
-                is_new, completion, task_id, result, cancelled, lead_time, created_at, fields,
-                ls_id, updated_at
+                is_new, is_link, completion, task_id, result, cancelled, lead_time, created_at,
+                fields, ls_id, updated_at
             ])?;
+            if is_link {
+                continue;
+            }
             if is_new {
                 out.added += 1;
             } else {
@@ -188,6 +243,29 @@ pub fn pull(
         appender.flush()?;
     }
     drop((staged, new_tasks, new_links));
+    // Tasks found again by their marks that were deleted here since: left alone, with the
+    // annotations read on them.
+    out.deleted_here = tx.query_row(
+        "SELECT count(*) FROM lsdb_pulled_links WHERE task_id NOT IN (SELECT id FROM tasks) \
+           AND task_id NOT IN (SELECT id FROM lsdb_pulled_tasks)",
+        [],
+        |r| r.get(0),
+    )?;
+    if out.deleted_here > 0 {
+        let dropped: u64 = tx.query_row(
+            "SELECT count(*) FROM lsdb_pulled WHERE is_new AND task_id NOT IN (SELECT id FROM tasks) \
+               AND task_id NOT IN (SELECT id FROM lsdb_pulled_tasks)",
+            [],
+            |r| r.get(0),
+        )?;
+        out.added -= dropped;
+        tx.execute_batch(
+            "DELETE FROM lsdb_pulled WHERE task_id NOT IN (SELECT id FROM tasks) \
+               AND task_id NOT IN (SELECT id FROM lsdb_pulled_tasks);
+             DELETE FROM lsdb_pulled_links WHERE task_id NOT IN (SELECT id FROM tasks) \
+               AND task_id NOT IN (SELECT id FROM lsdb_pulled_tasks);",
+        )?;
+    }
     tx.execute_batch(
         "INSERT INTO tasks (id, data, meta, source) SELECT id, data, meta, source FROM lsdb_pulled_tasks;
          DROP TABLE lsdb_pulled_tasks;",
@@ -199,10 +277,12 @@ pub fn pull(
     tx.execute_batch("DROP TABLE lsdb_pulled_links")?;
     tx.execute_batch(
         "INSERT INTO completion_history SELECT c.id, c.result, c.fields, now()::TIMESTAMP \
-         FROM completions AS c JOIN lsdb_pulled AS p ON p.completion_id = c.id WHERE NOT p.is_new;
+         FROM completions AS c JOIN lsdb_pulled AS p ON p.completion_id = c.id \
+         WHERE NOT p.is_new AND NOT p.is_link;
          UPDATE completions SET result = p.result, fields = p.fields, \
              was_cancelled = p.was_cancelled, lead_time = p.lead_time, created_at = p.created_at \
-         FROM lsdb_pulled AS p WHERE completions.id = p.completion_id AND NOT p.is_new;
+         FROM lsdb_pulled AS p WHERE completions.id = p.completion_id AND NOT p.is_new \
+           AND NOT p.is_link;
          INSERT INTO completions (id, task_id, result, was_cancelled, lead_time, created_at, fields) \
          SELECT completion_id, task_id, result, was_cancelled, lead_time, created_at, fields \
          FROM lsdb_pulled WHERE is_new;",
@@ -210,24 +290,32 @@ pub fn pull(
     tx.execute(
         "UPDATE ls_annotation_links SET updated_at = p.updated_at FROM lsdb_pulled AS p \
          WHERE server = ? AND project_id = ? AND ls_annotation_links.ls_annotation_id = p.ls_annotation_id \
-           AND NOT p.is_new",
+           AND NOT p.is_new AND NOT p.is_link",
         params![server, project],
     )?;
     tx.execute(
         "INSERT INTO ls_annotation_links SELECT ?, ?, ls_annotation_id, completion_id, updated_at \
-         FROM lsdb_pulled WHERE is_new",
+         FROM lsdb_pulled WHERE is_new OR is_link",
         params![server, project],
     )?;
     tx.execute_batch("DROP TABLE lsdb_pulled")?;
+    // Gone: linked annotations not read, on a task that was read (a task not read at all,
+    // deleted in Label Studio or missed by a paged read that moved, is not judged).
     let gone: Vec<(i64, i64)> = {
         let mut stmt = tx.prepare(
-            "SELECT ls_annotation_id, completion_id FROM ls_annotation_links \
-             WHERE server = ? AND project_id = ?",
+            "SELECT a.ls_annotation_id, a.completion_id, l.ls_task_id FROM ls_annotation_links AS a \
+             JOIN completions AS c ON c.id = a.completion_id \
+             JOIN ls_links AS l ON l.task_id = c.task_id AND l.server = a.server \
+                                AND l.project_id = a.project_id \
+             WHERE a.server = ? AND a.project_id = ?",
         )?;
-        let rows = stmt.query_map(params![server, project], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<Result<Vec<(i64, i64)>, _>>()?
+        let rows = stmt.query_map(params![server, project], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        })?;
+        rows.collect::<Result<Vec<_>, _>>()?
             .into_iter()
-            .filter(|(ls_id, _)| !seen.contains(ls_id))
+            .filter(|(ls_id, _, ls_task)| !seen.contains(ls_id) && read_tasks.contains(ls_task))
+            .map(|(ls_id, completion, _)| (ls_id, completion))
             .collect()
     };
     out.gone = gone.len() as u64;
@@ -250,6 +338,21 @@ pub fn pull(
     tx.commit().context("writing the pulled annotations")?;
     store.changed();
     Ok(out)
+}
+
+/// Whether two JSON values are the same, numbers compared as numbers (Label Studio writes
+/// `1.50` back as `1.5`).
+fn same_json(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_json(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+        }
+        _ => a == b,
+    }
 }
 
 /// The organization's users by id, for `completed_by` as an email (empty when Label Studio

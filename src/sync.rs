@@ -208,6 +208,7 @@ fn prune(
         conn.execute_batch(
             "DELETE FROM predictions WHERE task_id IN (SELECT id FROM gone_tasks WHERE NOT has_completions);
              DELETE FROM tasks WHERE id IN (SELECT id FROM gone_tasks WHERE NOT has_completions);
+             DELETE FROM ls_links WHERE task_id IN (SELECT id FROM gone_tasks WHERE NOT has_completions);
              DELETE FROM storage_objects WHERE uri IN (SELECT uri FROM gone_objects) \
                AND uri NOT IN (SELECT uri FROM gone_tasks WHERE has_completions);",
         )?;

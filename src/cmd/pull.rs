@@ -16,6 +16,12 @@ pub fn run(project: &Path, args: PullArgs) -> Result<()> {
     if pulled.new_tasks > 0 {
         eprintln!("note: {} tasks made in Label Studio were added to the store", pulled.new_tasks);
     }
+    if pulled.deleted_here > 0 {
+        eprintln!(
+            "note: {} tasks this store pushed and has deleted since were left alone",
+            pulled.deleted_here
+        );
+    }
     if pulled.foreign_tasks > 0 {
         eprintln!("note: {} tasks another lsdb store pushed were left alone", pulled.foreign_tasks);
     }

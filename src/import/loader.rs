@@ -58,13 +58,17 @@ pub struct StoreState {
 }
 
 impl StoreState {
-    /// Read the highest ids and every task's data hash (committed state); the set of
+    /// Read the highest ids (a completion's counting those kept in `completion_history`, so a
+    /// deleted completion's id, which links may name, is not given again) and every task's
+    /// data hash (committed state); the set of
     /// hashes writes what it does not hold in memory to `spill_dir`.
     pub fn read(conn: &Connection, spill_dir: &Path) -> Result<StoreState> {
         let (task_max, completion_max, prediction_max): (i64, i64, i64) = conn
             .query_row(
                 "SELECT (SELECT coalesce(max(id), 0) FROM tasks), \
-                        (SELECT coalesce(max(id), 0) FROM completions), \
+                        (SELECT greatest(coalesce(max(id), 0), \
+                                (SELECT coalesce(max(completion_id), 0) FROM completion_history)) \
+                         FROM completions), \
                         (SELECT coalesce(max(id), 0) FROM predictions)",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),

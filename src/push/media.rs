@@ -100,20 +100,29 @@ impl Media {
         Ok(made)
     }
 
+    /// Fail before anything is made when the tasks name local files Label Studio could not
+    /// serve (no `--document-root`).
+    pub fn check(&self) -> Result<()> {
+        if self.document_root.is_none()
+            && let Some(folder) = self.folders.iter().next()
+        {
+            bail!(
+                "the tasks name local files ({}); give --document-root DIR (Label Studio's \
+                 LOCAL_FILES_DOCUMENT_ROOT) so Label Studio can serve them, or --host-url of a \
+                 running `lsdb serve`",
+                folder.display()
+            );
+        }
+        Ok(())
+    }
+
     fn local_storages(
         &self,
         client: &Client,
         project: i64,
         folders: &[PathBuf],
     ) -> Result<Vec<String>> {
-        if self.document_root.is_none() {
-            bail!(
-                "the tasks name local files ({}); give --document-root DIR (Label Studio's \
-                 LOCAL_FILES_DOCUMENT_ROOT) so Label Studio can serve them, or --host-url of a \
-                 running `lsdb serve`",
-                folders[0].display()
-            );
-        }
+        self.check()?;
         let have = existing(client, "localfiles", project, "path")?;
         let mut made = Vec::new();
         for folder in folders {
@@ -159,6 +168,9 @@ impl Media {
             .find(|(url, _)| url.provider == provider && url.bucket == bucket)
             .map_or(&self.connect, |(_, c)| c);
         let body = storage_body(provider, bucket, connect, project, self.presign_ttl)?;
+        let has_keys = ["aws_secret_access_key", "account_key", "google_application_credentials"]
+            .iter()
+            .any(|k| body.get(k).is_some());
         client.post(&format!("/api/storages/{kind}"), body.to_string()).map_err(|e| {
             anyhow::anyhow!(
                 "Label Studio refused a {} storage for {}://{bucket}: {e} (Label Studio must \
@@ -169,9 +181,10 @@ impl Media {
             )
         })?;
         Ok(Some(format!(
-            "the {} bucket {}://{bucket} (a Label Studio cloud storage)",
+            "the {} bucket {}://{bucket} (a Label Studio cloud storage{})",
             provider.name(),
-            provider.scheme()
+            provider.scheme(),
+            if has_keys { ", given the credentials lsdb uses for it" } else { "" }
         )))
     }
 }

@@ -75,70 +75,154 @@ pub fn push(store: &Store, options: &PushOptions) -> Result<Pushed> {
         .context("the store has no label config to create a project with; set one with `lsdb config set FILE`")?;
     let client = Client::connect(&options.url, &options.token)?;
     let server = client.base().to_string();
-    let project = match options.project {
-        Some(id) => {
-            check_project_config(&client, id, &config)?;
-            id
-        }
-        None => create_project(&client, store.project(), options.title.as_deref(), &config.xml)?,
-    };
+    if let Some(id) = options.project {
+        check_project_config(&client, id, &config)?;
+    }
     let store_id = store_id(conn)?;
-    // A push that did not finish leaves its mark: only then can Label Studio hold tasks of
-    // this store without links (reading a large project back takes minutes).
-    let pending = format!("push_pending {server} {project}");
-    if crate::store::schema::meta(conn, &pending)?.is_some() {
-        reconcile(conn, &client, &server, project, &store_id)?;
-    }
-    crate::store::schema::set_meta(conn, &pending, "1")?;
-
+    // A bad selection fails here, before anything is made in Label Studio.
     let selected = select_tasks(conn, &options.selection)?;
-    let urls = url_rewrite(options, client.is_lsdb());
-    let (mut sent, mut storages) = (0u64, Vec::new());
-    // lsdb serve has no storages: it serves what its tasks reference.
-    let mut media = Media::new(
-        options.document_root.clone(),
-        options.presign.is_none() && !client.is_lsdb(),
-        crate::store::storages::bucket_connections(&crate::store::storages::all(conn)?),
-        options.connect.clone(),
-        options.presign_ttl,
-    );
-    let bar = crate::import::counter("tasks sent");
-    let tasks = pending_tasks(conn, &server, project, options.with_annotations)?;
-    let completions = if options.with_annotations { Some(completion_ids(conn)?) } else { None };
-    let total = tasks.len() as u64;
-    let already = selected - total;
-    let mut chunk: Vec<(i64, String)> = Vec::new();
-    let mut chunk_bytes = 0usize;
-    for task in tasks {
-        media.note(&task.data, urls.style == UrlStyle::Ls1);
-        let json = task_json(&task, &urls, &store_id)?;
-        if !chunk.is_empty()
-            && (chunk_bytes + json.len() > CHUNK_BYTES || chunk.len() >= CHUNK_TASKS)
-        {
-            stop_if_interrupted(conn, &pending, sent, total)?;
-            storages.extend(media.connect(&client, project)?);
-            sent += send_chunk(conn, &client, &server, project, &chunk, completions.as_ref())?;
-            bar.set_position(sent);
-            chunk.clear();
-            chunk_bytes = 0;
+    // An lsdb serve holds one project, which a "new project" request hands back: resolved
+    // now, so that what it already holds is not sent again. Label Studio makes a project
+    // only when the first chunk is ready.
+    let project = match options.project {
+        None if client.is_lsdb() => {
+            Some(create_project(&client, store.project(), options.title.as_deref(), &config.xml)?)
         }
-        chunk_bytes += json.len() + 1;
-        chunk.push((task.id, json));
+        given => given,
+    };
+    if let Some(project) = project {
+        // A push that did not finish leaves its mark: only then can Label Studio hold tasks
+        // of this store without links (reading a large project back takes minutes).
+        if crate::store::schema::meta(conn, &pending_key(&server, project))?.is_some() {
+            reconcile(conn, &client, &server, project, &store_id)?;
+        }
+        crate::store::schema::set_meta(conn, &pending_key(&server, project), "1")?;
     }
-    if !chunk.is_empty() {
-        stop_if_interrupted(conn, &pending, sent, total)?;
-        storages.extend(media.connect(&client, project)?);
-        sent += send_chunk(conn, &client, &server, project, &chunk, completions.as_ref())?;
+    let tasks = pending_tasks(conn, &server, project.unwrap_or(-1), options.with_annotations)?;
+    let total = tasks.len() as u64;
+    let mut push = Sending {
+        conn,
+        client: &client,
+        server: &server,
+        options,
+        store_id: &store_id,
+        project,
+        made: None,
+        folder: store.project(),
+        xml: &config.xml,
+        sent: 0,
+        total,
+        storages: Vec::new(),
+    };
+    if let Err(err) = push.all(tasks) {
+        // A project made now is named, so that the same push goes on into it.
+        return Err(match push.made {
+            Some(id) => err.context(format!(
+                "project {id} was made at {server}/projects/{id} and holds {} of the {total} \
+                 tasks; push again with --ls-project {id} to send the rest",
+                push.sent
+            )),
+            None => err,
+        });
     }
-    bar.finish_and_clear();
-    conn.execute("DELETE FROM lsdb_meta WHERE key = ?", params![pending])?;
+    let project = push.project()?;
+    conn.execute("DELETE FROM lsdb_meta WHERE key = ?", params![pending_key(&server, project)])?;
     Ok(Pushed {
         project,
         project_url: format!("{server}/projects/{project}"),
-        sent,
-        already,
-        storages,
+        sent: push.sent,
+        already: selected - total,
+        storages: push.storages,
     })
+}
+
+/// The `lsdb_meta` key a push sets while it sends into a project.
+fn pending_key(server: &str, project: i64) -> String {
+    format!("push_pending {server} {project}")
+}
+
+/// One push as it sends: the project is made (when asked) just before the first chunk
+/// goes, once the tasks' JSON and media have been read without error.
+struct Sending<'a> {
+    conn: &'a Connection,
+    client: &'a Client,
+    server: &'a str,
+    options: &'a PushOptions,
+    store_id: &'a str,
+    project: Option<i64>,
+    /// The project this push made.
+    made: Option<i64>,
+    folder: &'a Path,
+    xml: &'a str,
+    sent: u64,
+    total: u64,
+    storages: Vec<String>,
+}
+
+impl Sending<'_> {
+    /// The project, made now when there is none yet (and marked while it is sent to).
+    fn project(&mut self) -> Result<i64> {
+        if let Some(id) = self.project {
+            return Ok(id);
+        }
+        let id = create_project(self.client, self.folder, self.options.title.as_deref(), self.xml)?;
+        crate::store::schema::set_meta(self.conn, &pending_key(self.server, id), "1")?;
+        self.project = Some(id);
+        self.made = Some(id);
+        Ok(id)
+    }
+
+    fn all(&mut self, tasks: Vec<PendingTask>) -> Result<()> {
+        let urls = url_rewrite(self.options, self.client.is_lsdb());
+        // lsdb serve has no storages: it serves what its tasks reference.
+        let mut media = Media::new(
+            self.options.document_root.clone(),
+            self.options.presign.is_none() && !self.client.is_lsdb(),
+            crate::store::storages::bucket_connections(&crate::store::storages::all(self.conn)?),
+            self.options.connect.clone(),
+            self.options.presign_ttl,
+        );
+        let bar = crate::import::counter("tasks sent");
+        let mut chunk: Vec<(i64, String)> = Vec::new();
+        let mut chunk_bytes = 0usize;
+        for task in tasks {
+            media.note(&task.data, urls.style == UrlStyle::Ls1);
+            let json = task_json(&task, &urls, self.store_id)?;
+            if !chunk.is_empty()
+                && (chunk_bytes + json.len() > CHUNK_BYTES || chunk.len() >= CHUNK_TASKS)
+            {
+                self.send(&mut media, &chunk)?;
+                bar.set_position(self.sent);
+                chunk.clear();
+                chunk_bytes = 0;
+            }
+            chunk_bytes += json.len() + 1;
+            chunk.push((task.id, json));
+        }
+        if !chunk.is_empty() {
+            self.send(&mut media, &chunk)?;
+        }
+        bar.finish_and_clear();
+        Ok(())
+    }
+
+    fn send(&mut self, media: &mut Media, chunk: &[(i64, String)]) -> Result<()> {
+        if let Some(project) = self.project {
+            stop_if_interrupted(
+                self.conn,
+                &pending_key(self.server, project),
+                self.sent,
+                self.total,
+            )?;
+        } else {
+            crate::cancel::check()?;
+        }
+        media.check()?;
+        let project = self.project()?;
+        self.storages.extend(media.connect(self.client, project)?);
+        self.sent += send_chunk(self.conn, self.client, self.server, project, chunk)?;
+        Ok(())
+    }
 }
 
 /// Stop between chunks after a Ctrl-C: what was sent is linked, so the store is true to the
@@ -149,8 +233,8 @@ fn stop_if_interrupted(conn: &Connection, pending: &str, sent: u64, total: u64) 
     }
     conn.execute("DELETE FROM lsdb_meta WHERE key = ?", params![pending])?;
     bail!(
-        "interrupted (Ctrl-C) after {sent} of {total} tasks were sent (and linked); run the \
-         same push again to send the rest"
+        "interrupted (Ctrl-C) after {sent} of {total} tasks were sent (and linked); push \
+         again to send the rest"
     )
 }
 
@@ -375,13 +459,14 @@ fn task_json(task: &PendingTask, urls: &UrlRewrite, store_id: &str) -> Result<St
 }
 
 /// Import one chunk and link its tasks to the ids Label Studio gave them, in order.
+/// (Annotations sent with `--with-annotations` are linked by the next pull, which knows them
+/// by their result: Label Studio's import answers with task ids only.)
 fn send_chunk(
     conn: &Connection,
     client: &Client,
     server: &str,
     project: i64,
     chunk: &[(i64, String)],
-    completions: Option<&std::collections::HashMap<i64, Vec<i64>>>,
 ) -> Result<u64> {
     let mut body = String::with_capacity(chunk.iter().map(|(_, j)| j.len() + 1).sum::<usize>() + 2);
     body.push('[');
@@ -409,77 +494,7 @@ fn send_chunk(
     }
     let pairs: Vec<(i64, i64)> = chunk.iter().map(|(task_id, _)| *task_id).zip(ids).collect();
     link_tasks(conn, server, project, &pairs)?;
-    if let Some(completions) = completions {
-        link_annotations(conn, client, server, project, &pairs, completions)?;
-    }
     Ok(chunk.len() as u64)
-}
-
-/// The completion ids of each selected task, in id order (the order push sends them in).
-fn completion_ids(conn: &Connection) -> Result<std::collections::HashMap<i64, Vec<i64>>> {
-    let mut stmt = conn.prepare(
-        "SELECT task_id, list(id ORDER BY id) FROM completions \
-         WHERE task_id IN (SELECT task_id FROM export_ids) GROUP BY task_id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        let ids: duckdb::types::Value = r.get(1)?;
-        let ids = match ids {
-            duckdb::types::Value::List(items) => items
-                .into_iter()
-                .filter_map(|v| match v {
-                    duckdb::types::Value::BigInt(id) => Some(id),
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
-        Ok((r.get::<_, i64>(0)?, ids))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// Link the annotations `--with-annotations` just sent to the completions they came from, so
-/// a pull knows them: Label Studio's import answers with task ids only, so each task's
-/// annotations are read back; it makes them in the order sent, which is the completions'
-/// id order.
-fn link_annotations(
-    conn: &Connection,
-    client: &Client,
-    server: &str,
-    project: i64,
-    pairs: &[(i64, i64)],
-    completions: &std::collections::HashMap<i64, Vec<i64>>,
-) -> Result<()> {
-    let mut app = conn.appender("ls_annotation_links")?;
-    for (task_id, ls_task) in pairs {
-        let Some(ours) = completions.get(task_id) else { continue };
-        let theirs = client.get(&format!("/api/tasks/{ls_task}/annotations/"))?;
-        let mut theirs: Vec<(i64, Option<String>)> = theirs
-            .as_array()
-            .map(|list| {
-                list.iter()
-                    .filter_map(|a| {
-                        let id = a.get("id")?.as_i64()?;
-                        Some((id, a.get("updated_at").and_then(Value::as_str).map(str::to_string)))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        theirs.sort();
-        if theirs.len() != ours.len() {
-            bail!(
-                "Label Studio task {ls_task} holds {} annotations where {} were sent; its \
-                 annotations were not linked",
-                theirs.len(),
-                ours.len()
-            );
-        }
-        for ((ls_id, updated_at), completion) in theirs.iter().zip(ours) {
-            app.append_row(params![server, project, ls_id, completion, updated_at])?;
-        }
-    }
-    app.flush()?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -19,7 +19,12 @@ pub fn cors_layer(origin: Option<&str>) -> Option<tower_http::cors::CorsLayer> {
     Some(
         tower_http::cors::CorsLayer::new()
             .allow_origin(origin)
-            .allow_methods([http::Method::GET, http::Method::POST])
+            .allow_methods([
+                http::Method::GET,
+                http::Method::POST,
+                http::Method::PATCH,
+                http::Method::DELETE,
+            ])
             .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::RANGE])
             .expose_headers([header::CONTENT_RANGE, header::CONTENT_LENGTH, header::ETAG]),
     )

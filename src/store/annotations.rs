@@ -45,8 +45,7 @@ pub fn add(conn: &Connection, task: i64, body: &Value) -> Result<Option<Value>> 
     fields.insert("created_at".into(), Value::from(now.clone()));
     fields.insert("updated_at".into(), Value::from(now.clone()));
     let result = given.get("result").cloned().unwrap_or(Value::Array(Vec::new()));
-    let id: i64 =
-        tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM completions", [], |r| r.get(0))?;
+    let id = next_completion_id(&tx)?;
     tx.execute(
         "INSERT INTO completions (id, task_id, result, was_cancelled, lead_time, created_at, fields) \
          VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -97,10 +96,23 @@ pub fn update(conn: &Connection, id: i64, body: &Value) -> Result<Option<Value>>
     get(conn, id)
 }
 
-/// Delete annotation `id` (kept in `completion_history`); false when there is none.
+/// The next completion id: above every completion, and every one kept in the history (a
+/// deleted completion's id is never given again: a link may still name it).
+pub fn next_completion_id(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT greatest((SELECT coalesce(max(id), 0) FROM completions), \
+                         (SELECT coalesce(max(completion_id), 0) FROM completion_history)) + 1",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Delete annotation `id` (kept in `completion_history`) and the links to it (`lsdb pull`'s
+/// annotations from another server); false when there is none.
 pub fn delete(conn: &Connection, id: i64) -> Result<bool> {
     let tx = conn.unchecked_transaction()?;
     keep_history(&tx, id)?;
+    tx.execute("DELETE FROM ls_annotation_links WHERE completion_id = ?", params![id])?;
     let deleted = tx.execute("DELETE FROM completions WHERE id = ?", params![id])?;
     tx.commit().context("deleting the annotation")?;
     Ok(deleted > 0)

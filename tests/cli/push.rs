@@ -272,3 +272,89 @@ fn issue_26_an_interrupted_push_is_finished_by_the_next_without_duplicates() {
     );
     assert_eq!(held, json!([{"n": 12_000, "distinct_ids": 12_000}]));
 }
+
+/// A deleted annotation's id is never given to a new one (a link still names it), and a
+/// completion deleted in the pulling store comes back as new on the next pull.
+#[test]
+fn issue_26_ids_are_never_reused_and_deleted_rows_are_pulled_again() {
+    let (env, server) = two_stores();
+    let url = url(&server);
+    env.lsdb(&["-p", "a", "push", &url, "--token", TOKEN, "--where", "id IN (1, 3)"]).ok();
+    let tasks = served_tasks(&server);
+    let (first, second) = (tasks[0]["id"].as_i64().unwrap(), tasks[1]["id"].as_i64().unwrap());
+    let pull = ["-p", "a", "pull", &url, "--token", TOKEN, "--ls-project", "1"];
+    let highest = annotate(&server, first, "B");
+    assert!(env.lsdb(&pull).ok().starts_with("pulled 1 new"));
+    // Deleted on the server, then a new annotation on the other task: a new id.
+    assert_eq!(
+        server.send("DELETE", &format!("/api/annotations/{highest}"), &[AUTH], b"").status,
+        204
+    );
+    let newer = annotate(&server, second, "C");
+    assert!(newer > highest, "id {newer} after the deleted {highest}");
+    let out = env.lsdb(&pull).ok();
+    assert!(out.starts_with("pulled 1 new and 0 edited") && out.contains("1 deleted"), "{out}");
+    let on = env.query_in(
+        "a",
+        "SELECT l.ls_task_id, c.result->>'$[0].value.choices[0]' AS choice FROM completions AS c \
+         JOIN ls_links AS l ON l.task_id = c.task_id JOIN ls_annotation_links AS al \
+         ON al.completion_id = c.id ORDER BY l.ls_task_id",
+    );
+    assert_eq!(
+        on,
+        json!([{"ls_task_id": first, "choice": "B"}, {"ls_task_id": second, "choice": "C"}])
+    );
+
+    // A completion deleted in the pulling store is pulled again as new, not as an edit.
+    env.lsdb(&[
+        "-p",
+        "a",
+        "sql",
+        "DELETE FROM completions WHERE id IN (SELECT completion_id FROM ls_annotation_links \
+         WHERE ls_annotation_id = (SELECT max(ls_annotation_id) FROM ls_annotation_links))",
+    ])
+    .ok();
+    let out = env.lsdb(&pull).ok();
+    assert!(out.starts_with("pulled 1 new and 0 edited"), "{out}");
+    let n = env.query_in("a", "SELECT count(*) AS n FROM ls_annotation_links")[0]["n"].as_i64();
+    assert_eq!(n, Some(2), "one link per annotation");
+}
+
+/// Annotations sent with `--with-annotations` come back linked, not added twice: the pull
+/// knows them by their result on their task; an edit made after is then an edit.
+#[test]
+fn issue_26_annotations_pushed_along_are_not_pulled_twice() {
+    let (env, server) = two_stores();
+    let url = url(&server);
+    let before = env.counts_in("a");
+    let out = env
+        .lsdb(&[
+            "-p",
+            "a",
+            "push",
+            &url,
+            "--token",
+            TOKEN,
+            "--with-annotations",
+            "--where",
+            "id IN (SELECT task_id FROM completions)",
+        ])
+        .ok();
+    assert!(out.starts_with("pushed 2 tasks"), "{out}");
+    let tasks = served_tasks(&server);
+    let sent: usize = tasks.iter().map(|t| t["annotations"].as_array().map_or(0, Vec::len)).sum();
+    assert_eq!(sent as i64, before.1, "the annotations went along");
+    let pull = ["-p", "a", "pull", &url, "--token", TOKEN, "--ls-project", "1"];
+    let out = env.lsdb(&pull).ok();
+    assert!(out.starts_with("pulled 0 new and 0 edited") && out.contains("2 unchanged"), "{out}");
+    assert_eq!(env.counts_in("a"), before);
+    let links = env.query_in("a", "SELECT count(*) AS n FROM ls_annotation_links")[0]["n"].as_i64();
+    assert_eq!(links, Some(2));
+    let id = tasks[0]["annotations"][0]["id"].as_i64().unwrap();
+    let edit = json!({"result": [{"from_name": "class", "to_name": "text", "type": "choices",
+        "value": {"choices": ["C"]}}]});
+    server.send("PATCH", &format!("/api/annotations/{id}"), &[AUTH], edit.to_string().as_bytes());
+    let out = env.lsdb(&pull).ok();
+    assert!(out.starts_with("pulled 0 new and 1 edited"), "{out}");
+    assert_eq!(env.counts_in("a"), before);
+}

@@ -258,7 +258,7 @@ def buckets(args, api, work):
     check(run.returncode == 0, f'lsdb storage sync: {run.stderr.strip()}')
     push = ['-p', proj, 'push', args.ls_url, '--token', args.token]
     run = run_env(*push, '--title', 'bucket media')
-    check(run.returncode == 0 and 'connected the S3 bucket s3://pushmedia (a Label Studio cloud storage)' in run.stderr,
+    check(run.returncode == 0 and 'connected the S3 bucket s3://pushmedia (a Label Studio cloud storage, given the credentials lsdb uses for it)' in run.stderr,
           f'push of bucket tasks: {run.stdout.strip()} {run.stderr.strip()}')
     project = int(run.stdout.split('project ')[1].split(' ')[0]) if run.returncode == 0 else None
     if project is None:
