@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use duckdb::{Connection, params};
 
-use crate::sample::{SampleRequest, queue_sql};
+use crate::sample::{QUEUE_ORDER, SampleRequest, queue_sql};
 use crate::sqltext::{check_condition, quote_literal};
 
 pub mod bucket;
@@ -141,8 +141,8 @@ pub fn select_tasks(conn: &Connection, selection: &Selection) -> Result<u64> {
             let queue = queue_sql(req)?;
             let sql = format!(
                 "CREATE OR REPLACE TEMP TABLE export_ids AS \
-                 SELECT row_number() OVER (ORDER BY position) AS pos, task_id FROM \
-                 (SELECT position, task_id FROM ({queue}) WHERE {filter} ORDER BY position LIMIT ?)"
+                 SELECT row_number() OVER (ORDER BY {QUEUE_ORDER}) AS pos, task_id FROM \
+                 (SELECT * FROM ({queue}) WHERE {filter} ORDER BY {QUEUE_ORDER} LIMIT ?)"
             );
             conn.execute(
                 &sql,
