@@ -187,6 +187,13 @@ def main():
                     help='only the training formats (COCO, YOLO against the JSON export and the converter)')
     ap.add_argument('--only-quality', action='store_true',
                     help='only label quality: lsdb quality and its views beside a DuckDB scan')
+    ap.add_argument('--only-read', action='store_true',
+                    help='only the read side (issue 27): stats, validate, every sampling strategy and '
+                         'review queue, beside `sample --strategy sequential` and a DuckDB scan')
+    ap.add_argument('--read-scale', type=int, default=1,
+                    help='with --only-read: the store holds the --tasks tasks this many times over '
+                         '(copies made by SQL, ids shifted): --tasks 1000000 --read-scale 10 is the '
+                         '10M run; it needs ~0.4 GB of disk per 1M tasks beside the data')
     ap.add_argument('--sdk-python', default=os.path.expanduser('~/.cache/lsdb/sdk-venv/bin/python'),
                     help="a python with label-studio-sdk, for the converter's time (.ci/run installs one)")
     ap.add_argument('--converter-cap', type=float, default=600,
@@ -207,6 +214,10 @@ def main():
         return
     if args.only_quality:
         rows = quality(lsdb, data, n, args)
+        table(rows, data, runs)
+        return
+    if args.only_read:
+        rows = read_side(lsdb, data, n, args)
         table(rows, data, runs)
         return
     files = {'json': (f'tasks_{n}.json', write_json, n), 'json_small': (f'tasks_{small}.json', write_json, small),
@@ -353,6 +364,67 @@ def main():
     if not args.only_imports:
         rows += training(lsdb, data, n, args)
     table(rows, data, runs)
+
+
+# The bench config less one label: the predictions' "Negative" fail validation (unknown_label).
+NARROW_CONFIG = CONFIG.replace('<Choice value="Negative"/>', '')
+
+
+def read_side(lsdb, data, n, args):
+    """Issue 27's read-side rows: every command's time and peak beside the floor (`sample
+    --strategy sequential`) and, for validation, a DuckDB scan of every result item."""
+    path = os.path.join(data, f'tasks_{n}.json')
+    if not os.path.exists(path):
+        print(f'generating {path}', flush=True)
+        write_json(path, n)
+    narrow = os.path.join(data, 'narrow.xml')
+    with open(narrow, 'w') as f:
+        f.write(NARROW_CONFIG)
+    scale = args.read_scale
+    store = os.path.join(data, f'p_read_{n}x{scale}')
+    if not os.path.exists(os.path.join(store, 'lsdb.duckdb')):
+        shutil.rmtree(store, ignore_errors=True)
+        run([lsdb, 'init', store, '--label-config', narrow, '--input-path', path])
+        if scale > 1:
+            # Copies of every task, prediction and completion with ids shifted past the first.
+            run([lsdb, '-p', store, 'sql',
+                 f"INSERT INTO tasks (id, data, meta, extra, import_id, source) SELECT id + k * {n}, data, meta, "
+                 f"extra, import_id, source FROM tasks, range(1, {scale}) AS r(k); "
+                 f"INSERT INTO predictions SELECT id + k * (SELECT max(id) FROM predictions), task_id + k * {n}, "
+                 f"model_version, score, result, fields, import_id FROM predictions, range(1, {scale}) AS r(k); "
+                 f"INSERT INTO completions SELECT id + k * (SELECT max(id) FROM completions), task_id + k * {n}, "
+                 f"result, was_cancelled, lead_time, created_at, fields, import_id FROM completions, "
+                 f"range(1, {scale}) AS r(k); CHECKPOINT;"])
+    total = n * scale
+    rows = []
+
+    def report(name, seconds, rss, versus=None, versus_name=''):
+        line = {'benchmark': name, 'seconds': round(seconds, 2), 'peak_rss_mib': round(rss)}
+        if versus:
+            line['ratio'] = f'{seconds / versus:.2f}x {versus_name}'
+        rows.append(line)
+        print(json.dumps(line), flush=True)
+
+    def lsdb_case(*cmd):
+        return measure(args.runs, [lsdb, '-p', store, *cmd])
+
+    floor, rss = lsdb_case('sample', '--strategy', 'sequential', '--limit', '10')
+    report(f'sample --strategy sequential, {total} tasks (the floor)', floor, rss)
+    for strategy in ('uniform', 'uncertainty', 'prediction-score-min', 'prediction-score-max', 'margin',
+                     'entropy', 'disagreement', 'low-agreement', 'label-issues'):
+        s, rss = lsdb_case('sample', '--strategy', strategy, '--limit', '10')
+        report(f'sample --strategy {strategy}', s, rss, floor, 'sequential')
+    s, rss = lsdb_case('stats', '--format', 'csv')
+    report(f'stats, {total} tasks', s, rss, floor, 'sequential')
+    scan, scan_rss = lsdb_case('sql', 'SELECT count(*) FROM (SELECT unnest(CAST(result AS JSON[])) FROM predictions '
+                                      'UNION ALL SELECT unnest(CAST(result AS JSON[])) FROM completions)')
+    report('duckdb: unnest every result item (scan)', scan, scan_rss)
+    s, rss = lsdb_case('sql', 'SELECT code, count(*) FROM validation_errors GROUP BY code')
+    report('validation_errors by code', s, rss, scan, 'the scan')
+    out = os.path.join(data, 'read_sample.json')
+    s, rss = lsdb_case('export', '--sample', 'uncertainty', '--limit', '10000', '-o', out)
+    report('export --sample uncertainty --limit 10000', s, rss, floor, 'sequential')
+    return rows
 
 
 def table(rows, data, runs):

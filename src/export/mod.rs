@@ -139,15 +139,17 @@ pub fn select_tasks(conn: &Connection, selection: &Selection) -> Result<u64> {
     let created = match &selection.sample {
         Some(req) => {
             let queue = queue_sql(req)?;
-            let sql = format!(
+            let sql = &format!(
                 "CREATE OR REPLACE TEMP TABLE export_ids AS \
                  SELECT row_number() OVER (ORDER BY {QUEUE_ORDER}) AS pos, task_id FROM \
                  (SELECT * FROM ({queue}) WHERE {filter} ORDER BY {QUEUE_ORDER} LIMIT ?)"
             );
-            conn.execute(
-                &sql,
-                params![req.strategy.name(), req.seed as i64, req.model_version, limit],
-            )
+            crate::sample::within_queue_memory(conn, req.strategy, || {
+                conn.execute(
+                    sql,
+                    params![req.strategy.name(), req.seed as i64, req.model_version, limit],
+                )
+            })?
         }
         None => {
             let sql = format!(
