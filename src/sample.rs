@@ -94,15 +94,14 @@ pub const QUEUE_ORDER: &str = "is_unplaced, sort_key, task_id";
 const QUEUE_MEMORY: &str = "256MB";
 
 /// Run `work` (which computes `strategy`'s queue) under `QUEUE_MEMORY`; when DuckDB cannot
-/// finish within it, run it again without the cap. Disagreement (lists of label sets per
-/// task, which DuckDB does not spill) and the review queues run uncapped.
+/// finish within it, run it again without the cap. The review queues run uncapped.
 /// (The outer error is the setting's; the inner one is `work`'s.)
 pub fn within_queue_memory<T, E: std::fmt::Display>(
     conn: &Connection,
     strategy: Strategy,
     work: impl Fn() -> std::result::Result<T, E>,
 ) -> Result<std::result::Result<T, E>> {
-    if strategy.is_review() || strategy == Strategy::Disagreement {
+    if strategy.is_review() {
         return Ok(work());
     }
     let capped = {
