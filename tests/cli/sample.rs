@@ -98,3 +98,69 @@ fn the_ranking_view_orders_predictions_per_task() {
         serde_json::json!([{"prediction_id": 3, "rank": 1, "task_mean_score": 0.5}, {"prediction_id": 2, "rank": 2, "task_mean_score": 0.5}])
     );
 }
+
+/// Disagreement reads each prediction's label set from its own result (issue 27); it must
+/// place every task as the sets read through the `results` view do, on the inputs where
+/// the two could part: null labels, repeated labels, taxonomies, values that are no list,
+/// items that are no object, predictions without labels or score.
+#[test]
+fn disagreement_equals_label_sets_read_through_the_results_view() {
+    let env = TestEnv::new();
+    let item = |t: &str, v: &str| {
+        format!(r#"{{"from_name": "x", "to_name": "y", "type": "{t}", "value": {{"{t}": {v}}}}}"#)
+    };
+    let values = [
+        "[\"a\"]",
+        "[\"b\", \"a\"]",
+        "[\"a\", null]",
+        "[null]",
+        "[]",
+        "\"a\"",
+        "[\"a\", \"a\"]",
+        "5",
+    ];
+    let mut tasks = Vec::new();
+    for i in 0..64usize {
+        let mut predictions = Vec::new();
+        for j in 0..(i % 4) {
+            let mut items = Vec::new();
+            for k in 0..((i + j) % 3) {
+                let v = values[(i * 7 + j * 3 + k) % values.len()];
+                items.push(match (i + k) % 5 {
+                    0 => item("labels", v),
+                    1 => {
+                        r#"{"type": "taxonomy", "value": {"taxonomy": [["A", "B"], ["C"]]}}"#.into()
+                    }
+                    2 => "5".into(),
+                    _ => item("choices", v),
+                });
+            }
+            let score =
+                if (i + j) % 4 == 0 { "null".to_string() } else { format!("0.{}", (i * j) % 10) };
+            predictions.push(format!(r#"{{"score": {score}, "result": [{}]}}"#, items.join(",")));
+        }
+        tasks.push(format!(
+            r#"{{"data": {{"text": "t{i}"}}, "predictions": [{}]}}"#,
+            predictions.join(",")
+        ));
+    }
+    env.write("edge.json", format!("[{}]", tasks.join(",")));
+    env.lsdb(&["init", "proj", "--input-path", "edge.json"]).ok();
+    let queue = env.query(
+        "SELECT task_id, score, is_unplaced FROM labeling_queue('disagreement', 0, NULL) ORDER BY task_id",
+    );
+    let reference = env.query(
+        "WITH sets AS (SELECT origin_id AS prediction_id, list_sort(list(DISTINCT label)) AS label_set \
+           FROM (SELECT origin_id, unnest(labels) AS label FROM results WHERE origin = 'prediction') \
+           GROUP BY origin_id), \
+         d AS (SELECT p.task_id, count(DISTINCT coalesce(s.label_set, [])) - 1 \
+                 + coalesce(max(p.score) - min(p.score), 0) AS value \
+               FROM predictions AS p LEFT JOIN sets AS s ON s.prediction_id = p.id \
+               GROUP BY p.task_id HAVING count(*) > 1) \
+         SELECT t.id AS task_id, d.value AS score, d.value IS NULL AS is_unplaced \
+         FROM tasks AS t LEFT JOIN d ON d.task_id = t.id ORDER BY t.id",
+    );
+    assert_eq!(queue, reference);
+    let placed = queue.as_array().unwrap().iter().filter(|r| r["is_unplaced"] == false).count();
+    assert!(placed > 20, "the cases place tasks: {placed}");
+}
