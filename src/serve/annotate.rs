@@ -75,13 +75,10 @@ pub async fn add(
     request: Request,
 ) -> Response {
     let Ok(task) = id.parse::<i64>() else { return not_found() };
-    let body = match body_json(request).await {
+    let body = match annotation_body(request).await {
         Ok(body) => body,
         Err(answer) => return answer,
     };
-    if let Err(err) = annotations::check(&body) {
-        return bad_request(&format!("{err:#}"));
-    }
     answer(
         StatusCode::CREATED,
         write(state, move |store, _| annotations::add(store.conn(), task, &body)).await,
@@ -105,13 +102,10 @@ pub async fn update(
     request: Request,
 ) -> Response {
     let Ok(id) = id.parse::<i64>() else { return not_found() };
-    let body = match body_json(request).await {
+    let body = match annotation_body(request).await {
         Ok(body) => body,
         Err(answer) => return answer,
     };
-    if let Err(err) = annotations::check(&body) {
-        return bad_request(&format!("{err:#}"));
-    }
     answer(
         StatusCode::OK,
         write(state, move |store, _| annotations::update(store.conn(), id, &body)).await,
@@ -138,6 +132,14 @@ fn answer(status: StatusCode, done: Result<Option<Value>, Response>) -> Response
         Ok(None) => not_found(),
         Err(answer) => answer,
     }
+}
+
+/// The request's body as an annotation (`store::annotations::check`), or a 400 naming what
+/// is wrong with it.
+async fn annotation_body(request: Request) -> Result<Value, Response> {
+    let body = body_json(request).await?;
+    annotations::check(&body).map_err(|err| bad_request(&format!("{err:#}")))?;
+    Ok(body)
 }
 
 /// The request's body as JSON, or a 400 naming where it is not.
