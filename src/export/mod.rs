@@ -144,7 +144,7 @@ pub fn select_tasks(conn: &Connection, selection: &Selection) -> Result<u64> {
                  SELECT row_number() OVER (ORDER BY {QUEUE_ORDER}) AS pos, task_id FROM \
                  (SELECT * FROM ({queue}) WHERE {filter} ORDER BY {QUEUE_ORDER} LIMIT ?)"
             );
-            crate::sample::within_queue_memory(conn, req.strategy, || {
+            crate::sample::within_queue_memory(conn, || {
                 conn.execute(
                     sql,
                     params![req.strategy.name(), req.seed as i64, req.model_version, limit],
