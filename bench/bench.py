@@ -187,6 +187,8 @@ def main():
                     help='only the training formats (COCO, YOLO against the JSON export and the converter)')
     ap.add_argument('--only-quality', action='store_true',
                     help='only label quality: lsdb quality and its views beside a DuckDB scan')
+    ap.add_argument('--skip-training', action='store_true',
+                    help='leave out the training formats (and the converter\'s runs) after the exports')
     ap.add_argument('--only-read', action='store_true',
                     help='only the read side (issue 27): stats, validate, every sampling strategy and '
                          'review queue, beside `sample --strategy sequential` and a DuckDB scan')
@@ -360,8 +362,34 @@ def main():
         s, rss = measure(runs, [lsdb, '-p', pe, 'import', out], fresh_pe)
         report(f'lsdb import the export of {n} tasks (ids given)', s, rss, mib(out), n, json_import,
                'the tasks without ids')
+        plain_export_import = s
+        # --merge of the same export into the store it came from (every task matched).
+        merged = os.path.join(data, 'p_merge')
+        def copy_p():
+            shutil.rmtree(merged, ignore_errors=True)
+            shutil.copytree(p, merged)
+        s, rss = measure(runs, [lsdb, '-p', merged, 'import', out, '--merge'], copy_p)
+        report(f'lsdb import --merge of the export of {n} tasks into their store', s, rss, mib(out), n,
+               plain_export_import, 'a plain import of it')
+        # The other export formats beside the JSON export, and query output beside DuckDB's COPY.
+        json_export = [r for r in rows if r['benchmark'] == f'lsdb export json, {n} tasks'][0]['seconds']
+        for fmt, ext in (('json-min', 'json'), ('csv', 'csv')):
+            target = os.path.join(data, f'export_{n}_{fmt}.{ext}')
+            s, rss = run([lsdb, '-p', p, 'export', '--format', fmt, '-o', target])
+            report(f'lsdb export {fmt}, {n} tasks', s, rss, mib(target), n, json_export, 'the json export')
+        query = 'SELECT * FROM predictions'
+        target = os.path.join(data, 'predictions.csv')
+        d_s, d_rss = run([lsdb, '-p', p, 'sql', f"COPY ({query}) TO {sql_text(target + '.duckdb.csv')} (HEADER)"])
+        report(f'duckdb COPY ({query}) TO csv', d_s, d_rss, count=2 * n)
+        start = time.perf_counter()
+        with open(target, 'wb') as f:
+            proc = subprocess.Popen([lsdb, '-p', p, 'sql', '--format', 'csv', query], stdout=f,
+                                    stderr=subprocess.PIPE)
+            _, status, usage = os.wait4(proc.pid, 0)
+        s = time.perf_counter() - start
+        report(f'lsdb sql --format csv "{query}"', s, usage.ru_maxrss / 1024, mib(target), 2 * n, d_s, 'COPY')
 
-    if not args.only_imports:
+    if not args.only_imports and not args.skip_training:
         rows += training(lsdb, data, n, args)
     table(rows, data, runs)
 
