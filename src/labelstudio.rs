@@ -117,27 +117,37 @@ impl Client {
         method: &str,
         path: &str,
     ) -> Result<Value> {
-        let response = request
-            .header("Authorization", &self.authorization)
-            .send()
-            .map_err(|e| unreachable_error(&self.base, &e))?;
-        let status = response.status();
-        let text = response.text().unwrap_or_default();
-        if !status.is_success() {
-            // Label Studio's (and lsdb serve's) errors say what is wrong in `detail`.
-            let detail = serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| v.get("detail").and_then(Value::as_str).map(str::to_string))
-                .unwrap_or(text);
-            let detail = crate::error::one_line(&detail);
-            let detail: String = detail.chars().take(300).collect();
-            bail!("{method} {path}: HTTP {status}: {detail}");
-        }
+        let text = self.send(request, method, path)?.text().unwrap_or_default();
         if text.trim().is_empty() {
             return Ok(Value::Null);
         }
         serde_json::from_str(&text)
             .with_context(|| format!("{method} {path}: the answer is not JSON"))
+    }
+
+    /// Send with the credentials; an answer that is no success is an error in one line,
+    /// with what Label Studio (or lsdb serve) said in `detail`.
+    fn send(
+        &self,
+        request: reqwest::blocking::RequestBuilder,
+        method: &str,
+        path: &str,
+    ) -> Result<reqwest::blocking::Response> {
+        let response = request
+            .header("Authorization", &self.authorization)
+            .send()
+            .map_err(|e| unreachable_error(&self.base, &e))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let text = response.text().unwrap_or_default();
+        let detail = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v.get("detail").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or(text);
+        let detail: String = crate::error::one_line(&detail).chars().take(300).collect();
+        bail!("{method} {path}: HTTP {status}: {detail}");
     }
 }
 
@@ -156,26 +166,13 @@ impl Client {
     ) -> Result<()> {
         let path =
             format!("/api/projects/{project}/export?exportType=JSON&download_all_tasks=true");
-        let response = self
-            .http
-            .get(self.url(&path))
-            .header("Authorization", &self.authorization)
-            .timeout(EXPORT_TIMEOUT)
-            .send()
-            .map_err(|e| unreachable_error(&self.base, &e))?;
-        let status = response.status();
-        if status == reqwest::StatusCode::NOT_FOUND {
-            // No such project: said as the task list says it.
-            self.get(&format!("/api/projects/{project}/"))?;
-        }
-        if !status.is_success() {
-            let text = response.text().unwrap_or_default();
-            let detail: String = crate::error::one_line(&text).chars().take(200).collect();
-            bail!(
-                "GET {path}: HTTP {status}: {detail} (Label Studio's export failed; `lsdb pull \
-                 --paged` reads the project's task list page by page instead)"
-            );
-        }
+        let request = self.http.get(self.url(&path)).timeout(EXPORT_TIMEOUT);
+        let response = self.send(request, "GET", &path).map_err(|err| {
+            err.context(format!(
+                "reading project {project} through Label Studio's export (`lsdb pull --paged` \
+                 reads its task list page by page instead)"
+            ))
+        })?;
         let mut failed = None;
         let mut reader = serde_json::Deserializer::from_reader(std::io::BufReader::new(response));
         let parsed = serde::Deserializer::deserialize_seq(

@@ -96,10 +96,10 @@ const QUEUE_MEMORY: &str = "256MB";
 /// Run `work` (which computes a queue) under `QUEUE_MEMORY`; when DuckDB cannot
 /// finish within it, run it again without the cap.
 /// (The outer error is the setting's; the inner one is `work`'s.)
-pub fn within_queue_memory<T, E: std::fmt::Display>(
+pub fn within_queue_memory<T>(
     conn: &Connection,
-    work: impl Fn() -> std::result::Result<T, E>,
-) -> Result<std::result::Result<T, E>> {
+    work: impl Fn() -> duckdb::Result<T>,
+) -> Result<duckdb::Result<T>> {
     let capped = {
         let _memory = crate::store::setting::Setting::set(conn, "memory_limit", QUEUE_MEMORY)?;
         work()
@@ -112,28 +112,25 @@ pub fn within_queue_memory<T, E: std::fmt::Display>(
 
 /// The queue for `req`: position, task id and the score that placed the task.
 pub fn sample(conn: &Connection, req: &SampleRequest) -> Result<QueryResult> {
-    within_queue_memory(conn, || sample_rows(conn, req).map_err(|e| format!("{e:#}")))?
-        .map_err(|e| anyhow::anyhow!(e))
-}
-
-fn sample_rows(conn: &Connection, req: &SampleRequest) -> Result<QueryResult> {
     let queue = queue_sql(req)?;
     let sql = format!(
         "SELECT row_number() OVER (ORDER BY {QUEUE_ORDER}) AS position, task_id, score \
          FROM (SELECT * FROM ({queue}) ORDER BY {QUEUE_ORDER} LIMIT ?) ORDER BY position"
     );
     let limit = req.limit.map_or(i64::MAX, |l| l.min(i64::MAX as u64) as i64);
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(
-        params![req.strategy.name(), req.seed as i64, req.model_version, limit],
-        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<f64>>(2)?)),
-    )?;
+    let rows = within_queue_memory(conn, || {
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(
+            params![req.strategy.name(), req.seed as i64, req.model_version, limit],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<f64>>(2)?)),
+        )?;
+        rows.collect::<duckdb::Result<Vec<_>>>()
+    })??;
     let mut result = QueryResult {
         columns: vec!["position".into(), "task_id".into(), "score".into()],
         ..QueryResult::default()
     };
-    for row in rows {
-        let (pos, id, score) = row?;
+    for (pos, id, score) in rows {
         let score = score.filter(|s| s.is_finite()).map_or(Cell::Null, Cell::number);
         result.rows.push(vec![Cell::number(pos), Cell::number(id), score]);
     }

@@ -58,22 +58,21 @@ pub struct StoreState {
 }
 
 impl StoreState {
-    /// Read the highest ids (a completion's counting those kept in `completion_history`, so a
-    /// deleted completion's id, which links may name, is not given again) and every task's
-    /// data hash (committed state); the set of
+    /// Read the highest ids (a completion's from `next_completion_id`, which counts those kept
+    /// in `completion_history`) and every task's data hash (committed state); the set of
     /// hashes writes what it does not hold in memory to `spill_dir`.
     pub fn read(conn: &Connection, spill_dir: &Path) -> Result<StoreState> {
-        let (task_max, completion_max, prediction_max): (i64, i64, i64) = conn
+        let (task_max, prediction_max): (i64, i64) = conn
             .query_row(
                 "SELECT (SELECT coalesce(max(id), 0) FROM tasks), \
-                        (SELECT greatest(coalesce(max(id), 0), \
-                                (SELECT coalesce(max(completion_id), 0) FROM completion_history)) \
-                         FROM completions), \
                         (SELECT coalesce(max(id), 0) FROM predictions)",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .context("reading the store's highest ids")?;
+        let completion_max = crate::store::annotations::next_completion_id(conn)
+            .context("reading the store's highest ids")?
+            - 1;
         let mut hashes = Digests::new(spill_dir, TABLE_DIGESTS);
         let mut stmt = conn.prepare(STORE_DIGESTS)?;
         for batch in stmt.query_arrow([])? {

@@ -151,29 +151,20 @@ async fn body_json(request: Request) -> Result<Value, Response> {
         .map_err(|err| bad_request(&format!("the body is not JSON: {err}")))
 }
 
-/// Run `work` on a store of its own, off the async threads, one writer at a time (with the
-/// server's imports); the store's readers see the change once it commits.
+/// Run `work` on a store of the server's, one writer at a time (with the server's imports);
+/// the store's readers see the change once it commits.
 async fn write<T: Send + 'static>(
     state: Arc<Served>,
     work: impl FnOnce(&Store, &std::path::Path) -> anyhow::Result<T> + Send + 'static,
 ) -> Result<T, Response> {
-    let done = tokio::task::spawn_blocking(move || {
-        crate::cancel::set_served(true);
-        let store = state.store.store()?;
+    super::on_store_of(state, move |store, project| {
         store.check_writable()?;
         let done = {
             let _one_at_a_time = store.import_lock();
-            work(&store, &state.opts.project)
+            work(store, project)
         };
         store.changed();
         done
     })
-    .await;
-    match done {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(err)) => Err(super::unavailable(&err)),
-        Err(_) => {
-            Err(json(StatusCode::INTERNAL_SERVER_ERROR, serde_json::json!({ "detail": "failed" })))
-        }
-    }
+    .await
 }

@@ -300,6 +300,14 @@ async fn on_store<T: Send + 'static>(
     state: Arc<Served>,
     work: impl FnOnce(&duckdb::Connection, &Path) -> Result<T> + Send + 'static,
 ) -> Result<T, Response> {
+    on_store_of(state, move |store, project| work(store.conn(), project)).await
+}
+
+/// `on_store`, with the `Store` itself (its import lock, its change signal) for writes.
+async fn on_store_of<T: Send + 'static>(
+    state: Arc<Served>,
+    work: impl FnOnce(&Store, &Path) -> Result<T> + Send + 'static,
+) -> Result<T, Response> {
     let done = tokio::task::spawn_blocking(move || {
         crate::cancel::set_served(true);
         let idle = state.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
@@ -307,7 +315,7 @@ async fn on_store<T: Send + 'static>(
             Some(store) => store,
             None => state.store.store()?,
         };
-        let done = work(store.conn(), &state.opts.project);
+        let done = work(&store, &state.opts.project);
         let mut idle = state.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < IDLE_CONNECTIONS {
             idle.push(store);
