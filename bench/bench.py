@@ -394,6 +394,22 @@ def main():
     table(rows, data, runs)
 
 
+def kept_store(lsdb, data, name, config, data_file, write, n, then=None):
+    """The store `data/name` made from `data_file` (written by `write(path, n)` when missing)
+    under `config`, kept between runs; `then(store)` runs once after it is made."""
+    path = os.path.join(data, data_file)
+    if not os.path.exists(path):
+        print(f'generating {path}', flush=True)
+        write(path, n)
+    store = os.path.join(data, name)
+    if not os.path.exists(os.path.join(store, 'lsdb.duckdb')):
+        shutil.rmtree(store, ignore_errors=True)
+        run([lsdb, 'init', store, '--label-config', config, '--input-path', path])
+        if then:
+            then(store)
+    return store
+
+
 # The bench config less one label: the predictions' "Negative" fail validation (unknown_label).
 NARROW_CONFIG = CONFIG.replace('<Choice value="Negative"/>', '')
 
@@ -401,20 +417,14 @@ NARROW_CONFIG = CONFIG.replace('<Choice value="Negative"/>', '')
 def read_side(lsdb, data, n, args):
     """Issue 27's read-side rows: every command's time and peak beside the floor (`sample
     --strategy sequential`) and, for validation, a DuckDB scan of every result item."""
-    path = os.path.join(data, f'tasks_{n}.json')
-    if not os.path.exists(path):
-        print(f'generating {path}', flush=True)
-        write_json(path, n)
     narrow = os.path.join(data, 'narrow.xml')
     with open(narrow, 'w') as f:
         f.write(NARROW_CONFIG)
     scale = args.read_scale
-    store = os.path.join(data, f'p_read_{n}x{scale}')
-    if not os.path.exists(os.path.join(store, 'lsdb.duckdb')):
-        shutil.rmtree(store, ignore_errors=True)
-        run([lsdb, 'init', store, '--label-config', narrow, '--input-path', path])
+
+    def replicate(store):
+        # Copies of every task, prediction and completion with ids shifted past the first.
         if scale > 1:
-            # Copies of every task, prediction and completion with ids shifted past the first.
             run([lsdb, '-p', store, 'sql',
                  f"INSERT INTO tasks (id, data, meta, extra, import_id, source) SELECT id + k * {n}, data, meta, "
                  f"extra, import_id, source FROM tasks, range(1, {scale}) AS r(k); "
@@ -423,6 +433,7 @@ def read_side(lsdb, data, n, args):
                  f"INSERT INTO completions SELECT id + k * (SELECT max(id) FROM completions), task_id + k * {n}, "
                  f"result, was_cancelled, lead_time, created_at, fields, import_id FROM completions, "
                  f"range(1, {scale}) AS r(k); CHECKPOINT;"])
+    store = kept_store(lsdb, data, f'p_read_{n}x{scale}', narrow, f'tasks_{n}.json', write_json, n, replicate)
     total = n * scale
     rows = []
 
@@ -533,14 +544,7 @@ def quality(lsdb, data, n, args):
     config = os.path.join(data, 'quality.xml')
     with open(config, 'w') as f:
         f.write(QUALITY_CONFIG)
-    path = os.path.join(data, f'quality_{n}.jsonl')
-    if not os.path.exists(path):
-        print(f'generating {path}', flush=True)
-        write_quality(path, n)
-    store = os.path.join(data, f'p_quality_{n}')
-    if not os.path.exists(os.path.join(store, 'lsdb.duckdb')):
-        shutil.rmtree(store, ignore_errors=True)
-        run([lsdb, 'init', store, '--label-config', config, '--input-path', path])
+    store = kept_store(lsdb, data, f'p_quality_{n}', config, f'quality_{n}.jsonl', write_quality, n)
     scan = ("SELECT count(*), count(DISTINCT item ->> 'from_name') FROM "
             "(SELECT unnest(CAST(result AS JSON[])) AS item FROM completions)")
     base_s, base_rss = measure(args.runs, [lsdb, '-p', store, 'sql', scan])
@@ -574,14 +578,7 @@ def training(lsdb, data, n, args):
         f.write(BOX_CONFIG)
     sizes = [n] + ([4 * n] if args.memory_check else [])
     for count in sizes:
-        path = os.path.join(data, f'boxes_{count}.json')
-        if not os.path.exists(path):
-            print(f'generating {path}', flush=True)
-            write_boxes(path, count)
-        store = os.path.join(data, f'p_boxes_{count}')
-        if not os.path.exists(os.path.join(store, 'lsdb.duckdb')):
-            shutil.rmtree(store, ignore_errors=True)
-            run([lsdb, 'init', store, '--label-config', config, '--input-path', path])
+        store = kept_store(lsdb, data, f'p_boxes_{count}', config, f'boxes_{count}.json', write_boxes, count)
         exported = os.path.join(out_root, f'boxes_{count}_export.json')
 
         def clear(*paths):
