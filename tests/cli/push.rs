@@ -358,3 +358,46 @@ fn issue_26_annotations_pushed_along_are_not_pulled_twice() {
     assert!(out.starts_with("pulled 0 new and 1 edited"), "{out}");
     assert_eq!(env.counts_in("a"), before);
 }
+
+/// Annotation writes and an upload import in one server at once: both land whole, every
+/// completion id once, and reads in between answer.
+#[test]
+fn issue_26_annotation_writes_beside_a_server_import() {
+    let (env, server) = two_stores();
+    let url = url(&server);
+    env.lsdb(&["-p", "a", "push", &url, "--token", TOKEN, "--limit", "1"]).ok();
+    let task = served_tasks(&server)[0]["id"].as_i64().unwrap();
+    let mut big = String::from("[");
+    for i in 0..20_000 {
+        if i > 0 {
+            big.push(',');
+        }
+        big.push_str(&format!(
+            r#"{{"data": {{"text": "bulk {i}"}}, "annotations": [{{"result": []}}]}}"#
+        ));
+    }
+    big.push(']');
+    let addr = server.addr.clone();
+    let import = std::thread::spawn(move || {
+        crate::http::request(
+            &addr,
+            "POST",
+            "/api/projects/1/import",
+            &[AUTH, ("Content-Type", "application/json")],
+            big.as_bytes(),
+        )
+    });
+    for i in 0..20 {
+        annotate(&server, task, if i % 2 == 0 { "A" } else { "B" });
+        assert_eq!(server.get("/api/projects/1", &[AUTH]).status, 200);
+    }
+    let imported = import.join().unwrap();
+    assert_eq!(imported.status, 201, "{}", imported.text());
+    drop(server);
+    let held = env.query_in(
+        "b",
+        "SELECT count(*) AS n, count(DISTINCT id) AS ids, \
+         count(*) FILTER (WHERE task_id = (SELECT min(id) FROM tasks)) AS on_first FROM completions",
+    );
+    assert_eq!(held, json!([{"n": 20_020, "ids": 20_020, "on_first": 20}]));
+}
